@@ -1,0 +1,73 @@
+//! `AVCDecoderConfigurationRecord` (ISO/IEC 14496-15 §5.3.3.1).
+
+use crate::buf::{Reader, WriteBe};
+use crate::error::{Error, Result};
+
+use super::sps::{Sps, is_high_profile};
+
+/// The parts of an `avcC` a remuxer uses.
+#[derive(Clone, Debug, Default)]
+pub struct AvcConfig<'a> {
+    /// 1, 2 or 4.
+    pub length_size: usize,
+    pub sps: Vec<&'a [u8]>,
+    pub pps: Vec<&'a [u8]>,
+}
+
+impl<'a> AvcConfig<'a> {
+    pub fn parse(body: &'a [u8]) -> Result<Self> {
+        let mut r = Reader::new(body, "avcC");
+        if r.u8()? != 1 {
+            return Err(Error::malformed("avcC", "configurationVersion is not 1"));
+        }
+        r.skip(3)?;
+        let length_size = (r.u8()? & 3) as usize + 1;
+        if length_size == 3 {
+            return Err(Error::malformed("avcC", "lengthSizeMinusOne is 2"));
+        }
+        let n_sps = r.u8()? & 0x1f;
+        let mut sps = Vec::new();
+        for _ in 0..n_sps {
+            let len = r.u16()? as usize;
+            sps.push(r.bytes(len)?);
+        }
+        let n_pps = r.u8()?;
+        let mut pps = Vec::new();
+        for _ in 0..n_pps {
+            let len = r.u16()? as usize;
+            pps.push(r.bytes(len)?);
+        }
+        Ok(AvcConfig {
+            length_size,
+            sps,
+            pps,
+        })
+    }
+}
+
+/// An `avcC` box body with 4-byte NAL lengths.
+pub fn build_avcc(sps_info: &Sps, sps: &[&[u8]], pps: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.u8(1);
+    out.u8(sps_info.profile_idc);
+    out.u8(sps_info.constraint_flags);
+    out.u8(sps_info.level_idc);
+    out.u8(0xfc | 3);
+    out.u8(0xe0 | sps.len().min(31) as u8);
+    for s in sps.iter().take(31) {
+        out.u16(s.len() as u16);
+        out.extend_from_slice(s);
+    }
+    out.u8(pps.len().min(255) as u8);
+    for p in pps.iter().take(255) {
+        out.u16(p.len() as u16);
+        out.extend_from_slice(p);
+    }
+    if is_high_profile(sps_info.profile_idc) {
+        out.u8(0xfc | sps_info.chroma_format_idc as u8);
+        out.u8(0xf8 | sps_info.bit_depth_luma_minus8 as u8);
+        out.u8(0xf8 | sps_info.bit_depth_chroma_minus8 as u8);
+        out.u8(0);
+    }
+    out
+}

@@ -1,0 +1,337 @@
+//! Rendition TS + the audio MP4 from `split` → one progressive MP4.
+//!
+//! The rendition's video is put back on the source's timeline: its first
+//! presented frame lands where the source's first video frame was shown,
+//! whatever offset the gateway added (GStreamer's mpegtsmux adds 3600 s,
+//! ffmpeg 1.4 s), and the track ends where the source's video ended. The
+//! audio track is carried over verbatim.
+
+use crate::buf::WriteBe;
+use crate::error::{Error, Result};
+use crate::h264::{AnnexB, NalType, Sps, build_avcc, parse_sps};
+use crate::mp4::{self, Edit, MuxTrack, OutSample, TrackKind, TrakSource, VideoTimeline};
+use crate::time::{TS_CLOCK, rescale, unwrap_pts};
+use crate::ts::Demuxer;
+
+/// A jump of more than this between two frames' DTS is a discontinuity
+/// (a gateway restarting its clock), not a gap; 10 s at 90 kHz.
+const MAX_DTS_STEP: i64 = 10 * 90_000;
+
+/// Frame step assumed when a stream gives no other (1/30 s).
+const DEFAULT_STEP: i64 = 3_000;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JoinOptions {}
+
+/// One access unit of the rendition, after framing conversion.
+struct Frame {
+    pts: i64,
+    dts: i64,
+    size: u32,
+    keyframe: bool,
+}
+
+pub fn join(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) -> Result<Vec<u8>> {
+    let movie = mp4::parse(audio_mp4)?;
+    let audio = movie
+        .tracks
+        .iter()
+        .find(|t| t.kind == TrackKind::Audio)
+        .ok_or(Error::NoAudio)?;
+    let timeline = movie.video_timeline.unwrap_or(VideoTimeline {
+        timescale: TS_CLOCK,
+        empty_edit: 0,
+        lead: 0,
+        span: 0,
+    });
+
+    let demux = Demuxer::new(video_ts)?;
+    let mut es = Vec::with_capacity(video_ts.len());
+    let pes = demux.read_all(&mut es)?;
+    let mut video = Video::default();
+    video.data.reserve(es.len() + pes.len() * 8);
+    // A PES without PTS continues the access unit before it (§2.4.3.7).
+    let mut i = 0;
+    let mut scratch = Vec::new();
+    while i < pes.len() {
+        let mut j = i + 1;
+        while j < pes.len() && pes[j].pts.is_none() {
+            j += 1;
+        }
+        let Some(pts) = pes[i].pts else {
+            i = j;
+            continue; // data before the first timestamp cannot be placed
+        };
+        let au: &[u8] = if j == i + 1 {
+            &es[pes[i].data.clone()]
+        } else {
+            scratch.clear();
+            for p in &pes[i..j] {
+                scratch.extend_from_slice(&es[p.data.clone()]);
+            }
+            &scratch
+        };
+        let dts = pes[i].dts.unwrap_or(pts);
+        video.push_access_unit(au, pts, dts, pes[i].packet)?;
+        i = j;
+    }
+    drop(es);
+    if video.frames.is_empty() {
+        return Err(Error::NoVideo);
+    }
+    let (sps_info, avcc) = video.config()?;
+    let entry = if video.in_band_changes {
+        b"avc3"
+    } else {
+        b"avc1"
+    };
+    let stsd = video_stsd(entry, sps_info.width, sps_info.height, &avcc);
+
+    // Timeline: first presented frame at 0, in the source's timescale.
+    let tv = timeline.timescale;
+    let first = video.frames.iter().map(|f| f.pts).min().unwrap_or(0);
+    let pts: Vec<i64> = video
+        .frames
+        .iter()
+        .map(|f| rescale(f.pts - first, TS_CLOCK, tv))
+        .collect();
+    let dts: Vec<i64> = video
+        .frames
+        .iter()
+        .map(|f| rescale(f.dts - first, TS_CLOCK, tv))
+        .collect();
+    let n = video.frames.len();
+    let mut samples = Vec::with_capacity(n);
+    let mut data = Vec::with_capacity(n);
+    let mut pos = 0usize;
+    for k in 0..n {
+        let step = if k + 1 < n {
+            dts[k + 1] - dts[k]
+        } else if k > 0 {
+            dts[k] - dts[k - 1]
+        } else {
+            rescale(DEFAULT_STEP, TS_CLOCK, tv)
+        };
+        let f = &video.frames[k];
+        samples.push(OutSample {
+            size: f.size,
+            duration: step.clamp(0, u32::MAX as i64) as u32,
+            cts_offset: (pts[k] - dts[k]).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+            sync: f.keyframe,
+        });
+        data.push(&video.data[pos..pos + f.size as usize]);
+        pos += f.size as usize;
+    }
+
+    // Edit list: the empty lead-in of the source, then the media from the
+    // first presented frame for as long as the source's video lasted.
+    let mut empty = timeline.empty_edit;
+    let mut media_time = -dts[0] - timeline.lead;
+    if media_time < 0 {
+        empty += rescale(-media_time, tv, movie.timescale).max(0) as u64;
+        media_time = 0;
+    }
+    let media_span = samples.iter().map(|s| s.duration as i64).sum::<i64>() - media_time;
+    let span = if timeline.span > 0 {
+        timeline.span
+    } else {
+        media_span.max(0)
+    };
+    let mut edits = Vec::new();
+    if empty > 0 {
+        edits.push(Edit {
+            segment_duration: empty,
+            media_time: -1,
+        });
+    }
+    if media_time != 0 || !edits.is_empty() || timeline.span > 0 {
+        edits.push(Edit {
+            segment_duration: rescale(span, tv, movie.timescale).max(0) as u64,
+            media_time,
+        });
+    }
+
+    let video_id = if audio.id == 1 { audio.id + 1 } else { 1 };
+    let video_track = MuxTrack {
+        id: video_id,
+        timescale: tv,
+        source: TrakSource::Video {
+            width: sps_info.width,
+            height: sps_info.height,
+            stsd,
+            edits,
+        },
+        samples,
+        data,
+    };
+    let audio_track = MuxTrack {
+        id: audio.id,
+        timescale: audio.timescale,
+        source: TrakSource::Verbatim(audio),
+        samples: audio
+            .samples
+            .iter()
+            .map(|s| OutSample {
+                size: s.size,
+                duration: s.duration,
+                cts_offset: s.cts_offset,
+                sync: s.sync,
+            })
+            .collect(),
+        data: audio
+            .samples
+            .iter()
+            .map(|s| audio.data(audio_mp4, s))
+            .collect(),
+    };
+    Ok(mp4::mux_progressive(
+        movie.timescale,
+        &[video_track, audio_track],
+        &[],
+    ))
+}
+
+/// The rendition's video as it is converted: AVCC sample bytes, frames,
+/// parameter sets, and the timestamp state.
+#[derive(Default)]
+struct Video {
+    data: Vec<u8>,
+    frames: Vec<Frame>,
+    /// Parameter sets for `avcC`: those seen before the first slice.
+    sps: Vec<Vec<u8>>,
+    pps: Vec<Vec<u8>>,
+    seen_slice: bool,
+    /// A parameter set changed mid-stream and stays in-band (`avc3`).
+    in_band_changes: bool,
+    /// Unwrapped DTS of the previous frame as read, and as placed.
+    last_raw: Option<i64>,
+    last_out: i64,
+    fold: i64,
+    step: i64,
+}
+
+impl Video {
+    fn push_access_unit(&mut self, au: &[u8], pts: u64, dts: u64, packet: usize) -> Result<()> {
+        if !AnnexB::leading(au).is_empty() {
+            return Err(Error::malformed(
+                format_args!("access unit from TS packet {packet}"),
+                "bytes before the first start code: not Annex B",
+            ));
+        }
+        let start = self.data.len();
+        let mut keyframe = false;
+        let mut slice = false;
+        for nal in AnnexB::new(au) {
+            match NalType::of(nal) {
+                NalType::AccessUnitDelimiter => continue,
+                t @ (NalType::Sps | NalType::Pps) => {
+                    let sets = if t == NalType::Sps {
+                        &mut self.sps
+                    } else {
+                        &mut self.pps
+                    };
+                    if sets.iter().any(|s| s == nal) {
+                        continue;
+                    }
+                    if !self.seen_slice {
+                        sets.push(nal.to_vec());
+                        continue;
+                    }
+                    self.in_band_changes = true;
+                }
+                NalType::IdrSlice => {
+                    keyframe = true;
+                    slice = true;
+                }
+                NalType::NonIdrSlice | NalType::Other(2..=4) => slice = true,
+                _ => {}
+            }
+            self.data.u32(nal.len() as u32);
+            self.data.extend_from_slice(nal);
+        }
+        self.seen_slice |= slice;
+        let size = self.data.len() - start;
+        if size == 0 {
+            return Ok(()); // nothing but delimiters or parameter sets
+        }
+        let size = u32::try_from(size)
+            .map_err(|_| Error::too_large("access unit", size as u64, u32::MAX as u64))?;
+
+        // 33-bit wrap, then fold discontinuities so DTS keeps rising by
+        // the last frame step. A jump is judged by the timestamps alone:
+        // `discontinuity_indicator` is set by some muxers on continuous
+        // streams, and a zero step is legal (variable-rate sources have it).
+        let raw_dts = unwrap_pts(dts, self.last_raw.unwrap_or(dts as i64));
+        let raw_pts = unwrap_pts(pts, raw_dts);
+        if self.last_raw.is_some() {
+            let placed = raw_dts + self.fold;
+            let step = placed - self.last_out;
+            if !(0..=MAX_DTS_STEP).contains(&step) {
+                self.fold = self.last_out + self.step - raw_dts;
+            } else {
+                self.step = step;
+            }
+        } else {
+            self.step = DEFAULT_STEP;
+        }
+        self.last_raw = Some(raw_dts);
+        self.last_out = raw_dts + self.fold;
+        self.frames.push(Frame {
+            pts: raw_pts + self.fold,
+            dts: raw_dts + self.fold,
+            size,
+            keyframe,
+        });
+        Ok(())
+    }
+
+    fn config(&self) -> Result<(Sps, Vec<u8>)> {
+        let first = self
+            .sps
+            .first()
+            .ok_or_else(|| Error::malformed("rendition video", "no SPS before the first frame"))?;
+        if self.pps.is_empty() {
+            return Err(Error::malformed(
+                "rendition video",
+                "no PPS before the first frame",
+            ));
+        }
+        let info = parse_sps(first)?;
+        let sps: Vec<&[u8]> = self.sps.iter().map(Vec::as_slice).collect();
+        let pps: Vec<&[u8]> = self.pps.iter().map(Vec::as_slice).collect();
+        Ok((info.clone(), build_avcc(&info, &sps, &pps)))
+    }
+}
+
+/// `stsd` with one `avc1`/`avc3` visual sample entry (ISO/IEC 14496-12
+/// §12.1.3, 14496-15 §5.4.2).
+fn video_stsd(format: &[u8; 4], width: u32, height: u32, avcc: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.u32(0);
+    out.extend_from_slice(b"stsd");
+    out.u32(0);
+    out.u32(1);
+    let entry = out.len();
+    out.u32(0);
+    out.extend_from_slice(format);
+    out.zeros(6);
+    out.u16(1); // data_reference_index
+    out.zeros(16);
+    out.u16(width.min(u16::MAX as u32) as u16);
+    out.u16(height.min(u16::MAX as u32) as u16);
+    out.u32(0x0048_0000); // 72 dpi
+    out.u32(0x0048_0000);
+    out.u32(0);
+    out.u16(1); // frame_count
+    out.zeros(32); // compressorname
+    out.u16(0x18); // depth
+    out.u16(0xffff); // pre_defined = -1
+    out.u32(8 + avcc.len() as u32);
+    out.extend_from_slice(b"avcC");
+    out.extend_from_slice(avcc);
+    let len = (out.len() - entry) as u32;
+    out[entry..entry + 4].copy_from_slice(&len.to_be_bytes());
+    let len = out.len() as u32;
+    out[..4].copy_from_slice(&len.to_be_bytes());
+    out
+}

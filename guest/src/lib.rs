@@ -1,0 +1,30 @@
+//! The remux and multipart core of the Livepeer bridge.
+//!
+//! Pure functions from bytes to bytes and typed errors: no clocks, no
+//! globals, no I/O. The same code runs natively (tests, benches, fuzzing)
+//! and as a `wasm32-wasip2` component, where `component.rs` is a thin layer
+//! of WIT glue over it.
+//!
+//! - [`split`]: MP4 segment → MPEG-TS (video) + MP4 (audio, verbatim).
+//! - [`join`]: rendition TS + that audio MP4 → one progressive MP4 on the
+//!   source's timeline.
+//! - [`multipart`]: the gateway's `multipart/mixed` answer, incrementally.
+
+pub mod buf;
+pub mod error;
+pub mod h264;
+pub mod info;
+pub mod join;
+pub mod mp4;
+pub mod multipart;
+pub mod split;
+pub mod time;
+pub mod ts;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+pub use error::{Error, Result};
+pub use info::{AudioInfo, FrameRate, SegmentInfo, VideoInfo};
+pub use join::{JoinOptions, join};
+pub use split::{Split, TS_OFFSET, probe, split};

@@ -1,0 +1,459 @@
+//! Reads a whole MP4 segment into tracks and sample lists.
+//!
+//! Handles what live encoders write: boxes before and after `ftyp` (C2PA
+//! `uuid`), `moov` first or last, interleaved `mdat` chunks, and fragmented
+//! files (`moof`/`mdat` pairs, several fragments). Samples are addressed by
+//! absolute file offset and checked against the file length before anyone
+//! reads them.
+
+use crate::buf::Reader;
+use crate::error::{Error, Result};
+
+use super::atom::{Atom, Atoms, FourCC};
+use super::{fragment, stbl};
+
+/// One entry of an edit list (ISO/IEC 14496-12 §8.6.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edit {
+    /// In movie timescale.
+    pub segment_duration: u64,
+    /// In media timescale; -1 is an empty edit.
+    pub media_time: i64,
+}
+
+/// One sample, addressed in the input file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sample {
+    pub offset: u64,
+    pub size: u32,
+    /// Decode time in media timescale, from zero (or the first `tfdt`).
+    pub dts: i64,
+    /// Composition offset (`ctts`/`trun`), media timescale.
+    pub cts_offset: i32,
+    pub duration: u32,
+    pub sync: bool,
+}
+
+impl Sample {
+    pub fn pts(&self) -> i64 {
+        self.dts + self.cts_offset as i64
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrackKind {
+    Video,
+    Audio,
+    Other,
+}
+
+/// The first sample entry of `stsd`, with what the host needs to know.
+#[derive(Clone, Debug, Default)]
+pub struct SampleEntry<'a> {
+    pub format: Option<FourCC>,
+    pub width: u16,
+    pub height: u16,
+    pub channels: u16,
+    pub sample_rate: u32,
+    /// Body of `avcC`, for `avc1`/`avc3`.
+    pub avcc: Option<&'a [u8]>,
+}
+
+/// A track, with raw copies of the boxes that are carried verbatim.
+#[derive(Clone, Debug)]
+pub struct Track<'a> {
+    pub id: u32,
+    pub kind: TrackKind,
+    pub timescale: u32,
+    pub tkhd: &'a [u8],
+    pub edts: Option<&'a [u8]>,
+    pub edits: Vec<Edit>,
+    pub mdhd: &'a [u8],
+    pub hdlr: &'a [u8],
+    /// `vmhd`/`smhd`/`nmhd`, whichever the track had.
+    pub media_header: Option<&'a [u8]>,
+    pub dinf: Option<&'a [u8]>,
+    pub stsd: &'a [u8],
+    pub entry: SampleEntry<'a>,
+    /// `stbl` children that stay valid as long as sample order is kept
+    /// (`sgpd`, `sbgp`, `sdtp`, ...): copied as they are.
+    pub stbl_extra: Vec<&'a [u8]>,
+    /// Other `trak` children (`udta`, `meta`, `tref`, ...), copied as they are.
+    pub trak_extra: Vec<&'a [u8]>,
+    pub samples: Vec<Sample>,
+}
+
+/// Where the source's video started on the movie timeline, kept so a
+/// rendition can be put back there. Stored in the audio MP4 we hand out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VideoTimeline {
+    /// The source video track's timescale; renditions are written in it.
+    pub timescale: u32,
+    /// Leading empty edits of the source video, movie timescale.
+    pub empty_edit: u64,
+    /// First presented composition time minus the edit's media time,
+    /// video timescale (0 in ffmpeg-made files, where the edit hides the
+    /// B-frame delay exactly).
+    pub lead: i64,
+    /// First presented frame's start to last presented frame's end, video
+    /// timescale: renditions end where the source ended, so consecutive
+    /// segments tile.
+    pub span: i64,
+}
+
+/// A parsed file.
+#[derive(Clone, Debug)]
+pub struct Movie<'a> {
+    pub timescale: u32,
+    pub tracks: Vec<Track<'a>>,
+    pub fragmented: bool,
+    /// Our own `udta/lpvt` box, when the file is an audio MP4 from `split`.
+    pub video_timeline: Option<VideoTimeline>,
+}
+
+pub const LPVT: FourCC = FourCC::new(b"lpvt");
+
+impl<'a> Track<'a> {
+    /// Leading empty edits (movie timescale) and the first real edit's media
+    /// time: the shift ffmpeg's mov demuxer applies to every timestamp.
+    pub fn edit_shift(&self) -> (u64, i64) {
+        let mut empty = 0u64;
+        for e in &self.edits {
+            if e.media_time == -1 {
+                empty = empty.saturating_add(e.segment_duration);
+            } else {
+                return (empty, e.media_time);
+            }
+        }
+        (empty, 0)
+    }
+
+    /// Sum of sample durations, media timescale.
+    pub fn media_duration(&self) -> u64 {
+        self.samples.iter().map(|s| s.duration as u64).sum()
+    }
+
+    /// Where in the presentation the first sample is shown, relative to the
+    /// edit's media time (`VideoTimeline::lead`).
+    pub fn lead(&self) -> i64 {
+        let (_, media_time) = self.edit_shift();
+        self.samples.iter().map(Sample::pts).min().unwrap_or(0) - media_time
+    }
+
+    /// Presentation span: last frame's end minus first frame's start.
+    pub fn span(&self) -> i64 {
+        let start = self.samples.iter().map(Sample::pts).min().unwrap_or(0);
+        let end = self
+            .samples
+            .iter()
+            .map(|s| s.pts() + s.duration as i64)
+            .max()
+            .unwrap_or(0);
+        end - start
+    }
+
+    pub fn timeline(&self) -> VideoTimeline {
+        VideoTimeline {
+            timescale: self.timescale,
+            empty_edit: self.edit_shift().0,
+            lead: self.lead(),
+            span: self.span(),
+        }
+    }
+
+    /// The sample's bytes; offsets were checked at parse time.
+    pub fn data<'f>(&self, file: &'f [u8], s: &Sample) -> &'f [u8] {
+        &file[s.offset as usize..s.offset as usize + s.size as usize]
+    }
+}
+
+/// Parse a whole MP4 file held in memory.
+pub fn parse(file: &[u8]) -> Result<Movie<'_>> {
+    if file.is_empty() {
+        return Err(Error::truncated("empty input"));
+    }
+    // Every box type in a real file is printable ASCII; checking the first
+    // one tells random bytes from a cut file.
+    if let Some(kind) = file.get(4..8) {
+        if !kind.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+            return Err(Error::malformed(
+                "byte 4",
+                format_args!("first box type {kind:02x?} is not a FourCC: not an MP4"),
+            ));
+        }
+    }
+    let mut moov = None;
+    let mut moofs = Vec::new();
+    let mut saw_ftyp = false;
+    for atom in Atoms::new(file, 0) {
+        let atom = atom?;
+        match &atom.kind.0 {
+            b"ftyp" | b"styp" => saw_ftyp = true,
+            b"moov" if moov.is_some() => {
+                return Err(Error::malformed(
+                    format_args!("moov at {}", atom.offset),
+                    "second moov box",
+                ));
+            }
+            b"moov" => moov = Some(atom),
+            b"moof" => moofs.push(atom),
+            _ => {}
+        }
+    }
+    let Some(moov) = moov else {
+        return Err(if saw_ftyp {
+            Error::truncated("no moov box (file cut before its index?)")
+        } else {
+            Error::malformed("file", "no ftyp or moov box: not an MP4")
+        });
+    };
+    let mut movie = parse_moov(moov, file.len() as u64)?;
+    if !moofs.is_empty() {
+        movie.fragmented = true;
+        fragment::read_fragments(&mut movie, moov, &moofs, file.len() as u64)?;
+    }
+    Ok(movie)
+}
+
+fn parse_moov<'a>(moov: Atom<'a>, file_len: u64) -> Result<Movie<'a>> {
+    let mut timescale = None;
+    let mut tracks = Vec::new();
+    let mut video_timeline = None;
+    for child in moov.children() {
+        let child = child?;
+        match &child.kind.0 {
+            b"mvhd" => timescale = Some(parse_mvhd(child)?),
+            b"trak" => tracks.push(parse_trak(child, file_len)?),
+            b"udta" => video_timeline = find_lpvt(child)?.or(video_timeline),
+            _ => {}
+        }
+    }
+    let timescale = timescale.ok_or_else(|| Error::malformed("moov", "no mvhd box"))?;
+    if timescale == 0 {
+        return Err(Error::malformed("moov/mvhd", "timescale is 0"));
+    }
+    Ok(Movie {
+        timescale,
+        tracks,
+        fragmented: false,
+        video_timeline,
+    })
+}
+
+fn parse_mvhd(atom: Atom<'_>) -> Result<u32> {
+    let (version, _, body) = atom.full()?;
+    let mut r = Reader::new(body, "mvhd");
+    r.skip(if version == 1 { 16 } else { 8 })?;
+    r.u32()
+}
+
+fn find_lpvt(udta: Atom<'_>) -> Result<Option<VideoTimeline>> {
+    for child in udta.children() {
+        let child = child?;
+        if child.kind == LPVT {
+            let (_, _, body) = child.full()?;
+            let mut r = Reader::new(body, "udta/lpvt");
+            let timescale = r.u32()?;
+            let empty_edit = r.u64()?;
+            let lead = r.i64()?;
+            let span = r.i64()?;
+            if timescale == 0 {
+                return Err(Error::malformed("moov/udta/lpvt", "timescale is 0"));
+            }
+            return Ok(Some(VideoTimeline {
+                timescale,
+                empty_edit,
+                lead,
+                span,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+fn parse_trak<'a>(trak: Atom<'a>, file_len: u64) -> Result<Track<'a>> {
+    let mut tkhd = None;
+    let mut edts = None;
+    let mut mdia = None;
+    let mut trak_extra = Vec::new();
+    for child in trak.children() {
+        let child = child?;
+        match &child.kind.0 {
+            b"tkhd" => tkhd = Some(child),
+            b"edts" => edts = Some(child),
+            b"mdia" => mdia = Some(child),
+            _ => trak_extra.push(child.raw),
+        }
+    }
+    let tkhd = tkhd.ok_or_else(|| Error::malformed("trak", "no tkhd box"))?;
+    let id = {
+        let (version, _, body) = tkhd.full()?;
+        let mut r = Reader::new(body, "tkhd");
+        r.skip(if version == 1 { 16 } else { 8 })?;
+        r.u32()?
+    };
+    let at = |what: &str| format!("trak {id}/{what}");
+    let mdia = mdia.ok_or_else(|| Error::malformed(at("mdia"), "missing"))?;
+    let edits = match edts {
+        Some(e) => parse_edts(e, id)?,
+        None => Vec::new(),
+    };
+
+    let (mut mdhd, mut hdlr, mut minf) = (None, None, None);
+    for child in mdia.children() {
+        let child = child?;
+        match &child.kind.0 {
+            b"mdhd" => mdhd = Some(child),
+            b"hdlr" => hdlr = Some(child),
+            b"minf" => minf = Some(child),
+            _ => {}
+        }
+    }
+    let mdhd = mdhd.ok_or_else(|| Error::malformed(at("mdia/mdhd"), "missing"))?;
+    let hdlr = hdlr.ok_or_else(|| Error::malformed(at("mdia/hdlr"), "missing"))?;
+    let minf = minf.ok_or_else(|| Error::malformed(at("mdia/minf"), "missing"))?;
+    let timescale = {
+        let (version, _, body) = mdhd.full()?;
+        let mut r = Reader::new(body, "mdhd");
+        r.skip(if version == 1 { 16 } else { 8 })?;
+        r.u32()?
+    };
+    if timescale == 0 {
+        return Err(Error::malformed(at("mdia/mdhd"), "timescale is 0"));
+    }
+    let kind = {
+        let (_, _, body) = hdlr.full()?;
+        let mut r = Reader::new(body, "hdlr");
+        r.skip(4)?;
+        match &r.array::<4>()? {
+            b"vide" => TrackKind::Video,
+            b"soun" => TrackKind::Audio,
+            _ => TrackKind::Other,
+        }
+    };
+
+    let (mut media_header, mut dinf, mut stbl_atom) = (None, None, None);
+    for child in minf.children() {
+        let child = child?;
+        match &child.kind.0 {
+            b"vmhd" | b"smhd" | b"nmhd" | b"sthd" | b"hmhd" => media_header = Some(child.raw),
+            b"dinf" => dinf = Some(child.raw),
+            b"stbl" => stbl_atom = Some(child),
+            _ => {}
+        }
+    }
+    let stbl_atom = stbl_atom.ok_or_else(|| Error::malformed(at("minf/stbl"), "missing"))?;
+    let tables = stbl::Tables::collect(stbl_atom, &at("stbl"))?;
+    let stsd = tables
+        .stsd
+        .ok_or_else(|| Error::malformed(at("stbl/stsd"), "missing"))?;
+    let entry = parse_stsd(stsd, kind, &at("stbl/stsd"))?;
+    let samples = tables.expand(file_len, &at("stbl"))?;
+    Ok(Track {
+        id,
+        kind,
+        timescale,
+        tkhd: tkhd.raw,
+        edts: edts.map(|e| e.raw),
+        edits,
+        mdhd: mdhd.raw,
+        hdlr: hdlr.raw,
+        media_header,
+        dinf,
+        stsd: stsd.raw,
+        entry,
+        stbl_extra: tables.extra,
+        trak_extra,
+        samples,
+    })
+}
+
+fn parse_edts(edts: Atom<'_>, track: u32) -> Result<Vec<Edit>> {
+    let mut edits = Vec::new();
+    for child in edts.children() {
+        let child = child?;
+        if child.kind.0 != *b"elst" {
+            continue;
+        }
+        let (version, _, body) = child.full()?;
+        let mut r = Reader::new(body, "elst");
+        let count = r.u32()? as usize;
+        let entry_size = if version == 1 { 20 } else { 12 };
+        if count > r.remaining() / entry_size {
+            return Err(Error::truncated(format_args!(
+                "trak {track}/edts/elst declares {count} entries in {} bytes",
+                r.remaining()
+            )));
+        }
+        for _ in 0..count {
+            let (segment_duration, media_time) = if version == 1 {
+                (r.u64()?, r.i64()?)
+            } else {
+                (r.u32()? as u64, r.i32()? as i64)
+            };
+            r.skip(4)?; // media_rate
+            edits.push(Edit {
+                segment_duration,
+                media_time,
+            });
+        }
+    }
+    Ok(edits)
+}
+
+fn parse_stsd<'a>(stsd: Atom<'a>, kind: TrackKind, at: &str) -> Result<SampleEntry<'a>> {
+    let (_, _, body) = stsd.full()?;
+    let mut r = Reader::new(body, "stsd");
+    let count = r.u32()?;
+    if count == 0 {
+        return Err(Error::malformed(at, "no sample entry"));
+    }
+    let first = Atoms::new(r.rest(), stsd.offset)
+        .next()
+        .ok_or_else(|| Error::truncated(format_args!("{at}: sample entry missing")))??;
+    let mut entry = SampleEntry {
+        format: Some(first.kind),
+        ..SampleEntry::default()
+    };
+    let mut r = Reader::new(first.body, "sample entry");
+    r.skip(8)?; // reserved + data_reference_index
+    let children_at = match kind {
+        TrackKind::Video => {
+            r.skip(16)?;
+            entry.width = r.u16()?;
+            entry.height = r.u16()?;
+            r.skip(50)?;
+            r.position()
+        }
+        TrackKind::Audio => {
+            // QuickTime sound descriptions v1/v2 extend the ISO layout.
+            let version = r.u16()?;
+            r.skip(6)?;
+            entry.channels = r.u16()?;
+            r.skip(6)?;
+            entry.sample_rate = r.u32()? >> 16;
+            match version {
+                1 => r.skip(16)?,
+                2 => {
+                    r.skip(4)?;
+                    let rate = f64::from_bits(r.u64()?);
+                    if rate.is_finite() && rate > 0.0 && rate < u32::MAX as f64 {
+                        entry.sample_rate = rate as u32;
+                    }
+                    entry.channels = r.u32()?.min(u16::MAX as u32) as u16;
+                    r.skip(20)?;
+                }
+                _ => {}
+            }
+            r.position()
+        }
+        TrackKind::Other => return Ok(entry),
+    };
+    for child in Atoms::new(&first.body[children_at..], 0) {
+        let Ok(child) = child else { break };
+        if child.kind.0 == *b"avcC" {
+            entry.avcc = Some(child.body);
+        }
+    }
+    Ok(entry)
+}

@@ -1,0 +1,15 @@
+//! ISO BMFF (MP4) reading and writing, just as much as a segment needs.
+//!
+//! Reading borrows from the input (`&[u8]`); writing appends to a `Vec<u8>`.
+//! Boxes we do not rebuild (`stsd`, `edts`, `mdhd`, `sgpd`, ...) are carried
+//! as raw byte slices, which is how the audio track stays byte-for-byte.
+
+mod atom;
+mod demux;
+mod fragment;
+mod mux;
+mod stbl;
+
+pub use atom::{Atom, Atoms, FourCC};
+pub use demux::{Edit, LPVT, Movie, Sample, SampleEntry, Track, TrackKind, VideoTimeline, parse};
+pub use mux::{MuxTrack, OutSample, TrakSource, mux_progressive};

@@ -1,0 +1,539 @@
+//! Progressive MP4 writing: `ftyp`, then `moov` (so a browser can start
+//! playing before the download ends), then one `mdat` whose chunks
+//! interleave the tracks about every half second.
+//!
+//! A track is either rebuilt from scratch (the video of a rendition) or
+//! carried over from a parsed file (the audio), in which case every box but
+//! the sample-location tables is copied byte for byte and only the
+//! durations in `tkhd`/`mdhd` are brought up to date.
+
+use crate::buf::WriteBe;
+use crate::time::rescale;
+
+use super::demux::{Edit, Track};
+
+/// What the sample tables need to know of one sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutSample {
+    pub size: u32,
+    pub duration: u32,
+    pub cts_offset: i32,
+    pub sync: bool,
+}
+
+/// Where a track's non-table boxes come from.
+pub enum TrakSource<'a> {
+    /// Copied from a parsed track.
+    Verbatim(&'a Track<'a>),
+    /// A video track built here; `stsd` is the whole box.
+    Video {
+        width: u32,
+        height: u32,
+        stsd: Vec<u8>,
+        edits: Vec<Edit>,
+    },
+}
+
+pub struct MuxTrack<'a> {
+    pub id: u32,
+    pub timescale: u32,
+    pub source: TrakSource<'a>,
+    pub samples: Vec<OutSample>,
+    /// The bytes of each sample, in order.
+    pub data: Vec<&'a [u8]>,
+}
+
+impl MuxTrack<'_> {
+    fn media_duration(&self) -> u64 {
+        self.samples.iter().map(|s| s.duration as u64).sum()
+    }
+
+    fn edits(&self) -> &[Edit] {
+        match &self.source {
+            TrakSource::Verbatim(t) => &t.edits,
+            TrakSource::Video { edits, .. } => edits,
+        }
+    }
+
+    /// Track duration in movie timescale: the edit list's if any.
+    fn movie_duration(&self, movie_timescale: u32) -> u64 {
+        let edits = self.edits();
+        if edits.is_empty() {
+            rescale(
+                self.media_duration() as i64,
+                self.timescale,
+                movie_timescale,
+            ) as u64
+        } else {
+            edits.iter().map(|e| e.segment_duration).sum()
+        }
+    }
+}
+
+/// A run of consecutive samples of one track, stored together.
+struct Chunk {
+    track: usize,
+    first: usize,
+    count: usize,
+}
+
+/// Interleave about every half second, in decode order across tracks.
+fn plan_chunks(tracks: &[MuxTrack<'_>]) -> Vec<Chunk> {
+    let mut next = vec![0usize; tracks.len()];
+    let mut dts = vec![0i64; tracks.len()];
+    let mut chunks = Vec::new();
+    loop {
+        let mut pick: Option<usize> = None;
+        for (t, track) in tracks.iter().enumerate() {
+            if next[t] >= track.samples.len() {
+                continue;
+            }
+            let earlier = pick.is_none_or(|p| {
+                (dts[t] as i128 * tracks[p].timescale as i128)
+                    < (dts[p] as i128 * track.timescale as i128)
+            });
+            if earlier {
+                pick = Some(t);
+            }
+        }
+        let Some(t) = pick else { break };
+        let track = &tracks[t];
+        let limit = dts[t] + (track.timescale / 2).max(1) as i64;
+        let first = next[t];
+        while next[t] < track.samples.len() && (next[t] == first || dts[t] < limit) {
+            dts[t] += track.samples[next[t]].duration as i64;
+            next[t] += 1;
+        }
+        chunks.push(Chunk {
+            track: t,
+            first,
+            count: next[t] - first,
+        });
+    }
+    chunks
+}
+
+/// Writes the whole file. `moov_extra` is appended inside `moov` (our
+/// `udta`). Offsets are laid out first, so the samples are copied once.
+pub fn mux_progressive(
+    movie_timescale: u32,
+    tracks: &[MuxTrack<'_>],
+    moov_extra: &[u8],
+) -> Vec<u8> {
+    let chunks = plan_chunks(tracks);
+    let payload: u64 = tracks
+        .iter()
+        .flat_map(|t| t.samples.iter())
+        .map(|s| s.size as u64)
+        .sum();
+    let has_video = tracks
+        .iter()
+        .any(|t| matches!(t.source, TrakSource::Video { .. }));
+
+    let mut head = Vec::new();
+    write_ftyp(&mut head, has_video);
+    let ftyp_len = head.len() as u64;
+    let mdat_header = if payload + 8 > u32::MAX as u64 { 16 } else { 8 };
+
+    // Lay out once with zero offsets to learn the moov size, then for real.
+    let wide = ftyp_len + payload + mdat_header + (1 << 24) > u32::MAX as u64;
+    let zero = vec![Vec::new(); tracks.len()];
+    let mut probe = Vec::new();
+    write_moov(
+        &mut probe,
+        movie_timescale,
+        tracks,
+        &chunks,
+        &zero,
+        wide,
+        moov_extra,
+    );
+    let data_start = ftyp_len + probe.len() as u64 + mdat_header;
+    let mut offsets = vec![Vec::new(); tracks.len()];
+    let mut pos = data_start;
+    for c in &chunks {
+        offsets[c.track].push(pos);
+        pos += tracks[c.track].samples[c.first..c.first + c.count]
+            .iter()
+            .map(|s| s.size as u64)
+            .sum::<u64>();
+    }
+
+    let mut out = head;
+    out.reserve_exact((probe.len() as u64 + mdat_header + payload) as usize);
+    write_moov(
+        &mut out,
+        movie_timescale,
+        tracks,
+        &chunks,
+        &offsets,
+        wide,
+        moov_extra,
+    );
+    debug_assert_eq!(out.len() as u64 + mdat_header, data_start);
+    if mdat_header == 16 {
+        out.u32(1);
+        out.extend_from_slice(b"mdat");
+        out.u64(payload + 16);
+    } else {
+        out.u32((payload + 8) as u32);
+        out.extend_from_slice(b"mdat");
+    }
+    for c in &chunks {
+        for d in &tracks[c.track].data[c.first..c.first + c.count] {
+            out.extend_from_slice(d);
+        }
+    }
+    out
+}
+
+/// Opens a box; `close` writes its size.
+pub(crate) fn open(out: &mut Vec<u8>, kind: &[u8; 4]) -> usize {
+    let at = out.len();
+    out.u32(0);
+    out.extend_from_slice(kind);
+    at
+}
+
+pub(crate) fn open_full(out: &mut Vec<u8>, kind: &[u8; 4], version: u8, flags: u32) -> usize {
+    let at = open(out, kind);
+    out.u8(version);
+    out.u24(flags);
+    at
+}
+
+pub(crate) fn close(out: &mut [u8], at: usize) {
+    let size = (out.len() - at) as u32;
+    out[at..at + 4].copy_from_slice(&size.to_be_bytes());
+}
+
+fn write_ftyp(out: &mut Vec<u8>, video: bool) {
+    let at = open(out, b"ftyp");
+    out.extend_from_slice(b"isom");
+    out.u32(0x200);
+    out.extend_from_slice(b"isomiso2");
+    if video {
+        out.extend_from_slice(b"avc1");
+    }
+    out.extend_from_slice(b"mp41");
+    close(out, at);
+}
+
+const MATRIX: [u32; 9] = [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x4000_0000];
+
+fn write_moov(
+    out: &mut Vec<u8>,
+    movie_timescale: u32,
+    tracks: &[MuxTrack<'_>],
+    chunks: &[Chunk],
+    offsets: &[Vec<u64>],
+    wide: bool,
+    extra: &[u8],
+) {
+    let moov = open(out, b"moov");
+    let duration = tracks
+        .iter()
+        .map(|t| t.movie_duration(movie_timescale))
+        .max()
+        .unwrap_or(0);
+    let v1 = duration > u32::MAX as u64;
+    let mvhd = open_full(out, b"mvhd", v1 as u8, 0);
+    if v1 {
+        out.zeros(16);
+        out.u32(movie_timescale);
+        out.u64(duration);
+    } else {
+        out.zeros(8);
+        out.u32(movie_timescale);
+        out.u32(duration as u32);
+    }
+    out.u32(0x10000); // rate 1.0
+    out.u16(0x100); // volume 1.0
+    out.zeros(10);
+    for m in MATRIX {
+        out.u32(m);
+    }
+    out.zeros(24);
+    out.u32(tracks.iter().map(|t| t.id).max().unwrap_or(0) + 1);
+    close(out, mvhd);
+    for (i, track) in tracks.iter().enumerate() {
+        let counts: Vec<u32> = chunks
+            .iter()
+            .filter(|c| c.track == i)
+            .map(|c| c.count as u32)
+            .collect();
+        let offs = if offsets[i].is_empty() {
+            vec![0; counts.len()]
+        } else {
+            offsets[i].clone()
+        };
+        write_trak(out, movie_timescale, track, &counts, &offs, wide);
+    }
+    out.extend_from_slice(extra);
+    close(out, moov);
+}
+
+fn write_trak(
+    out: &mut Vec<u8>,
+    movie_timescale: u32,
+    t: &MuxTrack<'_>,
+    counts: &[u32],
+    offsets: &[u64],
+    wide: bool,
+) {
+    let trak = open(out, b"trak");
+    let movie_duration = t.movie_duration(movie_timescale);
+    let media_duration = t.media_duration();
+    match &t.source {
+        TrakSource::Verbatim(src) => {
+            out.extend_from_slice(&patch_duration(src.tkhd, 20, 28, movie_duration));
+            if let Some(edts) = src.edts {
+                out.extend_from_slice(edts);
+            }
+            let mdia = open(out, b"mdia");
+            out.extend_from_slice(&patch_duration(src.mdhd, 16, 24, media_duration));
+            out.extend_from_slice(src.hdlr);
+            let minf = open(out, b"minf");
+            if let Some(h) = src.media_header {
+                out.extend_from_slice(h);
+            }
+            match src.dinf {
+                Some(d) => out.extend_from_slice(d),
+                None => write_dinf(out),
+            }
+            write_stbl(out, src.stsd, t, counts, offsets, wide, &src.stbl_extra);
+            close(out, minf);
+            close(out, mdia);
+            for extra in &src.trak_extra {
+                out.extend_from_slice(extra);
+            }
+        }
+        TrakSource::Video {
+            width,
+            height,
+            stsd,
+            edits,
+        } => {
+            write_tkhd(out, t.id, movie_duration, *width, *height);
+            if !edits.is_empty() {
+                write_edts(out, edits);
+            }
+            let mdia = open(out, b"mdia");
+            let v1 = media_duration > u32::MAX as u64;
+            let mdhd = open_full(out, b"mdhd", v1 as u8, 0);
+            if v1 {
+                out.zeros(16);
+                out.u32(t.timescale);
+                out.u64(media_duration);
+            } else {
+                out.zeros(8);
+                out.u32(t.timescale);
+                out.u32(media_duration as u32);
+            }
+            out.u16(0x55c4); // "und"
+            out.u16(0);
+            close(out, mdhd);
+            let hdlr = open_full(out, b"hdlr", 0, 0);
+            out.u32(0);
+            out.extend_from_slice(b"vide");
+            out.zeros(12);
+            out.extend_from_slice(b"VideoHandler\0");
+            close(out, hdlr);
+            let minf = open(out, b"minf");
+            let vmhd = open_full(out, b"vmhd", 0, 1);
+            out.zeros(8);
+            close(out, vmhd);
+            write_dinf(out);
+            write_stbl(out, stsd, t, counts, offsets, wide, &[]);
+            close(out, minf);
+            close(out, mdia);
+        }
+    }
+    close(out, trak);
+}
+
+/// A copy of a full box with its duration field replaced (the field sits
+/// at `v0`/`v1` bytes into the body, by version).
+fn patch_duration(raw: &[u8], v0: usize, v1: usize, duration: u64) -> Vec<u8> {
+    let mut b = raw.to_vec();
+    let header = if raw.len() >= 4 && raw[..4] == [0, 0, 0, 1] {
+        16
+    } else {
+        8
+    };
+    let Some(&version) = b.get(header) else {
+        return b;
+    };
+    if version == 1 {
+        if let Some(f) = b.get_mut(header + v1..header + v1 + 8) {
+            f.copy_from_slice(&duration.to_be_bytes());
+        }
+    } else if let Some(f) = b.get_mut(header + v0..header + v0 + 4) {
+        f.copy_from_slice(&(duration.min(u32::MAX as u64) as u32).to_be_bytes());
+    }
+    b
+}
+
+fn write_tkhd(out: &mut Vec<u8>, id: u32, duration: u64, width: u32, height: u32) {
+    let v1 = duration > u32::MAX as u64;
+    let at = open_full(out, b"tkhd", v1 as u8, 3); // enabled, in movie
+    if v1 {
+        out.zeros(16);
+        out.u32(id);
+        out.u32(0);
+        out.u64(duration);
+    } else {
+        out.zeros(8);
+        out.u32(id);
+        out.u32(0);
+        out.u32(duration as u32);
+    }
+    out.zeros(8);
+    out.u16(0); // layer
+    out.u16(0); // alternate group
+    out.u16(0); // volume: video
+    out.u16(0);
+    for m in MATRIX {
+        out.u32(m);
+    }
+    out.u32(width << 16);
+    out.u32(height << 16);
+    close(out, at);
+}
+
+fn write_edts(out: &mut Vec<u8>, edits: &[Edit]) {
+    let edts = open(out, b"edts");
+    let v1 = edits
+        .iter()
+        .any(|e| e.segment_duration > u32::MAX as u64 || e.media_time > i32::MAX as i64);
+    let elst = open_full(out, b"elst", v1 as u8, 0);
+    out.u32(edits.len() as u32);
+    for e in edits {
+        if v1 {
+            out.u64(e.segment_duration);
+            out.u64(e.media_time as u64);
+        } else {
+            out.u32(e.segment_duration as u32);
+            out.u32(e.media_time as i32 as u32);
+        }
+        out.u32(0x10000);
+    }
+    close(out, elst);
+    close(out, edts);
+}
+
+fn write_dinf(out: &mut Vec<u8>) {
+    let dinf = open(out, b"dinf");
+    let dref = open_full(out, b"dref", 0, 0);
+    out.u32(1);
+    let url = open_full(out, b"url ", 0, 1); // media in this file
+    close(out, url);
+    close(out, dref);
+    close(out, dinf);
+}
+
+/// Run-length pairs of equal consecutive values.
+fn runs<T: PartialEq + Copy>(values: impl Iterator<Item = T>) -> Vec<(u32, T)> {
+    let mut out: Vec<(u32, T)> = Vec::new();
+    for v in values {
+        match out.last_mut() {
+            Some((n, last)) if *last == v => *n += 1,
+            _ => out.push((1, v)),
+        }
+    }
+    out
+}
+
+fn write_stbl(
+    out: &mut Vec<u8>,
+    stsd: &[u8],
+    t: &MuxTrack<'_>,
+    counts: &[u32],
+    offsets: &[u64],
+    wide: bool,
+    extra: &[&[u8]],
+) {
+    let stbl = open(out, b"stbl");
+    out.extend_from_slice(stsd);
+
+    let stts = runs(t.samples.iter().map(|s| s.duration));
+    let at = open_full(out, b"stts", 0, 0);
+    out.u32(stts.len() as u32);
+    for (n, d) in stts {
+        out.u32(n);
+        out.u32(d);
+    }
+    close(out, at);
+
+    if t.samples.iter().any(|s| s.cts_offset != 0) {
+        let negative = t.samples.iter().any(|s| s.cts_offset < 0);
+        let ctts = runs(t.samples.iter().map(|s| s.cts_offset));
+        let at = open_full(out, b"ctts", negative as u8, 0);
+        out.u32(ctts.len() as u32);
+        for (n, o) in ctts {
+            out.u32(n);
+            out.u32(o as u32);
+        }
+        close(out, at);
+    }
+
+    if t.samples.iter().any(|s| !s.sync) {
+        let sync: Vec<u32> = (1..=t.samples.len() as u32)
+            .filter(|&i| t.samples[i as usize - 1].sync)
+            .collect();
+        let at = open_full(out, b"stss", 0, 0);
+        out.u32(sync.len() as u32);
+        for i in sync {
+            out.u32(i);
+        }
+        close(out, at);
+    }
+
+    let at = open_full(out, b"stsc", 0, 0);
+    let stsc: Vec<(u32, u32)> = {
+        let mut v: Vec<(u32, u32)> = Vec::new();
+        for (i, &n) in counts.iter().enumerate() {
+            if v.last().is_none_or(|&(_, last)| last != n) {
+                v.push((i as u32 + 1, n));
+            }
+        }
+        v
+    };
+    out.u32(stsc.len() as u32);
+    for (first, n) in stsc {
+        out.u32(first);
+        out.u32(n);
+        out.u32(1);
+    }
+    close(out, at);
+
+    let at = open_full(out, b"stsz", 0, 0);
+    let first = t.samples.first().map_or(0, |s| s.size);
+    if !t.samples.is_empty() && t.samples.iter().all(|s| s.size == first) {
+        out.u32(first);
+        out.u32(t.samples.len() as u32);
+    } else {
+        out.u32(0);
+        out.u32(t.samples.len() as u32);
+        for s in &t.samples {
+            out.u32(s.size);
+        }
+    }
+    close(out, at);
+
+    let at = open_full(out, if wide { b"co64" } else { b"stco" }, 0, 0);
+    out.u32(offsets.len() as u32);
+    for &o in offsets {
+        if wide {
+            out.u64(o);
+        } else {
+            out.u32(o as u32);
+        }
+    }
+    close(out, at);
+
+    for e in extra {
+        out.extend_from_slice(e);
+    }
+    close(out, stbl);
+}

@@ -1,0 +1,162 @@
+//! MP4 segment → MPEG-TS with the video only + MP4 with the audio only.
+//!
+//! The TS follows the source timeline: a frame shown at `t` seconds in the
+//! source (edit lists applied, as ffmpeg reads them) gets PTS
+//! `t × 90000 + TS_OFFSET`. The offset keeps B-frame DTS, which run ahead of
+//! the first PTS, from going negative.
+
+use crate::buf::WriteBe;
+use crate::error::{Error, Result};
+use crate::h264::{AvcConfig, NalType, for_each_length_prefixed};
+use crate::info::{SegmentInfo, describe, require_h264, to_90k};
+use crate::mp4::{self, MuxTrack, OutSample, Track, TrackKind, TrakSource};
+use crate::ts::Muxer;
+
+/// Added to every TS timestamp: 10 s at 90 kHz.
+pub const TS_OFFSET: i64 = 10 * 90_000;
+
+/// The outputs of `split`.
+#[derive(Clone, Debug)]
+pub struct Split {
+    pub info: SegmentInfo,
+    pub video_ts: Vec<u8>,
+    pub audio_mp4: Vec<u8>,
+}
+
+pub fn probe(segment: &[u8]) -> Result<SegmentInfo> {
+    describe(&mp4::parse(segment)?)
+}
+
+pub fn split(segment: &[u8]) -> Result<Split> {
+    let movie = mp4::parse(segment)?;
+    let info = describe(&movie)?;
+    let video = movie
+        .tracks
+        .iter()
+        .find(|t| t.kind == TrackKind::Video)
+        .ok_or(Error::NoVideo)?;
+    require_h264(video)?;
+    let audio = movie
+        .tracks
+        .iter()
+        .find(|t| t.kind == TrackKind::Audio)
+        .ok_or(Error::NoAudio)?;
+    if video.samples.is_empty() {
+        return Err(Error::NoVideo);
+    }
+    if audio.samples.is_empty() {
+        return Err(Error::NoAudio);
+    }
+    let video_ts = video_to_ts(segment, movie.timescale, video)?;
+    let audio_mp4 = audio_to_mp4(segment, movie.timescale, audio, video);
+    Ok(Split {
+        info,
+        video_ts,
+        audio_mp4,
+    })
+}
+
+fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<Vec<u8>> {
+    let avcc = video
+        .entry
+        .avcc
+        .ok_or_else(|| Error::malformed(format_args!("trak {}/stsd", video.id), "no avcC box"))?;
+    let config = AvcConfig::parse(avcc)?;
+    let timeline = video.timeline();
+    let first_pts = video.samples.iter().map(|s| s.pts()).min().unwrap_or(0);
+    let base = TS_OFFSET
+        + to_90k(timeline.empty_edit as i64, movie_timescale)
+        + to_90k(timeline.lead, video.timescale);
+
+    const AUD: [u8; 6] = [0, 0, 0, 1, 0x09, 0xf0];
+    const START: [u8; 4] = [0, 0, 0, 1];
+    let payload: usize = video.samples.iter().map(|s| s.size as usize + 64).sum();
+    let mut mux = Muxer::with_capacity(Muxer::packets_for(payload) * crate::ts::PACKET);
+    let mut nals: Vec<&[u8]> = Vec::new();
+    let mut pieces: Vec<&[u8]> = Vec::new();
+    for (i, s) in video.samples.iter().enumerate() {
+        nals.clear();
+        let (mut idr, mut has_sps) = (false, false);
+        let data = video.data(file, s);
+        for_each_length_prefixed(data, config.length_size, |nal| {
+            match NalType::of(nal) {
+                NalType::AccessUnitDelimiter => return Ok(()),
+                NalType::IdrSlice => idr = true,
+                NalType::Sps => has_sps = true,
+                _ => {}
+            }
+            nals.push(nal);
+            Ok(())
+        })
+        .map_err(|e| match e {
+            Error::Malformed { reason, .. } => {
+                Error::malformed(format_args!("trak {} sample {}", video.id, i + 1), reason)
+            }
+            other => other,
+        })?;
+        // An AUD opens every access unit, and SPS/PPS go in-band before
+        // every IDR (§7.4.1.2.3 order), so any keyframe can start decoding.
+        pieces.clear();
+        pieces.push(&AUD);
+        if idr && !has_sps {
+            for p in config.sps.iter().chain(config.pps.iter()) {
+                pieces.push(&START);
+                pieces.push(p);
+            }
+        }
+        for nal in &nals {
+            pieces.push(&START);
+            pieces.push(nal);
+        }
+        if idr || i == 0 {
+            mux.write_tables();
+        }
+        let pts = base + to_90k(s.pts() - first_pts, video.timescale);
+        let dts = base + to_90k(s.dts - first_pts, video.timescale);
+        mux.write_pes(&pieces, pts, dts, idr || s.sync);
+    }
+    Ok(mux.finish())
+}
+
+fn audio_to_mp4<'a>(
+    file: &'a [u8],
+    movie_timescale: u32,
+    audio: &'a Track<'a>,
+    video: &Track<'_>,
+) -> Vec<u8> {
+    let samples = audio
+        .samples
+        .iter()
+        .map(|s| OutSample {
+            size: s.size,
+            duration: s.duration,
+            cts_offset: s.cts_offset,
+            sync: s.sync,
+        })
+        .collect();
+    let data = audio.samples.iter().map(|s| audio.data(file, s)).collect();
+    let track = MuxTrack {
+        id: audio.id,
+        timescale: audio.timescale,
+        source: TrakSource::Verbatim(audio),
+        samples,
+        data,
+    };
+    mp4::mux_progressive(movie_timescale, &[track], &lpvt_udta(video))
+}
+
+/// `udta` holding our `lpvt` box: the source video's timeline, for `join`.
+fn lpvt_udta(video: &Track<'_>) -> Vec<u8> {
+    let t = video.timeline();
+    let mut out = Vec::new();
+    out.u32(8 + 12 + 4 + 8 + 8 + 8);
+    out.extend_from_slice(b"udta");
+    out.u32(12 + 4 + 8 + 8 + 8);
+    out.extend_from_slice(&mp4::LPVT.0);
+    out.u32(0); // version 0, flags 0
+    out.u32(t.timescale);
+    out.u64(t.empty_edit);
+    out.u64(t.lead as u64);
+    out.u64(t.span as u64);
+    out
+}

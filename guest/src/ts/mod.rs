@@ -1,0 +1,12 @@
+//! MPEG-2 transport stream (ISO/IEC 13818-1), video only: a muxer for the
+//! segment we send and a demuxer for the renditions that come back.
+
+mod demux;
+mod mux;
+mod psi;
+
+pub use demux::{Demuxer, Pes, StreamType};
+pub use mux::{Muxer, PMT_PID, VIDEO_PID};
+
+pub const PACKET: usize = 188;
+pub const SYNC: u8 = 0x47;

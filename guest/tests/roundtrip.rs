@@ -1,0 +1,126 @@
+//! Every real Streamplace segment through split → join (its own TS as the
+//! rendition), checked with this crate's own reader. The independent checks
+//! with ffprobe, ffmpeg and GStreamer live in the workspace's `tests/`.
+
+use std::path::PathBuf;
+
+use lpbridge_guest::h264::{AvcConfig, NalType, for_each_length_prefixed};
+use lpbridge_guest::mp4::{self, Movie, Track, TrackKind};
+use lpbridge_guest::{JoinOptions, join, split};
+
+fn fixtures() -> PathBuf {
+    std::env::var_os("LPBRIDGE_FIXTURES").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/streamplace"),
+        PathBuf::from,
+    )
+}
+
+fn segments() -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(fixtures())
+        .expect("shared fixtures present beside the repository")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    assert!(out.len() >= 5, "expected the five Streamplace fixtures");
+    out
+}
+
+fn track<'a>(m: &'a Movie<'a>, kind: TrackKind) -> &'a Track<'a> {
+    m.tracks.iter().find(|t| t.kind == kind).unwrap()
+}
+
+/// Presentation times in ns, as ffmpeg's mov demuxer places them.
+fn presentation_ns(m: &Movie<'_>, t: &Track<'_>) -> Vec<(i64, i64)> {
+    let (empty, media_time) = t.edit_shift();
+    let e = empty as i128 * 1_000_000_000 / m.timescale as i128;
+    let ns = |v: i64| ((v - media_time) as i128 * 1_000_000_000 / t.timescale as i128 + e) as i64;
+    t.samples.iter().map(|s| (ns(s.pts()), ns(s.dts))).collect()
+}
+
+/// The NAL units of each sample, without delimiters and parameter sets.
+fn payload_nals(file: &[u8], t: &Track<'_>) -> Vec<Vec<Vec<u8>>> {
+    let cfg = AvcConfig::parse(t.entry.avcc.unwrap()).unwrap();
+    t.samples
+        .iter()
+        .map(|s| {
+            let mut nals = Vec::new();
+            for_each_length_prefixed(t.data(file, s), cfg.length_size, |n| {
+                if !matches!(
+                    NalType::of(n),
+                    NalType::AccessUnitDelimiter | NalType::Sps | NalType::Pps
+                ) {
+                    nals.push(n.to_vec());
+                }
+                Ok(())
+            })
+            .unwrap();
+            nals
+        })
+        .collect()
+}
+
+#[test]
+fn real_segments_survive_split_and_join() {
+    for (name, src) in segments() {
+        let parts = split(&src).unwrap_or_else(|e| panic!("{name}: split: {e}"));
+        let out = join(&parts.video_ts, &parts.audio_mp4, JoinOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: join: {e}"));
+        let a = mp4::parse(&src).unwrap();
+        let b = mp4::parse(&out).unwrap();
+        let (av, bv) = (track(&a, TrackKind::Video), track(&b, TrackKind::Video));
+        let (aa, ba) = (track(&a, TrackKind::Audio), track(&b, TrackKind::Audio));
+
+        assert_eq!(av.samples.len(), bv.samples.len(), "{name}: video frames");
+        assert_eq!(
+            payload_nals(&src, av),
+            payload_nals(&out, bv),
+            "{name}: video payloads"
+        );
+        assert_eq!(
+            presentation_ns(&a, av),
+            presentation_ns(&b, bv),
+            "{name}: video timestamps"
+        );
+        assert!(bv.samples[0].sync, "{name}: first frame is a keyframe");
+        let sync = |t: &Track<'_>| t.samples.iter().map(|s| s.sync).collect::<Vec<_>>();
+        assert_eq!(sync(av), sync(bv), "{name}: keyframes");
+
+        assert_eq!(aa.stsd, ba.stsd, "{name}: audio sample entry byte-for-byte");
+        assert_eq!(aa.edts, ba.edts, "{name}: audio edit list byte-for-byte");
+        assert_eq!(aa.timescale, ba.timescale);
+        let audio = |f: &[u8], t: &Track<'_>| {
+            t.samples
+                .iter()
+                .map(|s| (t.data(f, s).to_vec(), s.duration, s.pts()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(audio(&src, aa), audio(&out, ba), "{name}: audio packets");
+    }
+}
+
+#[test]
+fn split_ts_starts_decodable() {
+    for (name, src) in segments() {
+        let parts = split(&src).unwrap();
+        let demux = lpbridge_guest::ts::Demuxer::new(&parts.video_ts).unwrap();
+        let mut es = Vec::new();
+        let pes = demux.read_all(&mut es).unwrap();
+        let first = &es[pes[0].data.clone()];
+        let types: Vec<_> = lpbridge_guest::h264::AnnexB::new(first)
+            .map(NalType::of)
+            .collect();
+        assert_eq!(types[0], NalType::AccessUnitDelimiter, "{name}");
+        assert!(
+            types.contains(&NalType::Sps) && types.contains(&NalType::Pps),
+            "{name}: {types:?}"
+        );
+        assert!(types.contains(&NalType::IdrSlice), "{name}: {types:?}");
+    }
+}

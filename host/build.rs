@@ -1,0 +1,79 @@
+//! Builds the guest component as part of the host's build, so a plain
+//! `cargo build` (or `cargo run`) on a fresh machine needs nothing else:
+//! it adds the `wasm32-wasip2` target with rustup when missing, compiles
+//! `guest` for it in a target directory of its own (no lock contention with
+//! the outer build), and leaves the component in `OUT_DIR` for
+//! `include_bytes!`.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest.parent().unwrap().to_path_buf();
+    for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=LPBRIDGE_SKIP_TARGET_ADD");
+
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    ensure_target(&rustc);
+
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("guest-wasm");
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--release",
+        "-p",
+        "lpbridge-guest",
+        "--target",
+        TARGET,
+    ])
+    .arg("--manifest-path")
+    .arg(root.join("Cargo.toml"))
+    .arg("--target-dir")
+    .arg(&target_dir)
+    // The outer build's flags are for the host; the component gets
+    // wasm SIMD, which memchr uses to find start codes and boundaries.
+    .env_remove("RUSTFLAGS")
+    .env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128")
+    .env_remove("CARGO_TARGET_DIR")
+    .env_remove("CARGO_BUILD_TARGET");
+    let status = cmd.status().expect("run cargo for the guest component");
+    assert!(status.success(), "building the guest component failed");
+
+    let built = target_dir
+        .join(TARGET)
+        .join("release")
+        .join("lpbridge_guest.wasm");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("lpbridge_guest.wasm");
+    std::fs::copy(&built, &out).unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
+}
+
+/// Adds the wasm target with rustup when the sysroot lacks it.
+fn ensure_target(rustc: &str) {
+    let libdir = Command::new(rustc)
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if libdir.as_deref().is_some_and(Path::exists)
+        || env::var_os("LPBRIDGE_SKIP_TARGET_ADD").is_some()
+    {
+        return;
+    }
+    println!("cargo:warning=adding the {TARGET} target with rustup");
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status()
+        .expect("rustup is needed to add the wasm32-wasip2 target");
+    assert!(status.success(), "rustup target add {TARGET} failed");
+}

@@ -1,0 +1,14 @@
+//! The native side of the Livepeer bridge: runs the remux component under
+//! wasmtime and offers it as the `lpbridge` command.
+
+pub mod bindings;
+pub mod cli;
+pub mod errors;
+pub mod runtime;
+
+pub use errors::ComponentError;
+pub use runtime::{Limits, Runtime};
+
+/// The guest component, built by `build.rs` for `wasm32-wasip2`.
+pub const EMBEDDED_COMPONENT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/lpbridge_guest.wasm"));

@@ -1,0 +1,243 @@
+//! Helpers for the end-to-end tests: where the fixtures are, one compiled
+//! component per test binary, and thin wrappers over ffprobe, ffmpeg and
+//! gst-launch that fail loudly when a tool is missing (CI installs them;
+//! a skipped check would be a test that cannot fail).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The real Streamplace segments, beside the repository.
+pub fn streamplace_fixtures() -> Vec<PathBuf> {
+    let dir = std::env::var_os("LPBRIDGE_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared/fixtures/streamplace"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("fixtures at {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 5,
+        "expected the Streamplace fixtures in {}",
+        dir.display()
+    );
+    files
+}
+
+/// Our own segments, made once per machine by `tests/fixtures/make.sh`.
+pub fn generated_fixtures() -> Vec<PathBuf> {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = workspace().join("target/test-fixtures");
+        run(Command::new("bash")
+            .arg(workspace().join("tests/fixtures/make.sh"))
+            .arg(&dir));
+        dir
+    });
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "mp4") && !p.to_string_lossy().contains(".tmp.")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A directory for one test's outputs, emptied first.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = workspace().join("target/test-out").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The embedded component, compiled once per test binary.
+pub fn runtime() -> &'static lpbridge::Runtime {
+    static RT: OnceLock<lpbridge::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        lpbridge::Runtime::embedded(lpbridge::Limits::default()).expect("load component")
+    })
+}
+
+/// Runs a future to completion on a fresh current-thread runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Runs a command; panics with its stderr unless it succeeds.
+pub fn run(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {:?} (is it installed? .ci/run installs it): {e}",
+            cmd.get_program()
+        )
+    });
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// What ffprobe says of one packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Packet {
+    pub pts: Option<i64>,
+    pub dts: Option<i64>,
+    pub duration: Option<i64>,
+    pub size: u64,
+    pub keyframe: bool,
+    pub md5: String,
+}
+
+/// Packets of the first stream of `kind` (`v` or `a`) and its time base.
+pub fn ffprobe_packets(file: &Path, kind: &str) -> (Vec<Packet>, (i64, i64)) {
+    let out = run(Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", &format!("{kind}:0")])
+        .args([
+            "-show_entries",
+            "packet=pts,dts,duration,size,flags,data_hash:stream=time_base",
+            "-show_data_hash",
+            "md5",
+            "-of",
+            "json",
+        ])
+        .arg(file));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tb = v["streams"][0]["time_base"].as_str().unwrap_or("0/1");
+    let (n, d) = tb.split_once('/').unwrap();
+    let num = |x: &Value| {
+        x.as_i64()
+            .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+    };
+    let packets = v["packets"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| Packet {
+                    pts: num(&p["pts"]),
+                    dts: num(&p["dts"]),
+                    duration: num(&p["duration"]),
+                    size: num(&p["size"]).unwrap_or(0) as u64,
+                    keyframe: p["flags"].as_str().unwrap_or("").starts_with('K'),
+                    md5: p["data_hash"].as_str().unwrap_or("").to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (packets, (n.parse().unwrap(), d.parse().unwrap()))
+}
+
+/// `(width, height)` of the first video stream.
+pub fn ffprobe_size(file: &Path) -> (u32, u32) {
+    let out = run(Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height",
+            "-of",
+            "json",
+        ])
+        .arg(file));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["streams"][0];
+    (
+        s["width"].as_u64().unwrap() as u32,
+        s["height"].as_u64().unwrap() as u32,
+    )
+}
+
+/// MD5 of each video packet's NAL units, framed as Annex B, without
+/// delimiters and parameter sets: equal when only the framing differs.
+pub fn video_payload_md5(file: &Path) -> Vec<String> {
+    let out = run(Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args([
+            "-map",
+            "0:v:0",
+            "-c",
+            "copy",
+            "-bsf:v",
+            "h264_mp4toannexb,filter_units=remove_types=7|8|9",
+        ])
+        .args(["-f", "framemd5", "-"]));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit(',').next().unwrap().trim().to_string())
+        .collect()
+}
+
+/// What `ffmpeg -v error -i FILE -f null -` prints (decoding everything).
+pub fn ffmpeg_decode_errors(file: &Path) -> String {
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(file)
+        .args(["-f", "null", "-"])
+        .output()
+        .expect("ffmpeg installed");
+    let mut text = String::from_utf8_lossy(&out.stderr).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stdout));
+    if !out.status.success() {
+        text.push_str(&format!("\nexit status {}", out.status));
+    }
+    text
+}
+
+/// Demuxes a TS in GStreamer: `filesrc ! tsdemux ! h264parse ! fakesink`.
+/// Returns the buffers that reached the sink, failing on any error.
+pub fn gst_demux_ts(file: &Path) -> usize {
+    let out = run(Command::new("gst-launch-1.0")
+        .args(["-v", "-m", "filesrc"])
+        .arg(format!("location={}", file.display()))
+        .args([
+            "!",
+            "tsdemux",
+            "!",
+            "h264parse",
+            "!",
+            "fakesink",
+            "silent=false",
+            "sync=false",
+        ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("ERROR"),
+        "gst-launch reported an error: {text}"
+    );
+    text.lines()
+        .filter(|l| l.contains("fakesink0") && l.contains("chain"))
+        .count()
+}
+
+/// Rescales `v` from time base `a` to time base `b` (num/den pairs).
+pub fn rescale(v: i64, a: (i64, i64), b: (i64, i64)) -> i64 {
+    let num = v as i128 * a.0 as i128 * b.1 as i128;
+    let den = a.1 as i128 * b.0 as i128;
+    let half = den / 2;
+    (if num >= 0 {
+        (num + half) / den
+    } else {
+        (num - half) / den
+    }) as i64
+}
