@@ -43,6 +43,7 @@ pub fn join(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) -> Result<
         empty_edit: 0,
         lead: 0,
         span: 0,
+        edited: false,
     });
 
     let demux = Demuxer::new(video_ts)?;
@@ -123,31 +124,45 @@ pub fn join(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) -> Result<
         pos += f.size as usize;
     }
 
-    // Edit list: the empty lead-in of the source, then the media from the
-    // first presented frame for as long as the source's video lasted.
-    let mut empty = timeline.empty_edit;
-    let mut media_time = -dts[0] - timeline.lead;
-    if media_time < 0 {
-        empty += rescale(-media_time, tv, movie.timescale).max(0) as u64;
-        media_time = 0;
+    // The frame shown last lasts until the source's video ended, so the
+    // renditions of consecutive segments tile with no gap or overlap.
+    let last_shown = pts.iter().copied().max().unwrap_or(0);
+    if let Some(last) = samples.last_mut()
+        && timeline.span > last_shown
+    {
+        last.duration = (timeline.span - last_shown).min(u32::MAX as i64) as u32;
     }
-    let media_span = samples.iter().map(|s| s.duration as i64).sum::<i64>() - media_time;
-    let span = if timeline.span > 0 {
-        timeline.span
-    } else {
-        media_span.max(0)
-    };
+
+    // Edit list. The rendition's first presented frame (composition time
+    // `-dts[0]` in its media) must show where the source's did. Where the
+    // source had an edit list, an edit that starts at that frame does it
+    // exactly. Where it had none and the frame already sits at the source's
+    // lead (a passthrough), no edit list keeps the file as the source was.
+    // Otherwise the lead becomes an empty edit, rounded to movie ticks.
+    let first_cts = -dts[0];
     let mut edits = Vec::new();
-    if empty > 0 {
-        edits.push(Edit {
-            segment_duration: empty,
-            media_time: -1,
-        });
-    }
-    if media_time != 0 || !edits.is_empty() || timeline.span > 0 {
+    if timeline.edited || timeline.empty_edit > 0 || first_cts != timeline.lead {
+        let empty = timeline.empty_edit
+            + if timeline.edited {
+                0
+            } else {
+                rescale(timeline.lead, tv, movie.timescale).max(0) as u64
+            };
+        if empty > 0 {
+            edits.push(Edit {
+                segment_duration: empty,
+                media_time: -1,
+            });
+        }
+        let media_span = samples.iter().map(|s| s.duration as i64).sum::<i64>() - first_cts;
+        let span = if timeline.span > 0 {
+            timeline.span
+        } else {
+            media_span.max(0)
+        };
         edits.push(Edit {
             segment_duration: rescale(span, tv, movie.timescale).max(0) as u64,
-            media_time,
+            media_time: first_cts,
         });
     }
 

@@ -153,7 +153,7 @@ fn lpvt_udta(video: &Track<'_>) -> Vec<u8> {
     out.extend_from_slice(b"udta");
     out.u32(12 + 4 + 8 + 8 + 8);
     out.extend_from_slice(&mp4::LPVT.0);
-    out.u32(0); // version 0, flags 0
+    out.u32(t.edited as u32); // version 0, flags: bit 0 = had an edit list
     out.u32(t.timescale);
     out.u64(t.empty_edit);
     out.u64(t.lead as u64);

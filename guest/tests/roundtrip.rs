@@ -36,11 +36,14 @@ fn track<'a>(m: &'a Movie<'a>, kind: TrackKind) -> &'a Track<'a> {
     m.tracks.iter().find(|t| t.kind == kind).unwrap()
 }
 
-/// Presentation times in ns, as ffmpeg's mov demuxer places them.
+/// Presentation times in ns, as ffmpeg's mov demuxer places them: the
+/// first presented frame at the end of the empty edits plus the lead.
 fn presentation_ns(m: &Movie<'_>, t: &Track<'_>) -> Vec<(i64, i64)> {
-    let (empty, media_time) = t.edit_shift();
+    let (empty, _) = t.edit_shift();
     let e = empty as i128 * 1_000_000_000 / m.timescale as i128;
-    let ns = |v: i64| ((v - media_time) as i128 * 1_000_000_000 / t.timescale as i128 + e) as i64;
+    let first = t.samples.iter().map(|s| s.pts()).min().unwrap();
+    let ns =
+        |v: i64| ((v - first + t.lead()) as i128 * 1_000_000_000 / t.timescale as i128 + e) as i64;
     t.samples.iter().map(|s| (ns(s.pts()), ns(s.dts))).collect()
 }
 

@@ -226,7 +226,7 @@ pub fn gst_demux_ts(file: &Path) -> usize {
         "gst-launch reported an error: {text}"
     );
     text.lines()
-        .filter(|l| l.contains("fakesink0") && l.contains("chain"))
+        .filter(|l| l.starts_with("/GstPipeline") && l.contains("last-message = chain"))
         .count()
 }
 

@@ -91,14 +91,15 @@ pub struct VideoTimeline {
     pub timescale: u32,
     /// Leading empty edits of the source video, movie timescale.
     pub empty_edit: u64,
-    /// First presented composition time minus the edit's media time,
-    /// video timescale (0 in ffmpeg-made files, where the edit hides the
-    /// B-frame delay exactly).
+    /// When the first frame is shown after the empty edits, video
+    /// timescale (see `Track::lead`; 0 whenever the source had an edit).
     pub lead: i64,
     /// First presented frame's start to last presented frame's end, video
     /// timescale: renditions end where the source ended, so consecutive
     /// segments tile.
     pub span: i64,
+    /// The source video had an edit list (lpvt flag bit 0).
+    pub edited: bool,
 }
 
 /// A parsed file.
@@ -133,11 +134,15 @@ impl<'a> Track<'a> {
         self.samples.iter().map(|s| s.duration as u64).sum()
     }
 
-    /// Where in the presentation the first sample is shown, relative to the
-    /// edit's media time (`VideoTimeline::lead`).
+    /// When the first frame is shown, after the leading empty edits, as
+    /// ffmpeg's mov demuxer (and so Chrome's) places it: with an edit list,
+    /// the first presented frame starts the edit, whatever its media time;
+    /// without one, at its composition time.
     pub fn lead(&self) -> i64 {
-        let (_, media_time) = self.edit_shift();
-        self.samples.iter().map(Sample::pts).min().unwrap_or(0) - media_time
+        if self.edits.iter().any(|e| e.media_time != -1) {
+            return 0;
+        }
+        self.samples.iter().map(Sample::pts).min().unwrap_or(0)
     }
 
     /// Presentation span: last frame's end minus first frame's start.
@@ -158,6 +163,7 @@ impl<'a> Track<'a> {
             empty_edit: self.edit_shift().0,
             lead: self.lead(),
             span: self.span(),
+            edited: self.edits.iter().any(|e| e.media_time != -1),
         }
     }
 
@@ -251,7 +257,7 @@ fn find_lpvt(udta: Atom<'_>) -> Result<Option<VideoTimeline>> {
     for child in udta.children() {
         let child = child?;
         if child.kind == LPVT {
-            let (_, _, body) = child.full()?;
+            let (_, flags, body) = child.full()?;
             let mut r = Reader::new(body, "udta/lpvt");
             let timescale = r.u32()?;
             let empty_edit = r.u64()?;
@@ -265,6 +271,7 @@ fn find_lpvt(udta: Atom<'_>) -> Result<Option<VideoTimeline>> {
                 empty_edit,
                 lead,
                 span,
+                edited: flags & 1 != 0,
             }));
         }
     }
