@@ -1,0 +1,144 @@
+//! The `lpbridge` binary as a user runs it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lpbridge"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/streamplace")
+        .join(name)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn probe_prints_segment_info_as_json() {
+    let out = bin()
+        .arg("probe")
+        .arg(fixture("5sec.mp4"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["video"][0]["width"], 1920);
+    assert_eq!(info["video"][0]["frames"], 301);
+    assert_eq!(info["video"][0]["b_frames"], true);
+    assert_eq!(info["audio"][0]["codec"], "opus");
+}
+
+#[test]
+fn split_then_join_writes_files() {
+    let dir = scratch("cli-split-join");
+    let (ts, audio, out) = (dir.join("v.ts"), dir.join("a.mp4"), dir.join("o.mp4"));
+    let s = bin()
+        .arg("split")
+        .arg(fixture("sample-segment.mp4"))
+        .arg("--video-ts")
+        .arg(&ts)
+        .arg("--audio-mp4")
+        .arg(&audio)
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+    assert_eq!(info["video"][0]["frames"], 49);
+    assert_eq!(std::fs::read(&ts).unwrap()[0], 0x47);
+    let j = bin()
+        .args(["join", "--video-ts"])
+        .arg(&ts)
+        .arg("--audio-mp4")
+        .arg(&audio)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(j.status.success(), "{}", String::from_utf8_lossy(&j.stderr));
+    assert_eq!(&std::fs::read(&out).unwrap()[4..8], b"ftyp");
+}
+
+#[test]
+fn bad_media_exits_2_with_the_reason() {
+    let dir = scratch("cli-bad");
+    let junk = dir.join("junk.mp4");
+    std::fs::write(&junk, b"\x00\x00\x00\x10\xff\xfe\xfd\xfcjunk").unwrap();
+    let out = bin().arg("probe").arg(&junk).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an MP4"));
+}
+
+#[test]
+fn multipart_lists_and_writes_parts_without_escaping_the_directory() {
+    let dir = scratch("cli-multipart");
+    let body = dir.join("body");
+    std::fs::write(
+        &body,
+        b"--b0\r\nContent-Disposition: attachment; filename=\"../../escape.ts\"\r\nRendition-Name: 720p\r\n\r\nabc\r\n--b0--\r\n",
+    )
+    .unwrap();
+    let out_dir = dir.join("parts");
+    let out = bin()
+        .args([
+            "multipart",
+            "--content-type",
+            "multipart/mixed; boundary=b0",
+        ])
+        .arg(&body)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing.contains("720p") && listing.contains('3'),
+        "{listing}"
+    );
+    assert_eq!(std::fs::read(out_dir.join("escape.ts")).unwrap(), b"abc");
+    assert!(!dir.join("escape.ts").exists());
+}
+
+#[test]
+fn another_component_can_be_named() {
+    let dir = scratch("cli-component");
+    let path = dir.join("copy.wasm");
+    std::fs::write(&path, lpbridge::EMBEDDED_COMPONENT).unwrap();
+    let out = bin()
+        .arg("--component")
+        .arg(&path)
+        .arg("probe")
+        .arg(fixture("short-video.mp4"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let broken = dir.join("broken.wasm");
+    std::fs::write(&broken, b"\0asm not really").unwrap();
+    let out = bin()
+        .arg("--component")
+        .arg(&broken)
+        .arg("probe")
+        .arg(fixture("short-video.mp4"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -1,0 +1,124 @@
+//! The built component, called through wasmtime: same bytes as the native
+//! library, typed errors across the boundary, and a store per call that a
+//! hostile input cannot poison.
+
+use lpbridge::bindings::types::{MediaError, MultipartError, PartBody};
+use lpbridge::{Limits, Runtime};
+use lpbridge_guest::JoinOptions;
+use lpbridge_tests::*;
+
+#[test]
+fn component_output_equals_native_output() {
+    for path in streamplace_fixtures()
+        .iter()
+        .chain(generated_fixtures().iter())
+    {
+        let src = std::fs::read(path).unwrap();
+        let native = lpbridge_guest::split(&src).unwrap();
+        let wasm = block_on(runtime().split(&src)).unwrap().unwrap();
+        assert_eq!(native.video_ts, wasm.video_ts, "{}", path.display());
+        assert_eq!(native.audio_mp4, wasm.audio_mp4, "{}", path.display());
+        assert_eq!(native.info.video[0].frames, wasm.info.video[0].frames);
+        assert_eq!(native.info.duration_ns, wasm.info.duration_ns);
+
+        let joined =
+            lpbridge_guest::join(&native.video_ts, &native.audio_mp4, JoinOptions::default())
+                .unwrap();
+        let wasm_joined = block_on(runtime().join(&wasm.video_ts, &wasm.audio_mp4))
+            .unwrap()
+            .unwrap();
+        assert_eq!(joined, wasm_joined, "{}", path.display());
+
+        let info = block_on(runtime().probe(&src)).unwrap().unwrap();
+        assert_eq!(info.video[0].width, native.info.video[0].width);
+        assert_eq!(info.audio[0].codec, native.info.audio[0].codec);
+    }
+}
+
+#[test]
+fn media_errors_are_typed_across_the_boundary() {
+    let rt = runtime();
+    assert!(matches!(
+        block_on(rt.split(b"")).unwrap(),
+        Err(MediaError::Truncated(_))
+    ));
+    let noise: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    assert!(matches!(
+        block_on(rt.split(&noise)).unwrap(),
+        Err(MediaError::Malformed(_))
+    ));
+    assert!(matches!(
+        block_on(rt.probe(&noise)).unwrap(),
+        Err(MediaError::Malformed(_))
+    ));
+    let five = std::fs::read(
+        streamplace_fixtures()
+            .into_iter()
+            .find(|p| p.ends_with("5sec.mp4"))
+            .unwrap(),
+    )
+    .unwrap();
+    let parts = lpbridge_guest::split(&five).unwrap();
+    assert!(matches!(
+        block_on(rt.join(&parts.video_ts[..1000], &parts.audio_mp4)).unwrap(),
+        Err(MediaError::Truncated(_))
+    ));
+    assert!(matches!(
+        block_on(rt.join(&parts.video_ts, &parts.video_ts)).unwrap(),
+        Err(MediaError::Malformed(_))
+    ));
+}
+
+#[test]
+fn multipart_through_the_component() {
+    let rt = runtime();
+    let body = b"--0a1b2c3d4e5f60718293\r\nContent-Disposition: attachment; filename=\"720p_3.ts\"\r\nContent-Length: 5\r\nContent-Type: video/mp2t; name=\"720p_3.ts\"\r\nRendition-Name: 720p\r\n\r\nhello\r\n--0a1b2c3d4e5f60718293\r\nContent-Length: 18\r\nContent-Type: application/vnd+livepeer.uri\r\nRendition-Name: 360p\r\n\r\nhttps://os/360p.ts\r\n--0a1b2c3d4e5f60718293--\r\n";
+    let parts = block_on(rt.multipart("multipart/mixed; boundary=0a1b2c3d4e5f60718293", body))
+        .unwrap()
+        .unwrap();
+    assert_eq!(parts.len(), 2);
+    assert_eq!(parts[0].name.as_deref(), Some("720p"));
+    assert_eq!(parts[0].filename.as_deref(), Some("720p_3.ts"));
+    assert!(matches!(&parts[0].body, PartBody::Bytes(b) if b == b"hello"));
+    assert!(matches!(&parts[1].body, PartBody::Url(u) if u == "https://os/360p.ts"));
+    let cut = &body[..body.len() - 10];
+    assert!(matches!(
+        block_on(rt.multipart("multipart/mixed; boundary=0a1b2c3d4e5f60718293", cut)).unwrap(),
+        Err(MultipartError::Truncated(_))
+    ));
+}
+
+#[test]
+fn memory_cap_errors_and_the_next_call_still_works() {
+    // 4 MiB of linear memory cannot hold a 1 MB segment three times over.
+    let small = Runtime::embedded(Limits {
+        memory_bytes: 4 << 20,
+    })
+    .unwrap();
+    let big = std::fs::read(
+        streamplace_fixtures()
+            .into_iter()
+            .find(|p| p.ends_with("sample-segment.mp4"))
+            .unwrap(),
+    )
+    .unwrap();
+    let err = block_on(small.split(&big));
+    assert!(
+        err.is_err(),
+        "a call over the memory cap must fail, not succeed"
+    );
+    let tiny = std::fs::read(
+        streamplace_fixtures()
+            .into_iter()
+            .find(|p| p.ends_with("short-video.mp4"))
+            .unwrap(),
+    )
+    .unwrap();
+    let ok = block_on(small.split(&tiny)).unwrap();
+    assert!(
+        ok.is_ok(),
+        "a fresh store per call: the next segment succeeds"
+    );
+}
