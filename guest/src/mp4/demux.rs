@@ -180,13 +180,13 @@ pub fn parse(file: &[u8]) -> Result<Movie<'_>> {
     }
     // Every box type in a real file is printable ASCII; checking the first
     // one tells random bytes from a cut file.
-    if let Some(kind) = file.get(4..8) {
-        if !kind.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
-            return Err(Error::malformed(
-                "byte 4",
-                format_args!("first box type {kind:02x?} is not a FourCC: not an MP4"),
-            ));
-        }
+    if let Some(kind) = file.get(4..8)
+        && !kind.iter().all(|b| b.is_ascii_graphic() || *b == b' ')
+    {
+        return Err(Error::malformed(
+            "byte 4",
+            format_args!("first box type {kind:02x?} is not a FourCC: not an MP4"),
+        ));
     }
     let mut moov = None;
     let mut moofs = Vec::new();

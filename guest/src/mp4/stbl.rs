@@ -306,7 +306,7 @@ impl<'a> Sizes<'a> {
             32 => u32::from_be_bytes([t[4 * i], t[4 * i + 1], t[4 * i + 2], t[4 * i + 3]]),
             16 => u16::from_be_bytes([t[2 * i], t[2 * i + 1]]) as u32,
             8 => t[i] as u32,
-            _ => ((t[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0xf) as u32,
+            _ => ((t[i / 2] >> if i.is_multiple_of(2) { 4 } else { 0 }) & 0xf) as u32,
         }
     }
 }

@@ -100,7 +100,7 @@ impl<'a> Demuxer<'a> {
                 format_args!("0x{:02x} is not a sync byte: not an MPEG-TS", ts[0]),
             ));
         }
-        if ts.len() % PACKET != 0 {
+        if !ts.len().is_multiple_of(PACKET) {
             return Err(Error::truncated(format_args!(
                 "transport stream of {} bytes ends inside packet {}",
                 ts.len(),
