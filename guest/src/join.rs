@@ -47,36 +47,9 @@ pub fn join(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) -> Result<
     });
 
     let demux = Demuxer::new(video_ts)?;
-    let mut es = Vec::with_capacity(video_ts.len());
-    let pes = demux.read_all(&mut es)?;
     let mut video = Video::default();
-    video.data.reserve(es.len() + pes.len() * 8);
-    // A PES without PTS continues the access unit before it (§2.4.3.7).
-    let mut i = 0;
-    let mut scratch = Vec::new();
-    while i < pes.len() {
-        let mut j = i + 1;
-        while j < pes.len() && pes[j].pts.is_none() {
-            j += 1;
-        }
-        let Some(pts) = pes[i].pts else {
-            i = j;
-            continue; // data before the first timestamp cannot be placed
-        };
-        let au: &[u8] = if j == i + 1 {
-            &es[pes[i].data.clone()]
-        } else {
-            scratch.clear();
-            for p in &pes[i..j] {
-                scratch.extend_from_slice(&es[p.data.clone()]);
-            }
-            &scratch
-        };
-        let dts = pes[i].dts.unwrap_or(pts);
-        video.push_access_unit(au, pts, dts, pes[i].packet)?;
-        i = j;
-    }
-    drop(es);
+    video.data.reserve(video_ts.len());
+    demux.for_each_access_unit(|au| video.push_access_unit(au.data, au.pts, au.dts, au.packet))?;
     if video.frames.is_empty() {
         return Err(Error::NoVideo);
     }

@@ -113,10 +113,15 @@ fn split_ts_starts_decodable() {
     for (name, src) in segments() {
         let parts = split(&src).unwrap();
         let demux = lpbridge_guest::ts::Demuxer::new(&parts.video_ts).unwrap();
-        let mut es = Vec::new();
-        let pes = demux.read_all(&mut es).unwrap();
-        let first = &es[pes[0].data.clone()];
-        let types: Vec<_> = lpbridge_guest::h264::AnnexB::new(first)
+        let mut first = None;
+        demux
+            .for_each_access_unit(|au| {
+                first.get_or_insert_with(|| au.data.to_vec());
+                Ok(())
+            })
+            .unwrap();
+        let first = first.unwrap();
+        let types: Vec<_> = lpbridge_guest::h264::AnnexB::new(&first)
             .map(NalType::of)
             .collect();
         assert_eq!(types[0], NalType::AccessUnitDelimiter, "{name}");

@@ -69,6 +69,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> Result<()> {
     let limits = Limits {
         memory_bytes: cli.memory_mib << 20,
+        ..Limits::default()
     };
     let runtime = match &cli.component {
         Some(path) => {

@@ -1,5 +1,10 @@
 use clap::Parser;
 
+/// mimalloc keeps freed memory warm: a 25 MB result lifted out of the
+/// component then reuses pages instead of faulting in fresh ones.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()

@@ -95,6 +95,7 @@ fn memory_cap_errors_and_the_next_call_still_works() {
     // 4 MiB of linear memory cannot hold a 1 MB segment three times over.
     let small = Runtime::embedded(Limits {
         memory_bytes: 4 << 20,
+        ..Limits::default()
     })
     .unwrap();
     let big = std::fs::read(

@@ -1,10 +1,8 @@
 //! Finds the H.264 stream through PAT and PMT (never by assumed PID:
 //! ffmpeg uses 0x100, GStreamer 0x41) and reassembles its PES packets.
 //!
-//! All PES bytes of the stream are appended to one caller-owned buffer, so
-//! the payload is copied out of the 188-byte packets exactly once.
-
-use std::ops::Range;
+//! Access units are handed out one at a time from a reused buffer that
+//! stays in cache, so the demuxer holds one access unit, not the stream.
 
 use crate::error::{Error, Result};
 
@@ -15,18 +13,32 @@ pub enum StreamType {
     H264,
 }
 
-/// One reassembled PES packet; `data` indexes the caller's buffer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pes {
-    /// Raw 33-bit values.
-    pub pts: Option<u64>,
-    pub dts: Option<u64>,
-    pub data: Range<usize>,
+/// One access unit: the payload of a PES with a PTS, plus any PES without
+/// PTS that follow it (they continue it, §2.4.3.7).
+#[derive(Debug, PartialEq, Eq)]
+pub struct AccessUnit<'b> {
+    /// Raw 33-bit values; `dts` is the PTS when the PES had none.
+    pub pts: u64,
+    pub dts: u64,
+    pub data: &'b [u8],
     pub random_access: bool,
-    /// The packet that started it had `discontinuity_indicator` set.
-    pub discontinuity: bool,
     /// Index of the packet that started it, for error messages.
     pub packet: usize,
+}
+
+/// Where the current PES is.
+enum PesState {
+    /// No PES started yet, or one whose data cannot be placed (before the
+    /// first timestamp).
+    Skip,
+    /// Gathering the PES header (almost always inside one packet).
+    Header {
+        head: Vec<u8>,
+        packet: usize,
+        random_access: bool,
+    },
+    /// In the payload; `left` counts down a declared length.
+    Body { left: Option<usize>, packet: usize },
 }
 
 pub struct Demuxer<'a> {
@@ -143,15 +155,33 @@ impl<'a> Demuxer<'a> {
         })
     }
 
-    /// Appends every PES of the video stream to `buf`, returning where each
-    /// one's payload lies. A PES of declared length that the stream cuts
-    /// short is `Truncated`; lost packets (a continuity counter jump) are
-    /// `Malformed`, since the access unit would be corrupt.
-    pub fn read_all(&self, buf: &mut Vec<u8>) -> Result<Vec<Pes>> {
+    /// Calls `f` with each access unit of the video stream, in order. A PES
+    /// of declared length that the stream cuts short is `Truncated`; lost
+    /// packets (a continuity counter jump) are `Malformed`, since the access
+    /// unit would be corrupt.
+    pub fn for_each_access_unit(
+        &self,
+        mut f: impl FnMut(AccessUnit<'_>) -> Result<()>,
+    ) -> Result<()> {
         let packets = self.ts.len() / PACKET;
-        let mut out = Vec::new();
-        let mut open: Option<(usize, Pes)> = None; // (start in buf, pes)
+        let mut au: Vec<u8> = Vec::new();
+        let mut current: Option<(u64, u64, bool, usize)> = None; // pts, dts, rai, packet
+        let mut state = PesState::Skip;
         let mut last_cc: Option<u8> = None;
+        let mut flush =
+            |au: &mut Vec<u8>, current: &Option<(u64, u64, bool, usize)>| -> Result<()> {
+                if let Some((pts, dts, random_access, packet)) = *current {
+                    f(AccessUnit {
+                        pts,
+                        dts,
+                        data: au,
+                        random_access,
+                        packet,
+                    })?;
+                }
+                au.clear();
+                Ok(())
+            };
         for i in 0..packets {
             let p = packet(self.ts, i)?;
             if p.pid != self.pid {
@@ -171,88 +201,134 @@ impl<'a> Demuxer<'a> {
             }
             last_cc = Some(p.cc);
             if p.start {
-                if let Some((start, pes)) = open.take() {
-                    out.push(finish_pes(buf, start, pes)?);
+                end_pes(&state)?;
+                state = PesState::Header {
+                    head: Vec::new(),
+                    packet: i,
+                    random_access: p.random_access,
+                };
+            }
+            if let PesState::Header {
+                head,
+                packet,
+                random_access,
+            } = &mut state
+            {
+                head.extend_from_slice(payload);
+                let Some(h) = PesHeader::parse(head, *packet)? else {
+                    continue; // the header goes on in the next packet
+                };
+                let (packet, random_access) = (*packet, *random_access);
+                let rest = head.split_off(h.len);
+                match h.pts {
+                    Some(pts) => {
+                        flush(&mut au, &current)?;
+                        current = Some((pts, h.dts.unwrap_or(pts), random_access, packet));
+                    }
+                    None if current.is_none() => {
+                        state = PesState::Skip; // before the first timestamp
+                        continue;
+                    }
+                    None => {}
                 }
-                open = Some((
-                    buf.len(),
-                    Pes {
-                        pts: None,
-                        dts: None,
-                        data: 0..0,
-                        random_access: p.random_access,
-                        discontinuity: p.discontinuity,
-                        packet: i,
-                    },
-                ));
+                state = PesState::Body {
+                    left: h.payload_len,
+                    packet,
+                };
+                take(&mut au, &mut state, &rest);
+                continue;
             }
-            if open.is_some() {
-                buf.extend_from_slice(payload);
-            }
+            take(&mut au, &mut state, payload);
         }
-        if let Some((start, pes)) = open {
-            out.push(finish_pes(buf, start, pes)?);
-        }
-        Ok(out)
+        end_pes(&state)?;
+        flush(&mut au, &current)
     }
 }
 
-/// Parses the PES header at `buf[start..]` and fills in the payload range.
-fn finish_pes(buf: &[u8], start: usize, mut pes: Pes) -> Result<Pes> {
-    let b = &buf[start..];
-    let at = || format!("PES starting in TS packet {}", pes.packet);
-    if b.len() < 9 {
-        return Err(Error::truncated(format_args!("{}: header cut short", at())));
-    }
-    if b[..3] != [0, 0, 1] {
-        return Err(Error::malformed(at(), "no packet_start_code_prefix"));
-    }
-    let declared = u16::from_be_bytes([b[4], b[5]]) as usize;
-    let header_len = 9 + b[8] as usize;
-    let flags = b[7] >> 6;
-    if b.len() < header_len {
-        return Err(Error::truncated(format_args!("{}: header cut short", at())));
-    }
-    let ts_at = |o: usize| -> Result<u64> {
-        let t = b
-            .get(o..o + 5)
-            .ok_or_else(|| Error::malformed(at(), "PTS/DTS outside the header"))?;
-        Ok(((t[0] as u64 >> 1) & 7) << 30
-            | (u16::from_be_bytes([t[1], t[2]]) as u64 >> 1) << 15
-            | u16::from_be_bytes([t[3], t[4]]) as u64 >> 1)
-    };
-    if flags & 2 != 0 {
-        if header_len < 14 {
-            return Err(Error::malformed(at(), "PTS flag set but header too short"));
+/// Appends PES payload bytes, up to a declared length.
+fn take(au: &mut Vec<u8>, state: &mut PesState, bytes: &[u8]) {
+    if let PesState::Body { left, .. } = state {
+        let n = left.map_or(bytes.len(), |l| l.min(bytes.len()));
+        au.extend_from_slice(&bytes[..n]);
+        if let Some(l) = left {
+            *l -= n;
         }
-        pes.pts = Some(ts_at(9)?);
     }
-    if flags == 3 {
-        if header_len < 19 {
-            return Err(Error::malformed(at(), "DTS flag set but header too short"));
-        }
-        pes.dts = Some(ts_at(14)?);
+}
+
+/// A PES ends (next start or end of stream): was it whole?
+fn end_pes(state: &PesState) -> Result<()> {
+    match state {
+        PesState::Body {
+            left: Some(l),
+            packet,
+        } if *l > 0 => Err(Error::truncated(format_args!(
+            "PES starting in TS packet {packet}: {l} declared bytes never came"
+        ))),
+        PesState::Header { packet, .. } => Err(Error::truncated(format_args!(
+            "PES starting in TS packet {packet}: header cut short"
+        ))),
+        _ => Ok(()),
     }
-    let mut end = b.len();
-    if declared != 0 {
-        let total = 6 + declared;
-        if total > b.len() {
-            return Err(Error::truncated(format_args!(
-                "{}: declares {declared} bytes, stream holds {}",
-                at(),
-                b.len() - 6
-            )));
+}
+
+/// The fields of a PES header this demuxer uses (§2.4.3.6).
+struct PesHeader {
+    len: usize,
+    pts: Option<u64>,
+    dts: Option<u64>,
+    /// Payload bytes the PES declares, when PES_packet_length is not 0.
+    payload_len: Option<usize>,
+}
+
+impl PesHeader {
+    /// `Ok(None)` when `b` does not hold the whole header yet.
+    fn parse(b: &[u8], packet: usize) -> Result<Option<Self>> {
+        let at = || format!("PES starting in TS packet {packet}");
+        if b.len() < 9 {
+            return Ok(None);
         }
-        if total < header_len {
-            return Err(Error::malformed(
-                at(),
-                "PES_packet_length shorter than its header",
-            ));
+        if b[..3] != [0, 0, 1] {
+            return Err(Error::malformed(at(), "no packet_start_code_prefix"));
         }
-        end = total;
+        let declared = u16::from_be_bytes([b[4], b[5]]) as usize;
+        let len = 9 + b[8] as usize;
+        if b.len() < len {
+            return Ok(None);
+        }
+        let flags = b[7] >> 6;
+        let ts_at = |o: usize| -> Result<u64> {
+            let t = b
+                .get(o..o + 5)
+                .filter(|_| o + 5 <= len)
+                .ok_or_else(|| Error::malformed(at(), "PTS/DTS outside the header"))?;
+            Ok(((t[0] as u64 >> 1) & 7) << 30
+                | (u16::from_be_bytes([t[1], t[2]]) as u64 >> 1) << 15
+                | u16::from_be_bytes([t[3], t[4]]) as u64 >> 1)
+        };
+        let pts = if flags & 2 != 0 {
+            Some(ts_at(9)?)
+        } else {
+            None
+        };
+        let dts = if flags == 3 { Some(ts_at(14)?) } else { None };
+        let payload_len = match declared {
+            0 => None,
+            d if d + 6 < len => {
+                return Err(Error::malformed(
+                    at(),
+                    "PES_packet_length shorter than its header",
+                ));
+            }
+            d => Some(d + 6 - len),
+        };
+        Ok(Some(PesHeader {
+            len,
+            pts,
+            dts,
+            payload_len,
+        }))
     }
-    pes.data = start + header_len..start + end;
-    Ok(pes)
 }
 
 /// Collects one PSI section that may span packets.

@@ -5,7 +5,7 @@ mod demux;
 mod mux;
 mod psi;
 
-pub use demux::{Demuxer, Pes, StreamType};
+pub use demux::{AccessUnit, Demuxer, StreamType};
 pub use mux::{Muxer, PMT_PID, VIDEO_PID};
 
 pub const PACKET: usize = 188;

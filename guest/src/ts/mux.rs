@@ -68,52 +68,58 @@ impl Muxer {
         let mut within = 0usize;
         let mut left = total;
         let mut first = true;
+        // Each packet is built in a stack buffer and appended in one copy.
+        let mut pkt = [0xffu8; PACKET];
         while first || left > 0 {
-            let start = self.out.len();
-            self.out.u8(SYNC);
-            self.out.u16(if first { 0x4000 } else { 0 } | VIDEO_PID);
-            let cc_at = self.out.len();
-            self.out.u8(0);
+            pkt[0] = SYNC;
+            let pid = if first { 0x4000 } else { 0 } | VIDEO_PID;
+            pkt[1..3].copy_from_slice(&pid.to_be_bytes());
 
             // Adaptation field: PCR and random access on the first packet.
-            let mut af = Vec::new();
-            if first {
+            let mut af = [0u8; 7];
+            let af_len = if first {
                 let pcr = (dts - PCR_LEAD).rem_euclid(1 << 33) as u64;
-                af.u8(if keyframe { 0x50 } else { 0x10 });
-                af.u32((pcr >> 1) as u32);
-                af.u16((((pcr & 1) as u16) << 15) | 0x7e00);
-            }
+                af[0] = if keyframe { 0x50 } else { 0x10 };
+                af[1..5].copy_from_slice(&((pcr >> 1) as u32).to_be_bytes());
+                af[5..7].copy_from_slice(&((((pcr & 1) as u16) << 15) | 0x7e00).to_be_bytes());
+                7
+            } else {
+                0
+            };
             let pes_header = if first { header.len() } else { 0 };
-            let room = PACKET - 4 - pes_header - if af.is_empty() { 0 } else { af.len() + 1 };
+            let room = PACKET - 4 - pes_header - if af_len == 0 { 0 } else { af_len + 1 };
             let take = left.min(room);
             let stuffing = room - take;
-            let af_flags = !af.is_empty() || stuffing > 0;
-            self.out[cc_at] = if af_flags { 0x30 } else { 0x10 } | self.cc_video;
+            let has_af = af_len > 0 || stuffing > 0;
+            pkt[3] = if has_af { 0x30 } else { 0x10 } | self.cc_video;
             self.cc_video = (self.cc_video + 1) & 0xf;
-            if af_flags {
-                if af.is_empty() && stuffing == 1 {
-                    self.out.u8(0); // adaptation_field_length 0
+            let mut at = 4;
+            if has_af {
+                if af_len == 0 && stuffing == 1 {
+                    pkt[4] = 0; // adaptation_field_length 0
+                    at = 5;
+                } else if af_len == 0 {
+                    pkt[4] = (stuffing - 1) as u8;
+                    pkt[5] = 0; // no flags
+                    pkt[6..4 + stuffing].fill(0xff);
+                    at = 4 + stuffing;
                 } else {
-                    if af.is_empty() {
-                        af.u8(0);
-                        self.out.u8((stuffing - 1) as u8);
-                        self.out.extend_from_slice(&af);
-                        self.out.resize(self.out.len() + stuffing - 2, 0xff);
-                    } else {
-                        self.out.u8((af.len() + stuffing) as u8);
-                        self.out.extend_from_slice(&af);
-                        self.out.resize(self.out.len() + stuffing, 0xff);
-                    }
+                    pkt[4] = (af_len + stuffing) as u8;
+                    pkt[5..5 + af_len].copy_from_slice(&af[..af_len]);
+                    pkt[5 + af_len..5 + af_len + stuffing].fill(0xff);
+                    at = 5 + af_len + stuffing;
                 }
             }
             if first {
-                self.out.extend_from_slice(&header);
+                pkt[at..at + pes_header].copy_from_slice(&header);
+                at += pes_header;
             }
             let mut need = take;
             while need > 0 {
                 let p = pieces[piece];
                 let n = need.min(p.len() - within);
-                self.out.extend_from_slice(&p[within..within + n]);
+                pkt[at..at + n].copy_from_slice(&p[within..within + n]);
+                at += n;
                 within += n;
                 need -= n;
                 if within == p.len() {
@@ -125,9 +131,10 @@ impl Muxer {
                 piece += 1;
                 within = 0;
             }
+            debug_assert_eq!(at, PACKET);
+            self.out.extend_from_slice(&pkt);
             left -= take;
             first = false;
-            debug_assert_eq!(self.out.len() - start, PACKET);
         }
     }
 }
@@ -175,13 +182,18 @@ mod tests {
             let ts = mux.finish();
             assert_eq!(ts.len() % PACKET, 0);
             let demux = Demuxer::new(&ts).unwrap();
-            let mut buf = Vec::new();
-            let got: Vec<_> = demux
-                .read_all(&mut buf)
-                .unwrap()
-                .into_iter()
-                .map(|p| (p.pts, p.dts, buf[p.data].to_vec(), p.random_access))
-                .collect();
+            let mut got = Vec::new();
+            demux
+                .for_each_access_unit(|au| {
+                    got.push((
+                        Some(au.pts),
+                        Some(au.dts),
+                        au.data.to_vec(),
+                        au.random_access,
+                    ));
+                    Ok(())
+                })
+                .unwrap();
             assert_eq!(got.len(), 2, "size {size}");
             assert_eq!(
                 got[0],
