@@ -1,16 +1,22 @@
-//! The WIT export glue: converts between the WIT types and the library's,
-//! and nothing else.
+//! The WIT glue: converts between the WIT types and the library's, and for
+//! `session` moves bytes over `wasi:http`. Nothing here decides anything.
 
 use crate::error::Error;
 use crate::multipart::{self, MultipartError, PartBody};
+use crate::session::{self as core, TranscodeError};
 
 wit_bindgen::generate!({
     path: "../wit",
-    world: "remuxer",
+    world: "bridge",
+    generate_all,
 });
 
+use exports::streamplace::livepeer::session as wit_session;
 use exports::streamplace::livepeer::{multipart as wit_multipart, remux};
 use streamplace::livepeer::types as wit;
+use wasi::http::outgoing_handler;
+use wasi::http::types::{Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme};
+use wasi::io::streams::StreamError;
 
 struct Component;
 
@@ -95,18 +101,22 @@ impl remux::Guest for Component {
     }
 }
 
+fn multipart_error(e: MultipartError) -> wit::MultipartError {
+    match e {
+        MultipartError::BadContentType(m) => wit::MultipartError::BadContentType(m),
+        MultipartError::Malformed { at, reason } => {
+            wit::MultipartError::Malformed(wit::MultipartMalformed { at, reason })
+        }
+        MultipartError::Truncated(m) => wit::MultipartError::Truncated(m),
+        MultipartError::TooLarge { what, size, limit } => {
+            wit::MultipartError::TooLarge(wit::TooLarge { what, size, limit })
+        }
+    }
+}
+
 impl wit_multipart::Guest for Component {
     fn parse(content_type: String, body: Vec<u8>) -> Result<Vec<wit::Part>, wit::MultipartError> {
-        let parts = multipart::parse(&content_type, &body).map_err(|e| match e {
-            MultipartError::BadContentType(m) => wit::MultipartError::BadContentType(m),
-            MultipartError::Malformed { at, reason } => {
-                wit::MultipartError::Malformed(wit::MultipartMalformed { at, reason })
-            }
-            MultipartError::Truncated(m) => wit::MultipartError::Truncated(m),
-            MultipartError::TooLarge { what, size, limit } => {
-                wit::MultipartError::TooLarge(wit::TooLarge { what, size, limit })
-            }
-        })?;
+        let parts = multipart::parse(&content_type, &body).map_err(multipart_error)?;
         Ok(parts
             .into_iter()
             .map(|p| wit::Part {
@@ -120,5 +130,215 @@ impl wit_multipart::Guest for Component {
                 },
             })
             .collect())
+    }
+}
+
+fn transcode_error(e: TranscodeError) -> wit_session::TranscodeError {
+    use wit_session::TranscodeError as W;
+    match e {
+        TranscodeError::Media(m) => W::Media(media_error(m)),
+        TranscodeError::Rendition(name, m) => W::Rendition((name, media_error(m))),
+        TranscodeError::Http(m) => W::Http(m),
+        TranscodeError::Status { status, body } => {
+            W::Status(wit_session::GatewayStatus { status, body })
+        }
+        TranscodeError::NotMultipart(c) => W::NotMultipart(c),
+        TranscodeError::Multipart(m) => W::Multipart(multipart_error(m)),
+        TranscodeError::MissingRendition(n) => W::MissingRendition(n),
+        TranscodeError::UnexpectedRendition(n) => W::UnexpectedRendition(n),
+        TranscodeError::UrlRendition(n, u) => W::UrlRendition((n, u)),
+    }
+}
+
+impl wit_session::Guest for Component {
+    fn transcode(
+        r: wit_session::SegmentRequest,
+    ) -> Result<wit_session::TranscodeOutput, wit_session::TranscodeError> {
+        let profiles: Vec<crate::ladder::Profile> = r
+            .profiles
+            .into_iter()
+            .map(|p| crate::ladder::Profile {
+                name: p.name,
+                width: p.width,
+                height: p.height,
+                bitrate: p.bitrate,
+                fps: p.fps,
+                fps_den: p.fps_den,
+                profile: p.profile,
+            })
+            .collect();
+        let out = transcode(&r.segment, &r.gateway, &r.manifest, r.seq, &profiles)
+            .map_err(transcode_error)?;
+        Ok(wit_session::TranscodeOutput {
+            info: segment_info(out.info),
+            renditions: out
+                .renditions
+                .into_iter()
+                .map(|r| wit_session::Rendition {
+                    name: r.name,
+                    width: r.width,
+                    height: r.height,
+                    frames: r.frames,
+                    mp4: r.mp4,
+                })
+                .collect(),
+        })
+    }
+}
+
+fn transcode(
+    segment: &[u8],
+    gateway: &str,
+    manifest: &str,
+    seq: u64,
+    profiles: &[crate::ladder::Profile],
+) -> Result<core::Output, TranscodeError> {
+    let prepared = core::prepare(segment, gateway, manifest, seq, profiles)?;
+    let response = post(&prepared)?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .first()
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_default();
+    let body = response
+        .consume()
+        .map_err(|_| TranscodeError::Http("response body already taken".into()))?;
+    let stream = body
+        .stream()
+        .map_err(|_| TranscodeError::Http("response body stream already taken".into()))?;
+    let read = |limit: usize,
+                f: &mut dyn FnMut(&[u8]) -> Result<bool, TranscodeError>|
+     -> Result<(), TranscodeError> {
+        loop {
+            match stream.blocking_read(limit as u64) {
+                Ok(chunk) => {
+                    if !f(&chunk)? {
+                        return Ok(());
+                    }
+                }
+                Err(StreamError::Closed) => return Ok(()),
+                Err(StreamError::LastOperationFailed(e)) => {
+                    return Err(TranscodeError::Http(format!(
+                        "reading the answer: {}",
+                        e.to_debug_string()
+                    )));
+                }
+            }
+        }
+    };
+    if status != 200 {
+        let mut text = Vec::new();
+        read(16 * 1024, &mut |chunk| {
+            text.extend_from_slice(chunk);
+            Ok(text.len() < core::MAX_ERROR_BODY)
+        })?;
+        let body: String = String::from_utf8_lossy(&text)
+            .chars()
+            .take(core::MAX_ERROR_BODY)
+            .collect();
+        return Err(TranscodeError::Status {
+            status,
+            body: body.trim_end().to_string(),
+        });
+    }
+    if !core::is_multipart(&content_type) {
+        return Err(TranscodeError::NotMultipart(content_type));
+    }
+    let mut parser = multipart::Parser::new(&content_type).map_err(TranscodeError::Multipart)?;
+    let mut collector = core::Collector::new(&prepared.split.audio_mp4, profiles);
+    read(64 * 1024, &mut |chunk| {
+        parser.push(chunk).map_err(TranscodeError::Multipart)?;
+        while let Some(part) = parser.next_part() {
+            collector.push(part)?; // joined as soon as it is complete
+        }
+        Ok(true)
+    })?;
+    parser.finish().map_err(TranscodeError::Multipart)?;
+    Ok(core::Output {
+        renditions: collector.finish()?,
+        info: prepared.split.info,
+    })
+}
+
+/// POSTs the TS and waits for the response head.
+fn post(p: &core::Prepared) -> Result<IncomingResponse, TranscodeError> {
+    let http = |what: &str, e: &dyn std::fmt::Debug| TranscodeError::Http(format!("{what}: {e:?}"));
+    let ts = &p.split.video_ts;
+    let mut list: Vec<(String, Vec<u8>)> = p
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+        .collect();
+    list.push(("Content-Length".into(), ts.len().to_string().into_bytes()));
+    let headers = Fields::from_list(&list).map_err(|e| http("headers", &e))?;
+    let request = OutgoingRequest::new(headers);
+    let scheme = if p.target.https {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    request
+        .set_method(&Method::Post)
+        .map_err(|e| http("method", &e))?;
+    request
+        .set_scheme(Some(&scheme))
+        .map_err(|e| http("scheme", &e))?;
+    request
+        .set_authority(Some(&p.target.authority))
+        .map_err(|e| http("authority", &e))?;
+    request
+        .set_path_with_query(Some(&p.target.path))
+        .map_err(|e| http("path", &e))?;
+    let body = request.body().map_err(|e| http("body", &e))?;
+    let future =
+        outgoing_handler::handle(request, None).map_err(|e| TranscodeError::Http(describe(&e)))?;
+
+    // Write the TS. A failed write is judged by the response: a host that
+    // denies the request closes the stream first.
+    let mut write_error = None;
+    if let Ok(out) = body.write() {
+        let mut rest: &[u8] = ts;
+        while !rest.is_empty() {
+            match out.check_write() {
+                Ok(0) => out.subscribe().block(),
+                Ok(n) => {
+                    let k = (n as usize).min(rest.len());
+                    if let Err(e) = out.write(&rest[..k]) {
+                        write_error = Some(format!("{e:?}"));
+                        break;
+                    }
+                    rest = &rest[k..];
+                }
+                Err(e) => {
+                    write_error = Some(format!("{e:?}"));
+                    break;
+                }
+            }
+        }
+        // No flush after the last write: with Content-Length, hyper drops
+        // the body as soon as it has every byte.
+    }
+    let finished = OutgoingBody::finish(body, None);
+    future.subscribe().block();
+    match future.get() {
+        Some(Ok(Ok(response))) => Ok(response),
+        Some(Ok(Err(code))) => Err(TranscodeError::Http(describe(&code))),
+        Some(Err(())) | None => Err(TranscodeError::Http(format!(
+            "no response (write: {write_error:?}, finish: {finished:?})"
+        ))),
+    }
+}
+
+fn describe(code: &wasi::http::types::ErrorCode) -> String {
+    use wasi::http::types::ErrorCode as E;
+    match code {
+        E::HttpRequestDenied => "request denied by the host".into(),
+        E::ConnectionRefused => "connection refused".into(),
+        E::ConnectionTimeout => "connect timed out".into(),
+        E::ConnectionReadTimeout => "first byte timed out".into(),
+        E::ConnectionTerminated => "connection reset".into(),
+        other => format!("{other:?}"),
     }
 }

@@ -31,7 +31,21 @@ struct Frame {
     keyframe: bool,
 }
 
-pub fn join(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) -> Result<Vec<u8>> {
+/// A joined rendition and what its video is.
+#[derive(Clone, Debug)]
+pub struct Joined {
+    pub mp4: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+}
+
+pub fn join(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -> Result<Vec<u8>> {
+    join_rendition(video_ts, audio_mp4, options).map(|j| j.mp4)
+}
+
+/// `join`, also saying the rendition's picture size and frame count.
+pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) -> Result<Joined> {
     let movie = mp4::parse(audio_mp4)?;
     let audio = movie
         .tracks
@@ -172,11 +186,12 @@ pub fn join(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) -> Result<
             .map(|s| audio.data(audio_mp4, s))
             .collect(),
     };
-    Ok(mp4::mux_progressive(
-        movie.timescale,
-        &[video_track, audio_track],
-        &[],
-    ))
+    Ok(Joined {
+        mp4: mp4::mux_progressive(movie.timescale, &[video_track, audio_track], &[]),
+        width: sps_info.width,
+        height: sps_info.height,
+        frames: n as u32,
+    })
 }
 
 /// The rendition's video as it is converted: AVCC sample bytes, frames,

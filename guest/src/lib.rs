@@ -15,8 +15,10 @@ pub mod error;
 pub mod h264;
 pub mod info;
 pub mod join;
+pub mod ladder;
 pub mod mp4;
 pub mod multipart;
+pub mod session;
 pub mod split;
 pub mod time;
 pub mod ts;
@@ -26,5 +28,5 @@ mod component;
 
 pub use error::{Error, Result};
 pub use info::{AudioInfo, FrameRate, SegmentInfo, VideoInfo};
-pub use join::{JoinOptions, join};
+pub use join::{JoinOptions, Joined, join, join_rendition};
 pub use split::{Split, TS_OFFSET, probe, split};

@@ -3,10 +3,16 @@
 
 wasmtime::component::bindgen!({
     path: "../wit",
-    world: "remuxer",
+    world: "bridge",
     exports: { default: async },
+    require_store_data_send: true,
     additional_derives: [serde::Serialize],
+    with: {
+        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+        "wasi:io": wasmtime_wasi::p2::bindings::io,
+        "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+    },
 });
 
-pub use exports::streamplace::livepeer::{multipart, remux};
+pub use exports::streamplace::livepeer::{multipart, remux, session};
 pub use streamplace::livepeer::types;

@@ -2,9 +2,14 @@
 //! wasmtime and offers it as the `lpbridge` command.
 
 pub mod bindings;
+pub mod bridge;
 pub mod cli;
 pub mod errors;
+pub mod guard;
+pub mod metrics;
+pub mod policy;
 pub mod runtime;
+pub mod session;
 
 pub use errors::ComponentError;
 pub use runtime::{Limits, Runtime};

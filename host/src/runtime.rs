@@ -1,6 +1,7 @@
-//! Loads the remux component once and runs each call in a fresh `Store`
-//! instantiated from a pre-linked `InstancePre` (about 60 µs), so a trap or
-//! a leak in one call cannot touch the next. Each store has a memory cap.
+//! Loads the component once and runs each call in a fresh `Store`
+//! instantiated from a pre-linked `InstancePre` (microseconds with the
+//! pooling allocator), so a trap or a leak in one call cannot touch the
+//! next. Each store has a memory cap and its own `wasi:http` policy.
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -11,10 +12,14 @@ use wasmtime::{
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::bindings::session::{SegmentRequest, TranscodeError, TranscodeOutput};
 use crate::bindings::types::{
     JoinOptions, MediaError, MultipartError, Part, SegmentInfo, SplitOutput,
 };
-use crate::bindings::{Remuxer, RemuxerPre};
+use crate::bindings::{Bridge, BridgePre};
+use crate::policy::PolicyHooks;
 
 /// Per-call resource limits.
 #[derive(Clone, Copy, Debug)]
@@ -48,9 +53,11 @@ impl Default for Limits {
 pub const WARM_SLOTS: u32 = 4;
 
 /// What a store carries: an empty WASI context (no files, no env, no
-/// network: the remuxer needs none) and the limiter.
+/// sockets), `wasi:http` behind the call's `PolicyHooks`, and the limiter.
 pub struct HostState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: PolicyHooks,
     table: ResourceTable,
     limits: StoreLimits,
 }
@@ -64,10 +71,20 @@ impl WasiView for HostState {
     }
 }
 
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
 /// A compiled, linked remux component.
 pub struct Runtime {
     engine: Engine,
-    pre: RemuxerPre<HostState>,
+    pre: BridgePre<HostState>,
     limits: Limits,
     /// SHA-256 of the component bytes, hex.
     pub hash: String,
@@ -97,9 +114,10 @@ impl Runtime {
         let mut linker = Linker::<HostState>::new(&engine);
         // Rust's std makes every component import wasi:cli and friends.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        let pre = RemuxerPre::new(linker.instantiate_pre(&compiled)?)
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        let pre = BridgePre::new(linker.instantiate_pre(&compiled)?)
             .map_err(anyhow::Error::from)
-            .context("component does not export the remuxer world")?;
+            .context("component does not export the bridge world")?;
         Ok(Runtime {
             engine,
             pre,
@@ -113,9 +131,11 @@ impl Runtime {
         Self::new(crate::EMBEDDED_COMPONENT, limits)
     }
 
-    async fn instance(&self) -> Result<(Store<HostState>, Remuxer)> {
+    async fn instance(&self, hooks: PolicyHooks) -> Result<(Store<HostState>, Bridge)> {
         let state = HostState {
             wasi: WasiCtxBuilder::new().build(),
+            http: WasiHttpCtx::new(),
+            hooks,
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(self.limits.memory_bytes)
@@ -129,14 +149,14 @@ impl Runtime {
     }
 
     pub async fn probe(&self, segment: &[u8]) -> Result<Result<SegmentInfo, MediaError>> {
-        let (mut store, r) = self.instance().await?;
+        let (mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         Ok(r.streamplace_livepeer_remux()
             .call_probe(&mut store, segment)
             .await?)
     }
 
     pub async fn split(&self, segment: &[u8]) -> Result<Result<SplitOutput, MediaError>> {
-        let (mut store, r) = self.instance().await?;
+        let (mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         Ok(r.streamplace_livepeer_remux()
             .call_split(&mut store, segment)
             .await?)
@@ -147,7 +167,7 @@ impl Runtime {
         video_ts: &[u8],
         audio_mp4: &[u8],
     ) -> Result<Result<Vec<u8>, MediaError>> {
-        let (mut store, r) = self.instance().await?;
+        let (mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         let options = JoinOptions { fragmented: false };
         Ok(r.streamplace_livepeer_remux()
             .call_join(&mut store, video_ts, audio_mp4, options)
@@ -159,9 +179,24 @@ impl Runtime {
         content_type: &str,
         body: &[u8],
     ) -> Result<Result<Vec<Part>, MultipartError>> {
-        let (mut store, r) = self.instance().await?;
+        let (mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         Ok(r.streamplace_livepeer_multipart()
             .call_parse(&mut store, content_type, body)
+            .await?)
+    }
+}
+
+impl Runtime {
+    /// One segment through the gateway, with `hooks` deciding what the
+    /// component may reach.
+    pub async fn transcode(
+        &self,
+        request: &SegmentRequest,
+        hooks: PolicyHooks,
+    ) -> Result<Result<TranscodeOutput, TranscodeError>> {
+        let (mut store, r) = self.instance(hooks).await?;
+        Ok(r.streamplace_livepeer_session()
+            .call_transcode(&mut store, request)
             .await?)
     }
 }

@@ -1,0 +1,221 @@
+//! The pure half of a segment's trip through a Livepeer gateway: what to
+//! send (URL, headers, body) and what to make of each multipart part as it
+//! arrives. The component's glue does the I/O over `wasi:http` and nothing
+//! else; policy (which hosts, how many in flight, timeouts) is the host's.
+
+use crate::error::Error;
+use crate::info::SegmentInfo;
+use crate::join::{JoinOptions, join_rendition};
+use crate::ladder::{Profile, config_json};
+use crate::multipart::{MultipartError, Part, PartBody};
+use crate::split::{Split, split};
+
+/// Why a segment did not come back as renditions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TranscodeError {
+    #[error("segment: {0}")]
+    Media(Error),
+    #[error("rendition {0}: {1}")]
+    Rendition(String, Error),
+    #[error("http: {0}")]
+    Http(String),
+    #[error("gateway returned {status}: {body}")]
+    Status { status: u16, body: String },
+    #[error("gateway answered 200 without multipart/mixed (content type {0:?})")]
+    NotMultipart(String),
+    #[error("multipart: {0}")]
+    Multipart(MultipartError),
+    #[error("no part for rendition {0}")]
+    MissingRendition(String),
+    #[error("part names no requested rendition: {0}")]
+    UnexpectedRendition(String),
+    #[error("rendition {0} came as a URL ({1}), which is not fetched")]
+    UrlRendition(String, String),
+}
+
+/// The longest error body kept from a gateway (catalyst-api keeps 10,000).
+pub const MAX_ERROR_BODY: usize = 10_000;
+
+/// Where and how to POST the segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub https: bool,
+    /// host:port
+    pub authority: String,
+    /// `/live/{manifest}/{seq}.ts` under the gateway's base path.
+    pub path: String,
+}
+
+/// A segment ready to send.
+pub struct Prepared {
+    pub split: Split,
+    pub target: Target,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// Parses `http(s)://authority[/base]`.
+pub fn target(gateway: &str, manifest: &str, seq: u64) -> Result<Target, TranscodeError> {
+    let bad = |why: &str| TranscodeError::Http(format!("gateway URL {gateway:?}: {why}"));
+    let (scheme, rest) = gateway.split_once("://").ok_or_else(|| bad("no scheme"))?;
+    let https = match scheme.to_ascii_lowercase().as_str() {
+        "http" => false,
+        "https" => true,
+        _ => return Err(bad("scheme is not http or https")),
+    };
+    let (authority, base) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+        None => (rest, ""),
+    };
+    if authority.is_empty() || authority.contains(['@', ' ', '?', '#']) {
+        return Err(bad("bad authority"));
+    }
+    if manifest.is_empty()
+        || !manifest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(bad("manifest must be [A-Za-z0-9_-]+"));
+    }
+    Ok(Target {
+        https,
+        authority: authority.to_string(),
+        path: format!("{base}/live/{manifest}/{seq}.ts"),
+    })
+}
+
+/// Splits the segment and builds the request, with every header
+/// go-livepeer reads (see the protocol doc, §2).
+pub fn prepare(
+    segment: &[u8],
+    gateway: &str,
+    manifest: &str,
+    seq: u64,
+    profiles: &[Profile],
+) -> Result<Prepared, TranscodeError> {
+    let target = target(gateway, manifest, seq)?;
+    let split = split(segment).map_err(TranscodeError::Media)?;
+    let video = &split.info.video[0];
+    let headers = vec![
+        ("Accept", "multipart/mixed".to_string()),
+        ("Content-Type", "video/mp2t".to_string()),
+        (
+            "Content-Duration",
+            (split.info.duration_ns / 1_000_000).to_string(),
+        ),
+        (
+            "Content-Resolution",
+            format!("{}x{}", video.width, video.height),
+        ),
+        (
+            "Livepeer-Transcode-Configuration",
+            config_json(manifest, profiles),
+        ),
+    ];
+    Ok(Prepared {
+        split,
+        target,
+        headers,
+    })
+}
+
+/// Whether a response `Content-Type` is `multipart/mixed`.
+pub fn is_multipart(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("multipart/mixed"))
+}
+
+/// A finished rendition.
+#[derive(Clone, Debug)]
+pub struct Rendition {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+    pub mp4: Vec<u8>,
+}
+
+/// Joins each part with the source's audio as soon as it is complete, and
+/// matches parts to profiles by `Rendition-Name`, never by position.
+pub struct Collector<'a> {
+    audio_mp4: &'a [u8],
+    wanted: Vec<String>,
+    done: Vec<Option<Rendition>>,
+}
+
+impl<'a> Collector<'a> {
+    pub fn new(audio_mp4: &'a [u8], profiles: &[Profile]) -> Self {
+        Collector {
+            audio_mp4,
+            wanted: profiles.iter().map(|p| p.name.clone()).collect(),
+            done: vec![None; profiles.len()],
+        }
+    }
+
+    pub fn push(&mut self, part: Part) -> Result<(), TranscodeError> {
+        let name = part.name.clone().ok_or_else(|| {
+            TranscodeError::UnexpectedRendition("(part without Rendition-Name)".into())
+        })?;
+        let slot = self
+            .wanted
+            .iter()
+            .position(|w| *w == name)
+            .ok_or_else(|| TranscodeError::UnexpectedRendition(name.clone()))?;
+        if self.done[slot].is_some() {
+            return Err(TranscodeError::UnexpectedRendition(format!(
+                "{name} (twice)"
+            )));
+        }
+        let bytes = match part.body {
+            PartBody::Url(url) => return Err(TranscodeError::UrlRendition(name, url)),
+            PartBody::Bytes(b) => b,
+        };
+        let joined = join_rendition(&bytes, self.audio_mp4, JoinOptions::default())
+            .map_err(|e| TranscodeError::Rendition(name.clone(), e))?;
+        self.done[slot] = Some(Rendition {
+            name,
+            width: joined.width,
+            height: joined.height,
+            frames: joined.frames,
+            mp4: joined.mp4,
+        });
+        Ok(())
+    }
+
+    /// Every profile must have come back.
+    pub fn finish(self) -> Result<Vec<Rendition>, TranscodeError> {
+        self.done
+            .into_iter()
+            .zip(self.wanted)
+            .map(|(d, name)| d.ok_or(TranscodeError::MissingRendition(name)))
+            .collect()
+    }
+}
+
+/// The segment info and the renditions, for the caller.
+pub struct Output {
+    pub info: SegmentInfo,
+    pub renditions: Vec<Rendition>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_and_bad_gateways() {
+        let t = target("http://127.0.0.1:8935", "m-1", 7).unwrap();
+        assert_eq!(
+            (t.https, t.authority.as_str(), t.path.as_str()),
+            (false, "127.0.0.1:8935", "/live/m-1/7.ts")
+        );
+        let t = target("https://gw.example/base/", "m", 0).unwrap();
+        assert_eq!((t.https, t.path.as_str()), (true, "/base/live/m/0.ts"));
+        assert!(target("ftp://x", "m", 0).is_err());
+        assert!(target("http://", "m", 0).is_err());
+        assert!(target("http://x", "../etc", 0).is_err());
+        assert!(is_multipart("Multipart/Mixed; boundary=x") && !is_multipart("text/plain"));
+    }
+}

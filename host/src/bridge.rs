@@ -1,0 +1,362 @@
+//! One segment, end to end: probe it in the sandbox, pick the renditions
+//! from the ladder, claim the session's manifest and seq, and let the
+//! component do the gateway round trip under this host's policy (allowed
+//! origin, in-flight guard, timeouts). Every failure becomes a typed
+//! `BridgeError` with a stable kind, counted and logged; no segment that
+//! was accepted is dropped without one.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use lpbridge_guest::info::FrameRate;
+use lpbridge_guest::ladder::{self, Rung};
+
+use crate::bindings::session::{self, SegmentRequest, TranscodeError};
+use crate::errors::{media_kind, media_message, multipart_message};
+use crate::metrics::Metrics;
+use crate::policy::{Origin, PolicyHooks, Refusal, Refusals, Timeouts};
+use crate::runtime::Runtime;
+use crate::session::{Claim, Sessions};
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub gateway: String,
+    pub ladder: Vec<Rung>,
+    pub timeouts: Timeouts,
+    /// The whole round trip, upload to last part (upstream: 5 min).
+    pub request_timeout: Duration,
+    pub in_flight: usize,
+    pub max_waiting: usize,
+    pub session_idle: Duration,
+    pub rotate_after: u32,
+}
+
+impl Config {
+    pub fn new(gateway: &str) -> Self {
+        Config {
+            gateway: gateway.to_string(),
+            ladder: ladder::default_ladder(),
+            timeouts: Timeouts::default(),
+            request_timeout: Duration::from_secs(300),
+            in_flight: 2,
+            max_waiting: 2,
+            session_idle: Duration::from_secs(60),
+            rotate_after: 5,
+        }
+    }
+}
+
+/// Why a segment did not come back as renditions. `kind()` is stable: it
+/// names metrics labels and the service's JSON errors.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    #[error("{message}")]
+    Media { kind: &'static str, message: String },
+    #[error("backlog: {0} segments of this session already waiting")]
+    Backlog(usize),
+    #[error("the host refused a request to {0}")]
+    Denied(String),
+    #[error("gateway answered {status}: {body}")]
+    Gateway { status: u16, body: String },
+    #[error("gateway transport: {0}")]
+    Transport(String),
+    #[error("gateway took longer than {0:?}")]
+    Timeout(Duration),
+    #[error("gateway answer: {0}")]
+    Answer(String),
+    #[error("rendition {name}: {message}")]
+    Rendition { name: String, message: String },
+    #[error("component failed: {0:#}")]
+    Component(anyhow::Error),
+}
+
+impl BridgeError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BridgeError::Media { kind, .. } => kind,
+            BridgeError::Backlog(_) => "backlog",
+            BridgeError::Denied(_) => "denied",
+            BridgeError::Gateway { .. } => "gateway-status",
+            BridgeError::Transport(_) => "gateway-transport",
+            BridgeError::Timeout(_) => "timeout",
+            BridgeError::Answer(_) => "gateway-answer",
+            BridgeError::Rendition { .. } => "rendition",
+            BridgeError::Component(_) => "component",
+        }
+    }
+
+    /// A refused push, as upstream counts them for rotation: the gateway
+    /// said no (5xx, 422) or could not be reached.
+    fn refused(&self) -> bool {
+        match self {
+            BridgeError::Gateway { status, .. } => *status >= 500 || *status == 422,
+            BridgeError::Transport(_) => true,
+            _ => false,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Rendition {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+    pub mp4: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Transcoded {
+    pub claim: Option<Claim>,
+    pub duration_ns: u64,
+    pub width: u32,
+    pub height: u32,
+    pub renditions: Vec<Rendition>,
+    pub elapsed: Duration,
+}
+
+pub struct Bridge {
+    runtime: RwLock<Arc<Runtime>>,
+    pub sessions: Sessions,
+    pub metrics: Arc<Metrics>,
+    config: Config,
+    origin: Origin,
+}
+
+impl Bridge {
+    pub fn new(runtime: Runtime, config: Config, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let origin = Origin::parse(&config.gateway)
+            .ok_or_else(|| anyhow::anyhow!("gateway {:?} is not an http(s) URL", config.gateway))?;
+        metrics
+            .component
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), &runtime.hash])
+            .set(1);
+        Ok(Bridge {
+            runtime: RwLock::new(Arc::new(runtime)),
+            sessions: Sessions::new(config.in_flight, config.max_waiting),
+            metrics,
+            config,
+            origin,
+        })
+    }
+
+    /// The component calls in flight keep the one they started with.
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.runtime.read().unwrap().clone()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub async fn transcode(
+        &self,
+        creator: &str,
+        segment: &[u8],
+    ) -> Result<Transcoded, BridgeError> {
+        let started = Instant::now();
+        self.metrics.bytes_in.inc_by(segment.len() as u64);
+        let result = self.transcode_inner(creator, segment, started).await;
+        match &result {
+            Ok(t) => {
+                self.metrics
+                    .bytes_out
+                    .inc_by(t.renditions.iter().map(|r| r.mp4.len() as u64).sum());
+            }
+            Err(e) => {
+                self.metrics.errors.inc();
+                self.metrics
+                    .errors_by_kind
+                    .with_label_values(&[e.kind()])
+                    .inc();
+                tracing::warn!(creator, kind = e.kind(), error = %e, "segment failed");
+            }
+        }
+        self.publish_load();
+        result
+    }
+
+    async fn transcode_inner(
+        &self,
+        creator: &str,
+        segment: &[u8],
+        started: Instant,
+    ) -> Result<Transcoded, BridgeError> {
+        let runtime = self.runtime();
+        let info = runtime
+            .probe(segment)
+            .await
+            .map_err(|e| self.component_error(e))?
+            .map_err(|e| BridgeError::Media {
+                kind: media_kind(&e),
+                message: media_message(&e),
+            })?;
+        let video = info.video.first().ok_or(BridgeError::Media {
+            kind: "no-video",
+            message: "no video in segment".into(),
+        })?;
+        let rate = video.frame_rate.map(|f| FrameRate {
+            num: f.num,
+            den: f.den,
+        });
+        let profiles = ladder::renditions(&self.config.ladder, video.width, video.height, rate);
+        if profiles.is_empty() {
+            // Nothing below the source: the gateway would answer 200 empty.
+            return Ok(Transcoded {
+                claim: None,
+                duration_ns: info.duration_ns,
+                width: video.width,
+                height: video.height,
+                renditions: Vec::new(),
+                elapsed: started.elapsed(),
+            });
+        }
+        let session = self.sessions.get(creator);
+        let claim = session.claim(profiles.len());
+        let span =
+            tracing::info_span!("segment", creator, manifest = %claim.manifest, seq = claim.seq);
+        let _enter = span.enter();
+        self.metrics.attempts.inc();
+
+        let metrics = self.metrics.clone();
+        let refusals = Refusals::with_listener(move |r| {
+            let reason = match r {
+                Refusal::NotAllowed(_) => "not-allowed",
+                Refusal::Backlog(_) => "backlog",
+            };
+            metrics.denied.with_label_values(&[reason]).inc();
+        });
+        let hooks = PolicyHooks {
+            allowed: Some(self.origin.clone()),
+            guard: Some(session.guard.clone()),
+            timeouts: self.config.timeouts,
+            refusals: refusals.clone(),
+        };
+        let request = SegmentRequest {
+            gateway: self.config.gateway.clone(),
+            manifest: claim.manifest.clone(),
+            seq: claim.seq,
+            profiles: profiles
+                .iter()
+                .map(|p| session::Profile {
+                    name: p.name.clone(),
+                    width: p.width,
+                    height: p.height,
+                    bitrate: p.bitrate,
+                    fps: p.fps,
+                    fps_den: p.fps_den,
+                    profile: p.profile.clone(),
+                })
+                .collect(),
+            segment: segment.to_vec(),
+        };
+        let limit = self.config.request_timeout;
+        let outcome = tokio::time::timeout(limit, runtime.transcode(&request, hooks)).await;
+        if let Some(q) = refusals.queued() {
+            self.metrics
+                .queued_transcode_duration_ms
+                .with_label_values(&[creator])
+                .set(q.as_secs_f64() * 1e3);
+        }
+        let result = match outcome {
+            Err(_) => Err(BridgeError::Timeout(limit)),
+            Ok(Err(e)) => Err(self.component_error(e)),
+            Ok(Ok(Err(e))) => Err(self.classify(e, refusals.take())),
+            Ok(Ok(Ok(out))) => Ok(out),
+        };
+        let refused = result.as_ref().err().is_some_and(BridgeError::refused);
+        if let Some(fresh) = session.report(refused, self.config.rotate_after) {
+            tracing::warn!(
+                session = fresh,
+                "rotated to a fresh manifest after refused pushes"
+            );
+        }
+        let out = result?;
+        let elapsed = started.elapsed();
+        self.metrics.successes.inc();
+        self.metrics
+            .transcode_duration_ms
+            .with_label_values(&[creator])
+            .observe(elapsed.as_secs_f64() * 1e3);
+        Ok(Transcoded {
+            claim: Some(claim),
+            duration_ns: out.info.duration_ns,
+            width: video.width,
+            height: video.height,
+            renditions: out
+                .renditions
+                .into_iter()
+                .map(|r| Rendition {
+                    name: r.name,
+                    width: r.width,
+                    height: r.height,
+                    frames: r.frames,
+                    mp4: r.mp4,
+                })
+                .collect(),
+            elapsed,
+        })
+    }
+
+    fn component_error(&self, e: anyhow::Error) -> BridgeError {
+        if e.downcast_ref::<wasmtime::Trap>().is_some() {
+            self.metrics.traps.inc();
+        }
+        BridgeError::Component(e)
+    }
+
+    fn classify(&self, e: TranscodeError, refusals: Vec<Refusal>) -> BridgeError {
+        // The guest only sees "request denied"; the host knows why.
+        if let Some(r) = refusals.into_iter().next() {
+            return match r {
+                Refusal::Backlog(n) => BridgeError::Backlog(n),
+                Refusal::NotAllowed(url) => BridgeError::Denied(url),
+            };
+        }
+        match e {
+            TranscodeError::Media(m) => BridgeError::Media {
+                kind: media_kind(&m),
+                message: media_message(&m),
+            },
+            TranscodeError::Rendition((name, m)) => BridgeError::Rendition {
+                name,
+                message: media_message(&m),
+            },
+            TranscodeError::Http(m) if m.contains("timed out") => {
+                BridgeError::Timeout(self.config.timeouts.first_byte)
+            }
+            TranscodeError::Http(m) => BridgeError::Transport(m),
+            TranscodeError::Status(s) => BridgeError::Gateway {
+                status: s.status,
+                body: s.body,
+            },
+            TranscodeError::NotMultipart(c) => {
+                BridgeError::Answer(format!("200 without multipart/mixed ({c:?})"))
+            }
+            TranscodeError::Multipart(m) => BridgeError::Answer(multipart_message(&m)),
+            TranscodeError::MissingRendition(n) => {
+                BridgeError::Answer(format!("no part for rendition {n}"))
+            }
+            TranscodeError::UnexpectedRendition(n) => {
+                BridgeError::Answer(format!("unexpected part {n}"))
+            }
+            TranscodeError::UrlRendition((n, u)) => {
+                BridgeError::Answer(format!("rendition {n} came as a URL: {u}"))
+            }
+        }
+    }
+
+    /// Per-session in-flight and waiting gauges.
+    pub fn publish_load(&self) {
+        for (id, in_flight, waiting) in self.sessions.load() {
+            self.metrics
+                .in_flight
+                .with_label_values(&[&id])
+                .set(in_flight as i64);
+            self.metrics
+                .waiting
+                .with_label_values(&[&id])
+                .set(waiting as i64);
+        }
+    }
+}

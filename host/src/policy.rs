@@ -1,0 +1,185 @@
+//! What the component may do over `wasi:http`, decided here and nowhere
+//! else: one allowed origin (the configured gateway), the session's
+//! in-flight guard around each request, and the connect and first-byte
+//! timeouts. Every refusal is logged, counted, and noted in `Refusals` so
+//! the host can give the caller a typed error rather than the guest's
+//! generic "request denied".
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use wasmtime_wasi_http::{
+    Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks, default_send_request,
+};
+
+use crate::guard::Guard;
+
+/// scheme://host:port, lowercased, with the default port filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    pub fn parse(url: &str) -> Option<Self> {
+        let uri: http::Uri = url.parse().ok()?;
+        Self::of(&uri)
+    }
+
+    pub fn of(uri: &http::Uri) -> Option<Self> {
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let host = uri.host()?.to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return None,
+        });
+        Some(Origin(format!("{scheme}://{host}:{port}")))
+    }
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub first_byte: Duration,
+    pub between_bytes: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            // go-livepeer answers only after transcoding (#2125); its own
+            // orchestrator timeout is max(8 s, 4 × duration).
+            first_byte: Duration::from_secs(60),
+            between_bytes: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the host refused a request of this call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    NotAllowed(String),
+    Backlog(usize),
+}
+
+/// Who else hears of a refusal (metrics).
+type Listener = Box<dyn Fn(&Refusal) + Send + Sync>;
+
+/// The refusals of one call, and who else hears of them (metrics).
+#[derive(Default)]
+pub struct Refusals {
+    list: Mutex<Vec<Refusal>>,
+    listener: Option<Listener>,
+    /// How long the last request waited for a guard slot.
+    queued: Mutex<Option<Duration>>,
+}
+
+impl Refusals {
+    pub fn with_listener(f: impl Fn(&Refusal) + Send + Sync + 'static) -> Arc<Self> {
+        Arc::new(Refusals {
+            list: Mutex::default(),
+            listener: Some(Box::new(f)),
+            queued: Mutex::default(),
+        })
+    }
+
+    fn note(&self, r: Refusal) {
+        tracing::warn!(refusal = ?r, "outgoing request refused");
+        if let Some(f) = &self.listener {
+            f(&r);
+        }
+        self.list.lock().unwrap().push(r);
+    }
+
+    pub fn take(&self) -> Vec<Refusal> {
+        std::mem::take(&mut self.list.lock().unwrap())
+    }
+
+    pub fn queued(&self) -> Option<Duration> {
+        *self.queued.lock().unwrap()
+    }
+}
+
+/// The `WasiHttpHooks` of one call's store.
+pub struct PolicyHooks {
+    pub allowed: Option<Origin>,
+    pub guard: Option<Arc<Guard>>,
+    pub timeouts: Timeouts,
+    pub refusals: Arc<Refusals>,
+}
+
+impl PolicyHooks {
+    /// Refuses everything: for calls that need no network.
+    pub fn deny_all() -> Self {
+        PolicyHooks {
+            allowed: None,
+            guard: None,
+            timeouts: Timeouts::default(),
+            refusals: Arc::default(),
+        }
+    }
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+type SendFuture =
+    Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
+
+impl WasiHttpHooks for PolicyHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: IoFuture,
+    ) -> SendFuture {
+        drop(fut);
+        let origin = Origin::of(request.uri());
+        if self.allowed.is_none() || origin != self.allowed {
+            self.refusals
+                .note(Refusal::NotAllowed(request.uri().to_string()));
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        // The host's timeouts bound whatever the guest asked for.
+        let t = self.timeouts;
+        let asked = options.unwrap_or_default();
+        let bound = |a: Option<Duration>, limit: Duration| Some(a.map_or(limit, |a| a.min(limit)));
+        let options = RequestOptions {
+            connect_timeout: bound(asked.connect_timeout, t.connect),
+            first_byte_timeout: bound(asked.first_byte_timeout, t.first_byte),
+            between_bytes_timeout: bound(asked.between_bytes_timeout, t.between_bytes),
+        };
+        let guard = self.guard.clone();
+        let refusals = self.refusals.clone();
+        Box::new(async move {
+            let waited = std::time::Instant::now();
+            let slot = match &guard {
+                Some(g) => match g.acquire().await {
+                    Ok(slot) => {
+                        *refusals.queued.lock().unwrap() = Some(waited.elapsed());
+                        Some(slot)
+                    }
+                    Err(b) => {
+                        refusals.note(Refusal::Backlog(b.waiting));
+                        return Err(HttpError::HttpRequestDenied);
+                    }
+                },
+                None => None,
+            };
+            let sent = default_send_request(request, Some(options)).await;
+            // The response headers are here (or the request failed): the
+            // slot goes back now, as upstream's Guard does.
+            drop(slot);
+            let (response, io) = sent?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as IoFuture,
+            ))
+        })
+    }
+}

@@ -1,0 +1,324 @@
+//! A fake Livepeer gateway on loopback that speaks go-livepeer's push
+//! protocol as `../shared/docs/livepeer-gateway-protocol.md` describes it:
+//! `/live/{manifest}/{seq}.ts|.mp4`, POST or PUT, the same plain-text
+//! errors, and a 200 whose chunked `multipart/mixed` body has one part per
+//! profile with sorted headers and a 20-hex boundary. It passes the TS it
+//! was sent back as every rendition (a passthrough gateway), unless a fault
+//! mode says otherwise, and records what it saw.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+
+/// How the gateway answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Passthrough,
+    /// 503 "No sessions available".
+    NoSessions,
+    /// 422, as for a segment without keyframes.
+    Unprocessable,
+    /// 500, as for a failed processSegment.
+    ServerError,
+    /// A 200 whose body stops before the close delimiter.
+    Truncated,
+    /// Answers only after this long.
+    Slow(Duration),
+    /// The first part's bytes are not a transport stream.
+    GarbagePart,
+    /// The connection is dropped without an answer.
+    Reset,
+    /// 200 with an empty body and no multipart type (non-multipart Accept).
+    NotMultipart,
+}
+
+/// One request as the gateway saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub manifest: String,
+    pub seq: u64,
+    pub headers: HashMap<String, String>,
+    pub body_len: usize,
+}
+
+#[derive(Default)]
+struct State {
+    seen: Vec<Seen>,
+    in_flight: HashMap<String, usize>,
+    max_in_flight: HashMap<String, usize>,
+}
+
+pub struct FakeGateway {
+    pub addr: SocketAddr,
+    mode: Arc<Mutex<Mode>>,
+    /// Held before answering, so tests can see requests pile up.
+    pub delay: Arc<Mutex<Duration>>,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeGateway {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+fn text(status: StatusCode, msg: &str) -> Response<Body> {
+    // Go's http.Error: text/plain, nosniff, and a trailing newline.
+    Response::builder()
+        .status(status)
+        .header("Content-Type", "text/plain; charset=utf-8")
+        .header("X-Content-Type-Options", "nosniff")
+        .body(Full::new(Bytes::from(format!("{msg}\n"))).boxed())
+        .unwrap()
+}
+
+impl FakeGateway {
+    pub async fn start(mode: Mode) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mode = Arc::new(Mutex::new(mode));
+        let delay = Arc::new(Mutex::new(Duration::ZERO));
+        let state = Arc::new(Mutex::new(State::default()));
+        let (m, d, s) = (mode.clone(), delay.clone(), state.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (m, d, s) = (m.clone(), d.clone(), s.clone());
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        handle(req, m.clone(), d.clone(), s.clone())
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        FakeGateway {
+            addr,
+            mode,
+            delay,
+            state,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.lock().unwrap().seen.clone()
+    }
+
+    /// The most requests of one manifest it ever held at once.
+    pub fn max_in_flight(&self, manifest: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .max_in_flight
+            .get(manifest)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// go-livepeer's manifest parsing: strip the extension, drop a leading
+/// `stream/` and (unanchored, as upstream) `live/`, take the first segment.
+fn parse_path(path: &str) -> Result<(String, u64, String), String> {
+    let rest = path.strip_prefix("/live/").unwrap_or(path);
+    let ext = rest.rfind('.').map(|i| &rest[i..]).unwrap_or("");
+    if ext != ".ts" && ext != ".mp4" {
+        return Err(format!("ignoring file extension: {ext}"));
+    }
+    let stem = &rest[..rest.len() - ext.len()];
+    let manifest = stem.split('/').next().unwrap_or("").to_string();
+    if manifest.is_empty() {
+        return Err("Bad URL".into());
+    }
+    let seq = stem
+        .rsplit('/')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((manifest, seq, ext.to_string()))
+}
+
+async fn handle(
+    req: Request<Incoming>,
+    mode: Arc<Mutex<Mode>>,
+    delay: Arc<Mutex<Duration>>,
+    state: Arc<Mutex<State>>,
+) -> Result<Response<Body>, std::io::Error> {
+    if !req.uri().path().starts_with("/live/") {
+        return Ok(text(StatusCode::NOT_FOUND, "404 page not found"));
+    }
+    if req.method() != hyper::Method::POST && req.method() != hyper::Method::PUT {
+        return Ok(text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "http push is only supported via POST or PUT",
+        ));
+    }
+    let (manifest, seq, ext) = match parse_path(req.uri().path()) {
+        Ok(v) => v,
+        Err(e) => return Ok(text(StatusCode::BAD_REQUEST, &e)),
+    };
+    let headers: HashMap<String, String> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                v.to_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let profiles: Vec<String> = match headers.get("livepeer-transcode-configuration") {
+        None => vec!["P240p30fps4x3".into(), "P360p30fps16x9".into()],
+        Some(raw) => match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(v) => v
+                .as_object()
+                .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("profiles")))
+                .and_then(|(_, p)| p.as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap_or("").to_string())
+                .collect(),
+            Err(e) => {
+                return Ok(text(
+                    StatusCode::BAD_REQUEST,
+                    &format!("failed to parse transcode config header: {e}"),
+                ));
+            }
+        },
+    };
+    let method = req.method().to_string();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    {
+        let mut s = state.lock().unwrap();
+        s.seen.push(Seen {
+            method,
+            manifest: manifest.clone(),
+            seq,
+            headers: headers.clone(),
+            body_len: body.len(),
+        });
+        let n = s.in_flight.entry(manifest.clone()).or_default();
+        *n += 1;
+        let n = *n;
+        let max = s.max_in_flight.entry(manifest.clone()).or_default();
+        *max = (*max).max(n);
+    }
+    let wait = *delay.lock().unwrap();
+    let mode = mode.lock().unwrap().clone();
+    if let Mode::Slow(d) = &mode {
+        tokio::time::sleep(*d).await;
+    }
+    tokio::time::sleep(wait).await;
+    *state.lock().unwrap().in_flight.get_mut(&manifest).unwrap() -= 1;
+
+    let answer = match mode {
+        Mode::NoSessions => text(StatusCode::SERVICE_UNAVAILABLE, "No sessions available"),
+        Mode::Unprocessable => text(StatusCode::UNPROCESSABLE_ENTITY, "no keyframes in segment"),
+        Mode::ServerError => text(StatusCode::INTERNAL_SERVER_ERROR, "processSegment failed"),
+        Mode::Reset => {
+            return Err(std::io::Error::other(
+                "connection reset by the fake gateway",
+            ));
+        }
+        Mode::NotMultipart => Response::new(Full::new(Bytes::new()).boxed()),
+        _ if headers.get("accept").map(String::as_str) != Some("multipart/mixed") => {
+            Response::new(Full::new(Bytes::new()).boxed())
+        }
+        _ if profiles.is_empty() => Response::new(Full::new(Bytes::new()).boxed()),
+        ref m => multipart(&profiles, seq, &ext, &body, m),
+    };
+    Ok(answer)
+}
+
+/// The 200 answer, framed as go-livepeer's mime/multipart writer does and
+/// sent in chunks.
+fn multipart(profiles: &[String], seq: u64, ext: &str, ts: &Bytes, mode: &Mode) -> Response<Body> {
+    // 20 lowercase hex digits, random, as Go's multipart.Writer makes.
+    let boundary: String = {
+        use std::hash::{BuildHasher, Hasher};
+        let word = || {
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        };
+        format!("{:016x}{:04x}", word(), word() & 0xffff)
+    };
+    let mut chunks: Vec<Bytes> = Vec::new();
+    for (i, name) in profiles.iter().enumerate() {
+        let data = if i == 0 && *mode == Mode::GarbagePart {
+            Bytes::from(vec![0x5au8; 1000])
+        } else {
+            ts.clone()
+        };
+        let file = format!("{name}_{seq}{ext}");
+        let mut head = String::new();
+        head.push_str(if i == 0 { "--" } else { "\r\n--" });
+        head.push_str(&boundary);
+        head.push_str("\r\n");
+        // Sorted, as Go's textproto writes a MIMEHeader.
+        head.push_str(&format!(
+            "Content-Disposition: attachment; filename=\"{file}\"\r\n"
+        ));
+        head.push_str(&format!("Content-Length: {}\r\n", data.len()));
+        head.push_str(&format!("Content-Type: video/mp2t; name=\"{file}\"\r\n"));
+        head.push_str(&format!("Rendition-Name: {name}\r\n\r\n"));
+        chunks.push(Bytes::from(head));
+        chunks.push(data);
+    }
+    if *mode != Mode::Truncated {
+        chunks.push(Bytes::from(format!("\r\n--{boundary}--\r\n")));
+    }
+    Response::builder()
+        .header(
+            "Content-Type",
+            format!("multipart/mixed; boundary={boundary}"),
+        )
+        .body(BodyExt::boxed(chunked(chunks)))
+        .unwrap()
+}
+
+fn chunked(
+    chunks: Vec<Bytes>,
+) -> impl hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static {
+    // A body that yields one frame per chunk: hyper sends it chunked.
+    struct Chunks(std::collections::VecDeque<Bytes>);
+    impl hyper::body::Body for Chunks {
+        type Data = Bytes;
+        type Error = Infallible;
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
+        }
+    }
+    Chunks(chunks.into())
+}

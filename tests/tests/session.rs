@@ -1,0 +1,228 @@
+//! The session client end to end: the component POSTs through the host's
+//! `wasi:http` to a fake go-livepeer gateway on loopback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lpbridge::bridge::{Bridge, BridgeError, Config};
+use lpbridge::metrics::Metrics;
+use lpbridge::policy::{Origin, PolicyHooks, Refusal, Refusals};
+use lpbridge::{Limits, Runtime};
+use lpbridge_guest::ladder;
+use lpbridge_tests::gateway::{FakeGateway, Mode};
+use lpbridge_tests::*;
+
+fn segment(name: &str) -> Vec<u8> {
+    std::fs::read(
+        streamplace_fixtures()
+            .into_iter()
+            .find(|p| p.ends_with(name))
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn bridge(gateway: &FakeGateway, tune: impl FnOnce(&mut Config)) -> Arc<Bridge> {
+    let mut config = Config::new(&gateway.url());
+    config.ladder = ladder::select(&ladder::default_ladder(), "720p,360p").unwrap();
+    tune(&mut config);
+    let runtime = Runtime::embedded(Limits::default()).unwrap();
+    Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new())).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_segments_at_once_see_at_most_two_in_flight() {
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    *gw.delay.lock().unwrap() = Duration::from_millis(200);
+    let b = bridge(&gw, |c| c.max_waiting = 10);
+    let src = Arc::new(segment("sample-segment.mp4"));
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (b, src) = (b.clone(), src.clone());
+            tokio::spawn(async move { b.transcode("did:plc:guard.test", &src).await })
+        })
+        .collect();
+    for t in tasks {
+        let out = t.await.unwrap().unwrap();
+        assert_eq!(out.renditions.len(), 2);
+        assert_eq!(out.renditions[0].name, "720p");
+        assert_eq!(out.renditions[0].frames, 49);
+    }
+    let seen = gw.seen();
+    let manifest = seen[0].manifest.clone();
+    assert!(
+        manifest.starts_with("didplcguardtest-") && manifest.ends_with("-2ren"),
+        "{manifest}"
+    );
+    assert_eq!(
+        gw.max_in_flight(&manifest),
+        2,
+        "the guard holds two in flight"
+    );
+    let mut seqs: Vec<u64> = seen.iter().map(|s| s.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, (0..10).collect::<Vec<_>>());
+    for s in &seen {
+        assert_eq!(s.method, "POST");
+        assert_eq!(s.headers["accept"], "multipart/mixed");
+        assert_eq!(s.headers["content-resolution"], "1920x1080");
+        // 49 frames at 60 fps: 0.803 s, within one frame (16.7 ms).
+        let ms: i64 = s.headers["content-duration"].parse().unwrap();
+        assert!((ms - 803).abs() <= 17, "Content-Duration {ms}");
+        let config: serde_json::Value =
+            serde_json::from_str(&s.headers["livepeer-transcode-configuration"]).unwrap();
+        assert_eq!(config["manifestID"], manifest.as_str());
+        assert_eq!(config["profiles"][0]["name"], "720p");
+        assert_eq!(config["profiles"][0]["width"], 1280);
+        // 360p is a 30 fps rung: half the source's 62.5 fps (125/2).
+        assert_eq!(config["profiles"][1]["fps"], 125);
+        assert_eq!(config["profiles"][1]["fpsDen"], 4);
+    }
+    assert!(b.sessions.load().iter().all(|(_, f, w)| *f == 0 && *w == 0));
+    let text = b.metrics.render();
+    for name in [
+        "streamplace_transcode_duration_ms_bucket",
+        "streamplace_transcode_attempts_total 10",
+        "streamplace_transcode_successes_total 10",
+    ] {
+        assert!(text.contains(name), "metrics lack {name}:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_than_the_backlog_waiting_is_refused_at_once() {
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    *gw.delay.lock().unwrap() = Duration::from_millis(1500);
+    let b = bridge(&gw, |_| {});
+    let src = Arc::new(segment("few-video-frames.mp4"));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (b, src) = (b.clone(), src.clone());
+            tokio::spawn(async move { b.transcode("did:plc:backlog", &src).await })
+        })
+        .collect();
+    let mut ok = 0;
+    let mut backlog = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(BridgeError::Backlog(_)) => backlog += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(
+        (ok, backlog),
+        (4, 4),
+        "2 in flight + 2 waiting; the rest refused"
+    );
+    assert!(
+        b.metrics
+            .render()
+            .contains("lpbridge_requests_refused_total{reason=\"backlog\"} 4")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_gateway_fault_is_a_typed_error_and_slots_come_back() {
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    let b = bridge(&gw, |c| c.timeouts.first_byte = Duration::from_millis(1500));
+    let src = segment("few-video-frames.mp4");
+    let cases = [
+        (Mode::NoSessions, "gateway-status"),
+        (Mode::Unprocessable, "gateway-status"),
+        (Mode::ServerError, "gateway-status"),
+        (Mode::Truncated, "gateway-answer"),
+        (Mode::Slow(Duration::from_secs(4)), "timeout"),
+        (Mode::GarbagePart, "rendition"),
+        (Mode::Reset, "gateway-transport"),
+        (Mode::NotMultipart, "gateway-answer"),
+    ];
+    for (i, (mode, kind)) in cases.iter().enumerate() {
+        gw.set_mode(mode.clone());
+        // A creator per case, so rotation (5 refusals) stays out of it.
+        let err = b
+            .transcode(&format!("did:plc:fault{i}"), &src)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), *kind, "{mode:?}: {err}");
+        if let (Mode::NoSessions, BridgeError::Gateway { status, body }) = (mode, &err) {
+            assert_eq!((*status, body.as_str()), (503, "No sessions available"));
+        }
+        assert!(
+            b.sessions.load().iter().all(|(_, f, w)| *f == 0 && *w == 0),
+            "{mode:?}: a slot leaked"
+        );
+    }
+    let text = b.metrics.render();
+    assert!(
+        text.contains(&format!(
+            "streamplace_transcode_errors_total {}",
+            cases.len()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("lpbridge_session_in_flight{"), "{text}");
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("lpbridge_session_in_flight{") && !l.ends_with(" 0")),
+        "{text}"
+    );
+    // And the next segment goes through.
+    gw.set_mode(Mode::Passthrough);
+    b.transcode("did:plc:fault0", &src).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_refusals_in_a_row_rotate_to_a_fresh_manifest() {
+    let gw = FakeGateway::start(Mode::NoSessions).await;
+    let b = bridge(&gw, |_| {});
+    let src = segment("few-video-frames.mp4");
+    for _ in 0..5 {
+        assert_eq!(
+            b.transcode("did:plc:stuck", &src).await.unwrap_err().kind(),
+            "gateway-status"
+        );
+    }
+    gw.set_mode(Mode::Passthrough);
+    b.transcode("did:plc:stuck", &src).await.unwrap();
+    let seen = gw.seen();
+    assert_eq!(seen.len(), 6);
+    assert!(seen[..5].iter().all(|s| s.manifest == seen[0].manifest));
+    assert_eq!(
+        seen[..5].iter().map(|s| s.seq).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4]
+    );
+    assert_ne!(seen[5].manifest, seen[0].manifest, "a fresh manifest");
+    assert_eq!(seen[5].seq, 0, "seq back to 0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_for_another_host_is_denied() {
+    let allowed = FakeGateway::start(Mode::Passthrough).await;
+    let other = FakeGateway::start(Mode::Passthrough).await;
+    let runtime = Runtime::embedded(Limits::default()).unwrap();
+    let refusals = Arc::new(Refusals::default());
+    let hooks = PolicyHooks {
+        allowed: Origin::parse(&allowed.url()),
+        guard: None,
+        timeouts: Default::default(),
+        refusals: refusals.clone(),
+    };
+    let request = lpbridge::bindings::session::SegmentRequest {
+        gateway: other.url(),
+        manifest: "m".into(),
+        seq: 0,
+        profiles: vec![],
+        segment: segment("few-video-frames.mp4"),
+    };
+    let out = runtime.transcode(&request, hooks).await.unwrap();
+    assert!(
+        matches!(&out, Err(lpbridge::bindings::session::TranscodeError::Http(m)) if m.contains("denied")),
+        "{out:?}"
+    );
+    assert!(
+        matches!(refusals.take().as_slice(), [Refusal::NotAllowed(u)] if u.contains(&other.addr.port().to_string()))
+    );
+    assert!(other.seen().is_empty(), "nothing reached the other host");
+}
