@@ -16,7 +16,7 @@ use crate::errors::{media_kind, media_message, multipart_message};
 use crate::metrics::Metrics;
 use crate::policy::{Origin, PolicyHooks, Refusal, Refusals, Timeouts};
 use crate::runtime::Runtime;
-use crate::session::{Claim, Sessions};
+use crate::session::{Claim, Session, Sessions, Ticket};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -149,14 +149,34 @@ impl Bridge {
         &self.config
     }
 
+    /// Claims the next sequence number of `creator`'s session, now: call it
+    /// in segment order, then `transcode_ticket` concurrently.
+    pub fn ticket(&self, creator: &str) -> (Arc<Session>, Ticket) {
+        let session = self.sessions.get(creator);
+        let ticket = session.ticket();
+        (session, ticket)
+    }
+
     pub async fn transcode(
         &self,
         creator: &str,
         segment: &[u8],
     ) -> Result<Transcoded, BridgeError> {
+        let ticket = self.ticket(creator);
+        self.transcode_ticket(creator, ticket, segment).await
+    }
+
+    pub async fn transcode_ticket(
+        &self,
+        creator: &str,
+        (session, ticket): (Arc<Session>, Ticket),
+        segment: &[u8],
+    ) -> Result<Transcoded, BridgeError> {
         let started = Instant::now();
         self.metrics.bytes_in.inc_by(segment.len() as u64);
-        let result = self.transcode_inner(creator, segment, started).await;
+        let result = self
+            .transcode_inner(creator, &session, &ticket, segment, started)
+            .await;
         match &result {
             Ok(t) => {
                 self.metrics
@@ -179,6 +199,8 @@ impl Bridge {
     async fn transcode_inner(
         &self,
         creator: &str,
+        session: &Session,
+        ticket: &Ticket,
         segment: &[u8],
         started: Instant,
     ) -> Result<Transcoded, BridgeError> {
@@ -211,8 +233,7 @@ impl Bridge {
                 elapsed: started.elapsed(),
             });
         }
-        let session = self.sessions.get(creator);
-        let claim = session.claim(profiles.len());
+        let claim = ticket.claim(profiles.len());
         let span =
             tracing::info_span!("segment", creator, manifest = %claim.manifest, seq = claim.seq);
         let _enter = span.enter();

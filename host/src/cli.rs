@@ -1,10 +1,17 @@
 //! The `lpbridge` command line. Every subcommand runs the remux component
 //! (the embedded one, or `--component PATH`).
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use lpbridge_guest::ladder;
+
+use crate::bridge::{Bridge, Config};
+use crate::metrics::Metrics;
 
 use crate::bindings::types::PartBody;
 use crate::errors::ComponentError;
@@ -55,6 +62,21 @@ pub enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Send segments through a Livepeer gateway as one creator's session,
+    /// two in flight; writes OUT/<rendition>/<index>.mp4.
+    Transcode {
+        #[arg(long, env = "LPBRIDGE_GATEWAY")]
+        gateway: String,
+        /// The creator's DID: one session, one manifest.
+        #[arg(long, env = "LPBRIDGE_CREATOR")]
+        creator: String,
+        #[arg(long, env = "LPBRIDGE_OUT")]
+        out: PathBuf,
+        #[command(flatten)]
+        options: GatewayOptions,
+        #[arg(required = true)]
+        segments: Vec<PathBuf>,
+    },
     /// List the parts of a multipart/mixed body; `--out` writes them.
     Multipart {
         /// The Content-Type header that came with the body.
@@ -64,6 +86,48 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// How to talk to the gateway; shared by `transcode` and `serve`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GatewayOptions {
+    /// Rungs of the ladder to use, by name.
+    #[arg(
+        long,
+        env = "LPBRIDGE_RENDITIONS",
+        default_value = "1080p,720p,360p,240p,160p"
+    )]
+    pub renditions: String,
+    #[arg(long, env = "LPBRIDGE_CONNECT_TIMEOUT_MS", default_value_t = 5_000)]
+    pub connect_timeout_ms: u64,
+    /// go-livepeer answers only once it has transcoded the segment.
+    #[arg(long, env = "LPBRIDGE_FIRST_BYTE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub first_byte_timeout_ms: u64,
+    /// The whole round trip of one segment.
+    #[arg(long, env = "LPBRIDGE_REQUEST_TIMEOUT_SECS", default_value_t = 300)]
+    pub request_timeout_secs: u64,
+    /// Segments of a session that may wait for one of its 2 slots.
+    #[arg(long, env = "LPBRIDGE_MAX_WAITING", default_value_t = 2)]
+    pub max_waiting: usize,
+    #[arg(long, env = "LPBRIDGE_SESSION_IDLE_SECS", default_value_t = 60)]
+    pub session_idle_secs: u64,
+}
+
+impl GatewayOptions {
+    pub fn config(&self, gateway: &str) -> Result<Config> {
+        let mut c = Config::new(gateway);
+        c.ladder = ladder::select(&ladder::default_ladder(), &self.renditions).map_err(|n| {
+            anyhow::anyhow!(
+                "unknown rendition {n:?} (the ladder has 1080p, 720p, 360p, 240p, 160p)"
+            )
+        })?;
+        c.timeouts.connect = Duration::from_millis(self.connect_timeout_ms);
+        c.timeouts.first_byte = Duration::from_millis(self.first_byte_timeout_ms);
+        c.request_timeout = Duration::from_secs(self.request_timeout_secs);
+        c.max_waiting = self.max_waiting;
+        c.session_idle = Duration::from_secs(self.session_idle_secs);
+        Ok(c)
+    }
 }
 
 pub async fn run(cli: Cli) -> Result<()> {
@@ -112,6 +176,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             write(&output, &mp4)?;
             println!("{} bytes -> {}", mp4.len(), output.display());
         }
+        Command::Transcode {
+            gateway,
+            creator,
+            out,
+            options,
+            segments,
+        } => {
+            let config = options.config(&gateway)?;
+            let bridge = Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new()))?);
+            transcode(bridge, &creator, &out, &segments).await?;
+        }
         Command::Multipart {
             content_type,
             body,
@@ -146,6 +221,84 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// Runs `segments` through one session, in order, two in flight.
+async fn transcode(
+    bridge: Arc<Bridge>,
+    creator: &str,
+    out: &Path,
+    segments: &[PathBuf],
+) -> Result<()> {
+    let c = bridge.config();
+    let room = Arc::new(tokio::sync::Semaphore::new(c.in_flight + c.max_waiting));
+    let progress = std::io::stderr().is_terminal();
+    let total = segments.len();
+    let mut tasks = Vec::new();
+    for path in segments {
+        let bytes = read(path)?;
+        let permit = room.clone().acquire_owned().await?;
+        let ticket = bridge.ticket(creator); // seq in segment order
+        let (bridge, creator) = (bridge.clone(), creator.to_string());
+        tasks.push(tokio::spawn(async move {
+            let r = bridge.transcode_ticket(&creator, ticket, &bytes).await;
+            drop(permit);
+            r
+        }));
+    }
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for (index, (task, path)) in tasks.into_iter().zip(segments).enumerate() {
+        match task.await? {
+            Ok(t) => {
+                for r in &t.renditions {
+                    let dir = out.join(safe_file_name(Some(&r.name), 0));
+                    std::fs::create_dir_all(&dir)?;
+                    write(&dir.join(format!("{index}.mp4")), &r.mp4)?;
+                    rows.push((
+                        path.display().to_string(),
+                        r.name.clone(),
+                        format!("{}x{}", r.width, r.height),
+                        r.mp4.len(),
+                        t.elapsed,
+                    ));
+                }
+                if t.renditions.is_empty() {
+                    rows.push((
+                        path.display().to_string(),
+                        "-".into(),
+                        format!("{}x{} (no rung below it)", t.width, t.height),
+                        0,
+                        t.elapsed,
+                    ));
+                }
+            }
+            Err(e) => failures.push(format!("{}: {}: {e}", path.display(), e.kind())),
+        }
+        if progress {
+            eprint!("\r[{}/{total}] segments done", index + 1);
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    println!(
+        "{:<40} {:<10} {:<24} {:>10} {:>8}",
+        "segment", "rendition", "resolution", "bytes", "ms"
+    );
+    for (seg, name, res, bytes, elapsed) in rows {
+        println!(
+            "{seg:<40} {name:<10} {res:<24} {bytes:>10} {:>8}",
+            elapsed.as_millis()
+        );
+    }
+    if !failures.is_empty() {
+        for f in &failures {
+            eprintln!("failed: {f}");
+        }
+        bail!("{} of {total} segments failed", failures.len());
     }
     Ok(())
 }

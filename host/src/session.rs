@@ -34,6 +34,24 @@ pub struct Claim {
     pub seq: u64,
 }
 
+/// A claimed sequence number in a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: String,
+    pub seq: u64,
+}
+
+impl Ticket {
+    /// The manifest for `renditions` renditions: a change in their number
+    /// opens a new manifest at the gateway (upstream issue #72).
+    pub fn claim(&self, renditions: usize) -> Claim {
+        Claim {
+            manifest: format!("{}-{renditions}ren", self.id),
+            seq: self.seq,
+        }
+    }
+}
+
 /// Eight characters of [a-z0-9] from the process's random hasher keys.
 fn trailer() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -59,16 +77,22 @@ pub fn session_id(did: &str) -> String {
 }
 
 impl Session {
-    /// The manifest and sequence number for the next segment.
-    pub fn claim(&self, renditions: usize) -> Claim {
+    /// The session id and sequence number for the next segment, claimed
+    /// in call order; the manifest adds the rendition count (`Ticket::claim`).
+    pub fn ticket(&self) -> Ticket {
         let mut s = self.state.lock().unwrap();
         s.last_used = Instant::now();
         let seq = s.next_seq;
         s.next_seq += 1;
-        Claim {
-            manifest: format!("{}-{renditions}ren", s.id),
+        Ticket {
+            id: s.id.clone(),
             seq,
         }
+    }
+
+    /// `ticket` and `claim` at once.
+    pub fn claim(&self, renditions: usize) -> Claim {
+        self.ticket().claim(renditions)
     }
 
     /// Records how a push went; returns the new session id if it rotated.

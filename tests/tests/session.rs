@@ -226,3 +226,68 @@ async fn a_request_for_another_host_is_denied() {
     );
     assert!(other.seen().is_empty(), "nothing reached the other host");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transcode_subcommand_writes_renditions_and_fails_loudly() {
+    use clap::Parser;
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    let out = scratch("cli-transcode");
+    let fixtures = streamplace_fixtures();
+    let seg = |n: &str| {
+        fixtures
+            .iter()
+            .find(|p| p.ends_with(n))
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    let args = |out: &std::path::Path| {
+        vec![
+            "lpbridge".to_string(),
+            "transcode".into(),
+            "--gateway".into(),
+            gw.url(),
+            "--creator".into(),
+            "did:plc:cli".into(),
+            "--renditions".into(),
+            "360p,240p".into(),
+            "--out".into(),
+            out.display().to_string(),
+            seg("sample-segment.mp4"),
+            seg("few-video-frames.mp4"),
+        ]
+    };
+    let cli = lpbridge::cli::Cli::parse_from(args(&out));
+    lpbridge::cli::run(cli).await.unwrap();
+    for rendition in ["360p", "240p"] {
+        for index in 0..2 {
+            let file = out.join(rendition).join(format!("{index}.mp4"));
+            assert_eq!(
+                &std::fs::read(&file).unwrap()[4..8],
+                b"ftyp",
+                "{}",
+                file.display()
+            );
+        }
+    }
+    // Two in flight: they may arrive in any order, but seq follows the
+    // segments' order (seq 0 is the landscape one, seq 1 the portrait one).
+    let mut seen: Vec<(u64, String)> = gw
+        .seen()
+        .iter()
+        .map(|s| (s.seq, s.headers["content-resolution"].clone()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [(0, "1920x1080".to_string()), (1, "1080x1920".to_string())]
+    );
+
+    gw.set_mode(Mode::NoSessions);
+    let err = lpbridge::cli::run(lpbridge::cli::Cli::parse_from(args(&scratch(
+        "cli-transcode-fail",
+    ))))
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("2 of 2 segments failed"), "{err}");
+}
