@@ -28,31 +28,21 @@ fn main() {
         .join("guest-wasm");
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "--release",
-        "-p",
-        "lpbridge-guest",
-        "--target",
-        TARGET,
-    ])
-    .arg("--manifest-path")
-    .arg(root.join("Cargo.toml"))
-    .arg("--target-dir")
-    .arg(&target_dir)
-    // The outer build's flags are for the host; the component gets
-    // wasm SIMD, which memchr uses to find start codes and boundaries.
-    .env_remove("RUSTFLAGS")
-    .env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128")
-    .env_remove("CARGO_TARGET_DIR")
-    .env_remove("CARGO_BUILD_TARGET");
+    cmd.args(["build", "--release", "-p", "lpbridge-guest", "--target", TARGET])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The outer build's flags are for the host; the component gets
+        // wasm SIMD, which memchr uses to find start codes and boundaries.
+        .env_remove("RUSTFLAGS")
+        .env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET");
     let status = cmd.status().expect("run cargo for the guest component");
     assert!(status.success(), "building the guest component failed");
 
-    let built = target_dir
-        .join(TARGET)
-        .join("release")
-        .join("lpbridge_guest.wasm");
+    let built = target_dir.join(TARGET).join("release").join("lpbridge_guest.wasm");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("lpbridge_guest.wasm");
     std::fs::copy(&built, &out).unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
 }
@@ -65,9 +55,7 @@ fn ensure_target(rustc: &str) {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if libdir.as_deref().is_some_and(Path::exists)
-        || env::var_os("LPBRIDGE_SKIP_TARGET_ADD").is_some()
-    {
+    if libdir.as_deref().is_some_and(Path::exists) || env::var_os("LPBRIDGE_SKIP_TARGET_ADD").is_some() {
         return;
     }
     println!("cargo:warning=adding the {TARGET} target with rustup");

@@ -27,12 +27,8 @@ fn media_error(e: Error) -> wit::MediaError {
         Error::NoVideo => wit::MediaError::NoVideo,
         Error::NoAudio => wit::MediaError::NoAudio,
         Error::UnsupportedCodec(c) => wit::MediaError::UnsupportedCodec(c),
-        Error::Malformed { at, reason } => {
-            wit::MediaError::Malformed(wit::Malformed { at, reason })
-        }
-        Error::TooLarge { what, size, limit } => {
-            wit::MediaError::TooLarge(wit::TooLarge { what, size, limit })
-        }
+        Error::Malformed { at, reason } => wit::MediaError::Malformed(wit::Malformed { at, reason }),
+        Error::TooLarge { what, size, limit } => wit::MediaError::TooLarge(wit::TooLarge { what, size, limit }),
         Error::Truncated(what) => wit::MediaError::Truncated(what),
     }
 }
@@ -48,10 +44,7 @@ fn segment_info(i: crate::SegmentInfo) -> wit::SegmentInfo {
                 codec: v.codec,
                 width: v.width,
                 height: v.height,
-                frame_rate: v.frame_rate.map(|f| wit::FrameRate {
-                    num: f.num,
-                    den: f.den,
-                }),
+                frame_rate: v.frame_rate.map(|f| wit::FrameRate { num: f.num, den: f.den }),
                 frames: v.frames,
                 keyframes: v.keyframes,
                 b_frames: v.b_frames,
@@ -78,9 +71,7 @@ fn segment_info(i: crate::SegmentInfo) -> wit::SegmentInfo {
 
 impl remux::Guest for Component {
     fn probe(segment: Vec<u8>) -> Result<wit::SegmentInfo, wit::MediaError> {
-        crate::probe(&segment)
-            .map(segment_info)
-            .map_err(media_error)
+        crate::probe(&segment).map(segment_info).map_err(media_error)
     }
 
     fn split(segment: Vec<u8>) -> Result<wit::SplitOutput, wit::MediaError> {
@@ -92,11 +83,7 @@ impl remux::Guest for Component {
         })
     }
 
-    fn join(
-        video_ts: Vec<u8>,
-        audio_mp4: Vec<u8>,
-        _options: wit::JoinOptions,
-    ) -> Result<Vec<u8>, wit::MediaError> {
+    fn join(video_ts: Vec<u8>, audio_mp4: Vec<u8>, _options: wit::JoinOptions) -> Result<Vec<u8>, wit::MediaError> {
         crate::join(&video_ts, &audio_mp4, crate::JoinOptions::default()).map_err(media_error)
     }
 }
@@ -139,9 +126,7 @@ fn transcode_error(e: TranscodeError) -> wit_session::TranscodeError {
         TranscodeError::Media(m) => W::Media(media_error(m)),
         TranscodeError::Rendition(name, m) => W::Rendition((name, media_error(m))),
         TranscodeError::Http(m) => W::Http(m),
-        TranscodeError::Status { status, body } => {
-            W::Status(wit_session::GatewayStatus { status, body })
-        }
+        TranscodeError::Status { status, body } => W::Status(wit_session::GatewayStatus { status, body }),
         TranscodeError::NotMultipart(c) => W::NotMultipart(c),
         TranscodeError::Multipart(m) => W::Multipart(multipart_error(m)),
         TranscodeError::MissingRendition(n) => W::MissingRendition(n),
@@ -151,9 +136,7 @@ fn transcode_error(e: TranscodeError) -> wit_session::TranscodeError {
 }
 
 impl wit_session::Guest for Component {
-    fn transcode(
-        r: wit_session::SegmentRequest,
-    ) -> Result<wit_session::TranscodeOutput, wit_session::TranscodeError> {
+    fn transcode(r: wit_session::SegmentRequest) -> Result<wit_session::TranscodeOutput, wit_session::TranscodeError> {
         let profiles: Vec<crate::ladder::Profile> = r
             .profiles
             .into_iter()
@@ -167,8 +150,7 @@ impl wit_session::Guest for Component {
                 profile: p.profile,
             })
             .collect();
-        let out = transcode(&r.segment, &r.gateway, &r.manifest, r.seq, &profiles)
-            .map_err(transcode_error)?;
+        let out = transcode(&r.segment, &r.gateway, &r.manifest, r.seq, &profiles).map_err(transcode_error)?;
         Ok(wit_session::TranscodeOutput {
             info: segment_info(out.info),
             renditions: out
@@ -208,9 +190,7 @@ fn transcode(
     let stream = body
         .stream()
         .map_err(|_| TranscodeError::Http("response body stream already taken".into()))?;
-    let read = |limit: usize,
-                f: &mut dyn FnMut(&[u8]) -> Result<bool, TranscodeError>|
-     -> Result<(), TranscodeError> {
+    let read = |limit: usize, f: &mut dyn FnMut(&[u8]) -> Result<bool, TranscodeError>| -> Result<(), TranscodeError> {
         loop {
             match stream.blocking_read(limit as u64) {
                 Ok(chunk) => {
@@ -274,17 +254,9 @@ fn post(p: &core::Prepared) -> Result<IncomingResponse, TranscodeError> {
     list.push(("Content-Length".into(), ts.len().to_string().into_bytes()));
     let headers = Fields::from_list(&list).map_err(|e| http("headers", &e))?;
     let request = OutgoingRequest::new(headers);
-    let scheme = if p.target.https {
-        Scheme::Https
-    } else {
-        Scheme::Http
-    };
-    request
-        .set_method(&Method::Post)
-        .map_err(|e| http("method", &e))?;
-    request
-        .set_scheme(Some(&scheme))
-        .map_err(|e| http("scheme", &e))?;
+    let scheme = if p.target.https { Scheme::Https } else { Scheme::Http };
+    request.set_method(&Method::Post).map_err(|e| http("method", &e))?;
+    request.set_scheme(Some(&scheme)).map_err(|e| http("scheme", &e))?;
     request
         .set_authority(Some(&p.target.authority))
         .map_err(|e| http("authority", &e))?;
@@ -292,8 +264,7 @@ fn post(p: &core::Prepared) -> Result<IncomingResponse, TranscodeError> {
         .set_path_with_query(Some(&p.target.path))
         .map_err(|e| http("path", &e))?;
     let body = request.body().map_err(|e| http("body", &e))?;
-    let future =
-        outgoing_handler::handle(request, None).map_err(|e| TranscodeError::Http(describe(&e)))?;
+    let future = outgoing_handler::handle(request, None).map_err(|e| TranscodeError::Http(describe(&e)))?;
 
     // Write the TS. A failed write is judged by the response: a host that
     // denies the request closes the stream first.

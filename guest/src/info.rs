@@ -124,12 +124,7 @@ fn video_info(movie: &Movie<'_>, t: &Track<'_>) -> Result<VideoInfo> {
 }
 
 fn frame_rate(t: &Track<'_>) -> Option<FrameRate> {
-    let mut durations: Vec<u32> = t
-        .samples
-        .iter()
-        .map(|s| s.duration)
-        .filter(|&d| d > 0)
-        .collect();
+    let mut durations: Vec<u32> = t.samples.iter().map(|s| s.duration).filter(|&d| d > 0).collect();
     durations.sort_unstable();
     let mut best = (0usize, 0u32);
     let mut i = 0;

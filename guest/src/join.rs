@@ -68,11 +68,7 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) 
         return Err(Error::NoVideo);
     }
     let (sps_info, avcc) = video.config()?;
-    let entry = if video.in_band_changes {
-        b"avc3"
-    } else {
-        b"avc1"
-    };
+    let entry = if video.in_band_changes { b"avc3" } else { b"avc1" };
     let stsd = video_stsd(entry, sps_info.width, sps_info.height, &avcc);
 
     // Timeline: first presented frame at 0, in the source's timescale.
@@ -180,11 +176,7 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) 
                 sync: s.sync,
             })
             .collect(),
-        data: audio
-            .samples
-            .iter()
-            .map(|s| audio.data(audio_mp4, s))
-            .collect(),
+        data: audio.samples.iter().map(|s| audio.data(audio_mp4, s)).collect(),
     };
     Ok(Joined {
         mp4: mp4::mux_progressive(movie.timescale, &[video_track, audio_track], &[]),
@@ -257,8 +249,7 @@ impl Video {
         if size == 0 {
             return Ok(()); // nothing but delimiters or parameter sets
         }
-        let size = u32::try_from(size)
-            .map_err(|_| Error::too_large("access unit", size as u64, u32::MAX as u64))?;
+        let size = u32::try_from(size).map_err(|_| Error::too_large("access unit", size as u64, u32::MAX as u64))?;
 
         // 33-bit wrap, then fold discontinuities so DTS keeps rising by
         // the last frame step. A jump is judged by the timestamps alone:
@@ -294,10 +285,7 @@ impl Video {
             .first()
             .ok_or_else(|| Error::malformed("rendition video", "no SPS before the first frame"))?;
         if self.pps.is_empty() {
-            return Err(Error::malformed(
-                "rendition video",
-                "no PPS before the first frame",
-            ));
+            return Err(Error::malformed("rendition video", "no PPS before the first frame"));
         }
         let info = parse_sps(first)?;
         let sps: Vec<&[u8]> = self.sps.iter().map(Vec::as_slice).collect();

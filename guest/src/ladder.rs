@@ -75,21 +75,12 @@ fn even(v: u64) -> u32 {
 }
 
 /// The profiles for a source of `width`×`height` at `rate`.
-pub fn renditions(
-    ladder: &[Rung],
-    width: u32,
-    height: u32,
-    rate: Option<FrameRate>,
-) -> Vec<Profile> {
+pub fn renditions(ladder: &[Rung], width: u32, height: u32, rate: Option<FrameRate>) -> Vec<Profile> {
     if width == 0 || height == 0 {
         return Vec::new();
     }
     let portrait = height > width;
-    let (w, h) = if portrait {
-        (height, width)
-    } else {
-        (width, height)
-    };
+    let (w, h) = if portrait { (height, width) } else { (width, height) };
     let (w, h) = (w as u64, h as u64);
     let mut out = Vec::new();
     for r in ladder {
@@ -142,11 +133,7 @@ pub fn config_json(manifest: &str, profiles: &[Profile]) -> String {
             p.bitrate
         ));
         if p.fps > 0 {
-            s.push_str(&format!(
-                ",\"fps\":{},\"fpsDen\":{}",
-                p.fps,
-                p.fps_den.max(1)
-            ));
+            s.push_str(&format!(",\"fps\":{},\"fpsDen\":{}", p.fps, p.fps_den.max(1)));
         }
         if !p.profile.is_empty() {
             s.push_str(&format!(",\"profile\":{}", json_str(&p.profile)));
@@ -185,10 +172,7 @@ mod tests {
         assert_eq!(names, ["720p", "360p", "240p", "160p"]);
         assert_eq!((p[0].width, p[0].height, p[0].fps), (1280, 720, 0));
         // 30 fps rungs of a 60 fps source: half the source's rate.
-        assert_eq!(
-            (p[1].width, p[1].height, p[1].fps, p[1].fps_den),
-            (640, 360, 60, 2)
-        );
+        assert_eq!((p[1].width, p[1].height, p[1].fps, p[1].fps_den), (640, 360, 60, 2));
         assert_eq!((p[2].width, p[2].height), (426, 240));
         assert_eq!(
             (p[3].width, p[3].height, p[3].profile.as_str()),
@@ -200,12 +184,7 @@ mod tests {
     fn portrait_and_odd_aspects_stay_even() {
         let p = renditions(&default_ladder(), 1080, 1920, FPS60);
         assert_eq!((p[0].width, p[0].height), (720, 1280));
-        let p = renditions(
-            &default_ladder(),
-            4000,
-            1000,
-            Some(FrameRate { num: 30, den: 1 }),
-        );
+        let p = renditions(&default_ladder(), 4000, 1000, Some(FrameRate { num: 30, den: 1 }));
         assert_eq!((p[0].width, p[0].height, p[0].fps), (1920, 480, 0));
         assert!(p.iter().all(|p| p.width % 2 == 0 && p.height % 2 == 0));
         assert!(renditions(&default_ladder(), 284, 160, FPS60).is_empty());

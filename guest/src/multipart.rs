@@ -92,16 +92,10 @@ pub fn boundary(content_type: &str) -> Result<String> {
         }
         let v = v.trim();
         let v = match v.strip_prefix('"') {
-            Some(q) => q
-                .strip_suffix('"')
-                .ok_or_else(|| bad("unterminated quoted boundary"))?,
+            Some(q) => q.strip_suffix('"').ok_or_else(|| bad("unterminated quoted boundary"))?,
             None => v,
         };
-        if v.is_empty()
-            || v.len() > 70
-            || v.ends_with(' ')
-            || !v.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-        {
+        if v.is_empty() || v.len() > 70 || v.ends_with(' ') || !v.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
             return Err(bad("boundary must be 1 to 70 printable characters"));
         }
         return Ok(v.to_string());
@@ -228,17 +222,12 @@ impl Parser {
                         return Ok(());
                     }
                     // Transport padding (linear white space) may precede CRLF.
-                    let pad = rest
-                        .iter()
-                        .take_while(|&&b| b == b' ' || b == b'\t')
-                        .count();
+                    let pad = rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
                     if rest.len() < pad + 2 {
                         return Ok(());
                     }
                     if &rest[pad..pad + 2] != b"\r\n" {
-                        return Err(
-                            self.malformed(self.start, "delimiter not followed by CRLF or --")
-                        );
+                        return Err(self.malformed(self.start, "delimiter not followed by CRLF or --"));
                     }
                     self.start += pad + 2;
                     self.state = State::Headers;
@@ -246,11 +235,7 @@ impl Parser {
                 State::Headers => {
                     let end = memmem::find(rest, b"\r\n\r\n");
                     let blank_first = rest.starts_with(b"\r\n");
-                    let header_end = if blank_first {
-                        Some(0)
-                    } else {
-                        end.map(|e| e + 2)
-                    };
+                    let header_end = if blank_first { Some(0) } else { end.map(|e| e + 2) };
                     let Some(h) = header_end else {
                         if rest.len() > MAX_HEADER_BYTES {
                             return Err(MultipartError::TooLarge {
@@ -269,15 +254,13 @@ impl Parser {
                         });
                     }
                     let block = &rest[..h];
-                    let headers =
-                        parse_headers(block).map_err(|r| self.malformed(self.start, r))?;
-                    self.expected_len = match headers
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                    {
-                        Some((_, v)) => Some(v.trim().parse::<usize>().map_err(|_| {
-                            self.malformed(self.start, format!("Content-Length {v:?}"))
-                        })?),
+                    let headers = parse_headers(block).map_err(|r| self.malformed(self.start, r))?;
+                    self.expected_len = match headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
+                        Some((_, v)) => Some(
+                            v.trim()
+                                .parse::<usize>()
+                                .map_err(|_| self.malformed(self.start, format!("Content-Length {v:?}")))?,
+                        ),
                         None => None,
                     };
                     self.headers = headers;
@@ -323,9 +306,7 @@ fn parse_headers(block: &[u8]) -> std::result::Result<Vec<(String, String)>, Str
     for line in text.split("\r\n").filter(|l| !l.is_empty()) {
         if line.starts_with([' ', '\t']) {
             // Obsolete line folding (RFC 5322 §3.2.2): continues the last.
-            let last = out
-                .last_mut()
-                .ok_or("continuation line before any header")?;
+            let last = out.last_mut().ok_or("continuation line before any header")?;
             last.1.push(' ');
             last.1.push_str(line.trim());
             continue;
@@ -438,10 +419,7 @@ mod tests {
             assert_eq!(parts[0].filename.as_deref(), Some("720p_7.ts"));
             assert_eq!(parts[0].body, PartBody::Bytes(a.clone()));
             assert_eq!(parts[1].body, PartBody::Bytes(b.clone()));
-            assert_eq!(
-                parts[1].content_type.as_deref(),
-                Some("video/mp2t; name=\"360p_7.ts\"")
-            );
+            assert_eq!(parts[1].content_type.as_deref(), Some("video/mp2t; name=\"360p_7.ts\""));
         }
     }
 
@@ -467,10 +445,7 @@ mod tests {
         let mut body = livepeer_body(&[("720p", b"abcdef")]);
         let at = memmem::find(&body, b"Content-Length: 6").unwrap();
         body[at + 16] = b'5';
-        assert!(matches!(
-            parse(CT, &body),
-            Err(MultipartError::Malformed { .. })
-        ));
+        assert!(matches!(parse(CT, &body), Err(MultipartError::Malformed { .. })));
         assert!(matches!(
             parse("video/mp4", b""),
             Err(MultipartError::BadContentType(_))
@@ -479,14 +454,7 @@ mod tests {
             parse("multipart/mixed", b""),
             Err(MultipartError::BadContentType(_))
         ));
-        let huge = [
-            b"--0123456789abcdef0123\r\n".as_slice(),
-            &[b'a'; MAX_HEADER_BYTES + 10],
-        ]
-        .concat();
-        assert!(matches!(
-            parse(CT, &huge),
-            Err(MultipartError::TooLarge { .. })
-        ));
+        let huge = [b"--0123456789abcdef0123\r\n".as_slice(), &[b'a'; MAX_HEADER_BYTES + 10]].concat();
+        assert!(matches!(parse(CT, &huge), Err(MultipartError::TooLarge { .. })));
     }
 }

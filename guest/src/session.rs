@@ -99,24 +99,11 @@ pub fn prepare(
     let headers = vec![
         ("Accept", "multipart/mixed".to_string()),
         ("Content-Type", "video/mp2t".to_string()),
-        (
-            "Content-Duration",
-            (split.info.duration_ns / 1_000_000).to_string(),
-        ),
-        (
-            "Content-Resolution",
-            format!("{}x{}", video.width, video.height),
-        ),
-        (
-            "Livepeer-Transcode-Configuration",
-            config_json(manifest, profiles),
-        ),
+        ("Content-Duration", (split.info.duration_ns / 1_000_000).to_string()),
+        ("Content-Resolution", format!("{}x{}", video.width, video.height)),
+        ("Livepeer-Transcode-Configuration", config_json(manifest, profiles)),
     ];
-    Ok(Prepared {
-        split,
-        target,
-        headers,
-    })
+    Ok(Prepared { split, target, headers })
 }
 
 /// Whether a response `Content-Type` is `multipart/mixed`.
@@ -155,18 +142,17 @@ impl<'a> Collector<'a> {
     }
 
     pub fn push(&mut self, part: Part) -> Result<(), TranscodeError> {
-        let name = part.name.clone().ok_or_else(|| {
-            TranscodeError::UnexpectedRendition("(part without Rendition-Name)".into())
-        })?;
+        let name = part
+            .name
+            .clone()
+            .ok_or_else(|| TranscodeError::UnexpectedRendition("(part without Rendition-Name)".into()))?;
         let slot = self
             .wanted
             .iter()
             .position(|w| *w == name)
             .ok_or_else(|| TranscodeError::UnexpectedRendition(name.clone()))?;
         if self.done[slot].is_some() {
-            return Err(TranscodeError::UnexpectedRendition(format!(
-                "{name} (twice)"
-            )));
+            return Err(TranscodeError::UnexpectedRendition(format!("{name} (twice)")));
         }
         let bytes = match part.body {
             PartBody::Url(url) => return Err(TranscodeError::UrlRendition(name, url)),

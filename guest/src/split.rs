@@ -64,9 +64,7 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
     let config = AvcConfig::parse(avcc)?;
     let timeline = video.timeline();
     let first_pts = video.samples.iter().map(|s| s.pts()).min().unwrap_or(0);
-    let base = TS_OFFSET
-        + to_90k(timeline.empty_edit as i64, movie_timescale)
-        + to_90k(timeline.lead, video.timescale);
+    let base = TS_OFFSET + to_90k(timeline.empty_edit as i64, movie_timescale) + to_90k(timeline.lead, video.timescale);
 
     const AUD: [u8; 6] = [0, 0, 0, 1, 0x09, 0xf0];
     const START: [u8; 4] = [0, 0, 0, 1];
@@ -118,12 +116,7 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
     Ok(mux.finish())
 }
 
-fn audio_to_mp4<'a>(
-    file: &'a [u8],
-    movie_timescale: u32,
-    audio: &'a Track<'a>,
-    video: &Track<'_>,
-) -> Vec<u8> {
+fn audio_to_mp4<'a>(file: &'a [u8], movie_timescale: u32, audio: &'a Track<'a>, video: &Track<'_>) -> Vec<u8> {
     let samples = audio
         .samples
         .iter()

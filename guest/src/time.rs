@@ -76,10 +76,7 @@ mod tests {
     fn unwrap_crosses_the_33_bit_boundary() {
         let near_top = PTS_MODULUS - 1000;
         assert_eq!(unwrap_pts(500, near_top), PTS_MODULUS + 500);
-        assert_eq!(
-            unwrap_pts((PTS_MODULUS - 10) as u64, PTS_MODULUS + 5),
-            PTS_MODULUS - 10
-        );
+        assert_eq!(unwrap_pts((PTS_MODULUS - 10) as u64, PTS_MODULUS + 5), PTS_MODULUS - 10);
         assert_eq!(unwrap_pts(42, 0), 42);
         assert_eq!(unwrap_pts((PTS_MODULUS - 3) as u64, 0), -3);
     }

@@ -148,36 +148,17 @@ fn mutated_segments_and_streams_never_panic() {
             let mut ts = parts.video_ts.clone();
             let mut audio = parts.audio_mp4.clone();
             for _ in 0..1 + rng.below(8) {
-                let (a, b, c) = (
-                    rng.below(mp4.len()),
-                    rng.below(ts.len()),
-                    rng.below(audio.len()),
-                );
+                let (a, b, c) = (rng.below(mp4.len()), rng.below(ts.len()), rng.below(audio.len()));
                 // Size and count fields are where lies hurt: hit them hard.
-                mp4[a] = if round % 2 == 0 {
-                    0xff
-                } else {
-                    rng.next() as u8
-                };
+                mp4[a] = if round % 2 == 0 { 0xff } else { rng.next() as u8 };
                 ts[b] = rng.next() as u8;
-                audio[c] = if round % 3 == 0 {
-                    0xff
-                } else {
-                    rng.next() as u8
-                };
+                audio[c] = if round % 3 == 0 { 0xff } else { rng.next() as u8 };
             }
-            exercise(
-                &mp4,
-                &parts.audio_mp4,
-                &format!("fixture {i} mp4 round {round}"),
-            );
+            exercise(&mp4, &parts.audio_mp4, &format!("fixture {i} mp4 round {round}"));
             let (_, peak) = measured(|| {
                 let _ = join(&ts, &audio, JoinOptions::default());
             });
-            assert!(
-                peak <= budget(ts.len() + audio.len()),
-                "join mutation {round}: {peak}"
-            );
+            assert!(peak <= budget(ts.len() + audio.len()), "join mutation {round}: {peak}");
         }
     }
 }
@@ -284,10 +265,7 @@ fn transport_streams_without_usable_video() {
     let _guard = SERIAL.lock().unwrap();
     let audio = split(&fixtures()[0]).unwrap().audio_mp4;
     let j = |ts: &[u8]| join(ts, &audio, JoinOptions::default());
-    assert!(
-        matches!(j(&ts_with_stream(0x0f)), Err(Error::NoVideo)),
-        "AAC only"
-    );
+    assert!(matches!(j(&ts_with_stream(0x0f)), Err(Error::NoVideo)), "AAC only");
     assert!(matches!(j(&ts_with_stream(0x24)), Err(Error::UnsupportedCodec(c)) if c == "hevc"));
     assert!(
         matches!(j(&ts_with_stream(0x1b)), Err(Error::NoVideo)),
@@ -328,10 +306,7 @@ fn hostile_multipart_bodies() {
     for size in [0, 1, 100, 100_000] {
         let body = rng.bytes(size);
         let (r, peak) = measured(|| multipart::parse(ct, &body));
-        assert!(
-            matches!(r, Err(MultipartError::Truncated(_))),
-            "{size}: {r:?}"
-        );
+        assert!(matches!(r, Err(MultipartError::Truncated(_))), "{size}: {r:?}");
         assert!(peak <= budget(size));
     }
     // Parts that never end, and a header block that never ends.
@@ -345,8 +320,7 @@ fn hostile_multipart_bodies() {
         Err(MultipartError::TooLarge { .. })
     ));
     // A Content-Length of a terabyte does not reserve a terabyte.
-    let (r, peak) =
-        measured(|| multipart::parse(ct, b"--abc\r\nContent-Length: 1099511627776\r\n\r\nxx"));
+    let (r, peak) = measured(|| multipart::parse(ct, b"--abc\r\nContent-Length: 1099511627776\r\n\r\nxx"));
     assert!(matches!(r, Err(MultipartError::Truncated(_))));
     assert!(peak < 1 << 20);
     assert!(matches!(

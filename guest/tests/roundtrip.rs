@@ -42,8 +42,7 @@ fn presentation_ns(m: &Movie<'_>, t: &Track<'_>) -> Vec<(i64, i64)> {
     let (empty, _) = t.edit_shift();
     let e = empty as i128 * 1_000_000_000 / m.timescale as i128;
     let first = t.samples.iter().map(|s| s.pts()).min().unwrap();
-    let ns =
-        |v: i64| ((v - first + t.lead()) as i128 * 1_000_000_000 / t.timescale as i128 + e) as i64;
+    let ns = |v: i64| ((v - first + t.lead()) as i128 * 1_000_000_000 / t.timescale as i128 + e) as i64;
     t.samples.iter().map(|s| (ns(s.pts()), ns(s.dts))).collect()
 }
 
@@ -81,11 +80,7 @@ fn real_segments_survive_split_and_join() {
         let (aa, ba) = (track(&a, TrackKind::Audio), track(&b, TrackKind::Audio));
 
         assert_eq!(av.samples.len(), bv.samples.len(), "{name}: video frames");
-        assert_eq!(
-            payload_nals(&src, av),
-            payload_nals(&out, bv),
-            "{name}: video payloads"
-        );
+        assert_eq!(payload_nals(&src, av), payload_nals(&out, bv), "{name}: video payloads");
         assert_eq!(
             presentation_ns(&a, av),
             presentation_ns(&b, bv),
@@ -121,9 +116,7 @@ fn split_ts_starts_decodable() {
             })
             .unwrap();
         let first = first.unwrap();
-        let types: Vec<_> = lpbridge_guest::h264::AnnexB::new(&first)
-            .map(NalType::of)
-            .collect();
+        let types: Vec<_> = lpbridge_guest::h264::AnnexB::new(&first).map(NalType::of).collect();
         assert_eq!(types[0], NalType::AccessUnitDelimiter, "{name}");
         assert!(
             types.contains(&NalType::Sps) && types.contains(&NalType::Pps),

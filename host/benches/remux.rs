@@ -128,9 +128,7 @@ fn main() {
         ..Limits::default()
     })
     .expect("component");
-    let tokio = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
+    let tokio = tokio::runtime::Builder::new_current_thread().build().unwrap();
     let budget = Duration::from_secs(2);
 
     let mut rows: Vec<Row> = Vec::new();
@@ -161,8 +159,7 @@ fn main() {
             join_in,
             time(budget, || {
                 std::hint::black_box(
-                    lpbridge_guest::join(&parts.video_ts, &parts.audio_mp4, JoinOptions::default())
-                        .unwrap(),
+                    lpbridge_guest::join(&parts.video_ts, &parts.audio_mp4, JoinOptions::default()).unwrap(),
                 );
             }),
         ));
@@ -197,9 +194,7 @@ fn main() {
             "ffmpeg -c copy",
             "join",
             join_in,
-            time(budget, || {
-                run(&mut ffmpeg_join(&ts_path, &audio_path, &out))
-            }),
+            time(budget, || run(&mut ffmpeg_join(&ts_path, &audio_path, &out))),
         ));
         t.push((
             "gst-launch-1.0",
@@ -239,9 +234,7 @@ fn main() {
         "", "", "", "", "", "", ""
     );
     for r in &rows {
-        let steady = (r.long.0 - r.short.0) as f64
-            / (r.long.1.as_secs_f64() - r.short.1.as_secs_f64()).max(1e-9)
-            / 1e6;
+        let steady = (r.long.0 - r.short.0) as f64 / (r.long.1.as_secs_f64() - r.short.1.as_secs_f64()).max(1e-9) / 1e6;
         println!(
             "| {:<15} | {:<5} | {:>10.2} | {:>10.0} | {:>10.2} | {:>10.0} | {:>13.0} |",
             r.what,

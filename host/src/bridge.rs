@@ -145,6 +145,17 @@ impl Bridge {
         self.runtime.read().unwrap().clone()
     }
 
+    /// Puts `runtime` in service for every call that starts from now on.
+    pub fn swap(&self, runtime: Runtime) {
+        self.metrics.component.reset();
+        self.metrics
+            .component
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), &runtime.hash])
+            .set(1);
+        self.metrics.hot_swaps.inc();
+        *self.runtime.write().unwrap() = Arc::new(runtime);
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -157,11 +168,7 @@ impl Bridge {
         (session, ticket)
     }
 
-    pub async fn transcode(
-        &self,
-        creator: &str,
-        segment: &[u8],
-    ) -> Result<Transcoded, BridgeError> {
+    pub async fn transcode(&self, creator: &str, segment: &[u8]) -> Result<Transcoded, BridgeError> {
         let ticket = self.ticket(creator);
         self.transcode_ticket(creator, ticket, segment).await
     }
@@ -174,9 +181,7 @@ impl Bridge {
     ) -> Result<Transcoded, BridgeError> {
         let started = Instant::now();
         self.metrics.bytes_in.inc_by(segment.len() as u64);
-        let result = self
-            .transcode_inner(creator, &session, &ticket, segment, started)
-            .await;
+        let result = self.transcode_inner(creator, &session, &ticket, segment, started).await;
         match &result {
             Ok(t) => {
                 self.metrics
@@ -185,10 +190,7 @@ impl Bridge {
             }
             Err(e) => {
                 self.metrics.errors.inc();
-                self.metrics
-                    .errors_by_kind
-                    .with_label_values(&[e.kind()])
-                    .inc();
+                self.metrics.errors_by_kind.with_label_values(&[e.kind()]).inc();
                 tracing::warn!(creator, kind = e.kind(), error = %e, "segment failed");
             }
         }
@@ -217,10 +219,7 @@ impl Bridge {
             kind: "no-video",
             message: "no video in segment".into(),
         })?;
-        let rate = video.frame_rate.map(|f| FrameRate {
-            num: f.num,
-            den: f.den,
-        });
+        let rate = video.frame_rate.map(|f| FrameRate { num: f.num, den: f.den });
         let profiles = ladder::renditions(&self.config.ladder, video.width, video.height, rate);
         if profiles.is_empty() {
             // Nothing below the source: the gateway would answer 200 empty.
@@ -234,8 +233,7 @@ impl Bridge {
             });
         }
         let claim = ticket.claim(profiles.len());
-        let span =
-            tracing::info_span!("segment", creator, manifest = %claim.manifest, seq = claim.seq);
+        let span = tracing::info_span!("segment", creator, manifest = %claim.manifest, seq = claim.seq);
         let _enter = span.enter();
         self.metrics.attempts.inc();
 
@@ -287,10 +285,7 @@ impl Bridge {
         };
         let refused = result.as_ref().err().is_some_and(BridgeError::refused);
         if let Some(fresh) = session.report(refused, self.config.rotate_after) {
-            tracing::warn!(
-                session = fresh,
-                "rotated to a fresh manifest after refused pushes"
-            );
+            tracing::warn!(session = fresh, "rotated to a fresh manifest after refused pushes");
         }
         let out = result?;
         let elapsed = started.elapsed();
@@ -343,41 +338,25 @@ impl Bridge {
                 name,
                 message: media_message(&m),
             },
-            TranscodeError::Http(m) if m.contains("timed out") => {
-                BridgeError::Timeout(self.config.timeouts.first_byte)
-            }
+            TranscodeError::Http(m) if m.contains("timed out") => BridgeError::Timeout(self.config.timeouts.first_byte),
             TranscodeError::Http(m) => BridgeError::Transport(m),
             TranscodeError::Status(s) => BridgeError::Gateway {
                 status: s.status,
                 body: s.body,
             },
-            TranscodeError::NotMultipart(c) => {
-                BridgeError::Answer(format!("200 without multipart/mixed ({c:?})"))
-            }
+            TranscodeError::NotMultipart(c) => BridgeError::Answer(format!("200 without multipart/mixed ({c:?})")),
             TranscodeError::Multipart(m) => BridgeError::Answer(multipart_message(&m)),
-            TranscodeError::MissingRendition(n) => {
-                BridgeError::Answer(format!("no part for rendition {n}"))
-            }
-            TranscodeError::UnexpectedRendition(n) => {
-                BridgeError::Answer(format!("unexpected part {n}"))
-            }
-            TranscodeError::UrlRendition((n, u)) => {
-                BridgeError::Answer(format!("rendition {n} came as a URL: {u}"))
-            }
+            TranscodeError::MissingRendition(n) => BridgeError::Answer(format!("no part for rendition {n}")),
+            TranscodeError::UnexpectedRendition(n) => BridgeError::Answer(format!("unexpected part {n}")),
+            TranscodeError::UrlRendition((n, u)) => BridgeError::Answer(format!("rendition {n} came as a URL: {u}")),
         }
     }
 
     /// Per-session in-flight and waiting gauges.
     pub fn publish_load(&self) {
         for (id, in_flight, waiting) in self.sessions.load() {
-            self.metrics
-                .in_flight
-                .with_label_values(&[&id])
-                .set(in_flight as i64);
-            self.metrics
-                .waiting
-                .with_label_values(&[&id])
-                .set(waiting as i64);
+            self.metrics.in_flight.with_label_values(&[&id]).set(in_flight as i64);
+            self.metrics.waiting.with_label_values(&[&id]).set(waiting as i64);
         }
     }
 }

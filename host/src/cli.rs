@@ -10,8 +10,12 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use lpbridge_guest::ladder;
 
+use tokio::signal::unix::{SignalKind, signal};
+
 use crate::bridge::{Bridge, Config};
 use crate::metrics::Metrics;
+use crate::server::Service;
+use crate::swap::Reloader;
 
 use crate::bindings::types::PartBody;
 use crate::errors::ComponentError;
@@ -29,13 +33,16 @@ pub struct Cli {
     pub component: Option<PathBuf>,
 
     /// Linear memory one component call may use, in MiB.
-    #[arg(
-        long,
-        global = true,
-        env = "LPBRIDGE_MEMORY_MIB",
-        default_value_t = 1024
-    )]
+    #[arg(long, global = true, env = "LPBRIDGE_MEMORY_MIB", default_value_t = 1024)]
     pub memory_mib: usize,
+
+    /// Where compiled components are cached, by hash (restarts in ms).
+    #[arg(long, global = true, env = "LPBRIDGE_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Logs as JSON lines.
+    #[arg(long, global = true, env = "LPBRIDGE_LOG_JSON")]
+    pub log_json: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -77,6 +84,21 @@ pub enum Command {
         #[arg(required = true)]
         segments: Vec<PathBuf>,
     },
+    /// Serve the bridge over HTTP (POST /v1/segments?creator=DID).
+    Serve {
+        #[arg(long, env = "LPBRIDGE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        #[arg(long, env = "LPBRIDGE_GATEWAY")]
+        gateway: String,
+        #[command(flatten)]
+        options: GatewayOptions,
+        /// Largest segment body accepted, in MiB.
+        #[arg(long, env = "LPBRIDGE_MAX_BODY_MIB", default_value_t = 64)]
+        max_body_mib: usize,
+        /// A segment every component must split and join before it serves.
+        #[arg(long, env = "LPBRIDGE_SELF_CHECK_SEGMENT")]
+        self_check_segment: Option<PathBuf>,
+    },
     /// List the parts of a multipart/mixed body; `--out` writes them.
     Multipart {
         /// The Content-Type header that came with the body.
@@ -92,11 +114,7 @@ pub enum Command {
 #[derive(clap::Args, Debug, Clone)]
 pub struct GatewayOptions {
     /// Rungs of the ladder to use, by name.
-    #[arg(
-        long,
-        env = "LPBRIDGE_RENDITIONS",
-        default_value = "1080p,720p,360p,240p,160p"
-    )]
+    #[arg(long, env = "LPBRIDGE_RENDITIONS", default_value = "1080p,720p,360p,240p,160p")]
     pub renditions: String,
     #[arg(long, env = "LPBRIDGE_CONNECT_TIMEOUT_MS", default_value_t = 5_000)]
     pub connect_timeout_ms: u64,
@@ -116,11 +134,8 @@ pub struct GatewayOptions {
 impl GatewayOptions {
     pub fn config(&self, gateway: &str) -> Result<Config> {
         let mut c = Config::new(gateway);
-        c.ladder = ladder::select(&ladder::default_ladder(), &self.renditions).map_err(|n| {
-            anyhow::anyhow!(
-                "unknown rendition {n:?} (the ladder has 1080p, 720p, 360p, 240p, 160p)"
-            )
-        })?;
+        c.ladder = ladder::select(&ladder::default_ladder(), &self.renditions)
+            .map_err(|n| anyhow::anyhow!("unknown rendition {n:?} (the ladder has 1080p, 720p, 360p, 240p, 160p)"))?;
         c.timeouts.connect = Duration::from_millis(self.connect_timeout_ms);
         c.timeouts.first_byte = Duration::from_millis(self.first_byte_timeout_ms);
         c.request_timeout = Duration::from_secs(self.request_timeout_secs);
@@ -135,20 +150,17 @@ pub async fn run(cli: Cli) -> Result<()> {
         memory_bytes: cli.memory_mib << 20,
         ..Limits::default()
     };
+    let cache = cli.cache_dir.as_deref();
     let runtime = match &cli.component {
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("read component {}", path.display()))?;
-            Runtime::new(&bytes, limits)?
+            let bytes = std::fs::read(path).with_context(|| format!("read component {}", path.display()))?;
+            Runtime::with_cache(&bytes, limits, cache)?
         }
-        None => Runtime::embedded(limits)?,
+        None => Runtime::with_cache(crate::EMBEDDED_COMPONENT, limits, cache)?,
     };
     match cli.command {
         Command::Probe { segment } => {
-            let info = runtime
-                .probe(&read(&segment)?)
-                .await?
-                .map_err(ComponentError::from)?;
+            let info = runtime.probe(&read(&segment)?).await?.map_err(ComponentError::from)?;
             println!("{}", serde_json::to_string_pretty(&info)?);
         }
         Command::Split {
@@ -156,10 +168,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             video_ts,
             audio_mp4,
         } => {
-            let out = runtime
-                .split(&read(&segment)?)
-                .await?
-                .map_err(ComponentError::from)?;
+            let out = runtime.split(&read(&segment)?).await?.map_err(ComponentError::from)?;
             write(&video_ts, &out.video_ts)?;
             write(&audio_mp4, &out.audio_mp4)?;
             println!("{}", serde_json::to_string_pretty(&out.info)?);
@@ -187,6 +196,57 @@ pub async fn run(cli: Cli) -> Result<()> {
             let bridge = Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new()))?);
             transcode(bridge, &creator, &out, &segments).await?;
         }
+        Command::Serve {
+            listen,
+            gateway,
+            options,
+            max_body_mib,
+            self_check_segment,
+        } => {
+            let config = options.config(&gateway)?;
+            let bridge = Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new()))?);
+            let check = self_check_segment.as_deref().map(read).transpose()?;
+            crate::swap::self_check(&bridge.runtime(), check.as_deref())
+                .await
+                .context("the component failed its self-check")?;
+            let reloader = Arc::new(Reloader::new(
+                bridge.clone(),
+                cli.component.clone(),
+                limits,
+                cli.cache_dir.clone(),
+                check,
+            ));
+            let _watch = reloader.clone().watch(Duration::from_secs(1));
+            let on_hup = reloader.clone();
+            tokio::spawn(async move {
+                let Ok(mut hup) = signal(SignalKind::hangup()) else {
+                    return;
+                };
+                while hup.recv().await.is_some() {
+                    if let Err(e) = on_hup.reload().await {
+                        tracing::error!(error = format!("{e:#}"), "SIGHUP reload refused");
+                    }
+                }
+            });
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            println!(
+                "lpbridge serving on http://{} (gateway {gateway})",
+                listener.local_addr()?
+            );
+            let service = Arc::new(Service {
+                bridge,
+                reloader,
+                max_body: max_body_mib << 20,
+            });
+            let term = async {
+                let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            };
+            crate::server::serve(service, listener, term).await?;
+        }
         Command::Multipart {
             content_type,
             body,
@@ -199,10 +259,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             if let Some(dir) = &out {
                 std::fs::create_dir_all(dir)?;
             }
-            println!(
-                "{:<4} {:<16} {:<40} {:>10}",
-                "#", "name", "content-type", "bytes"
-            );
+            println!("{:<4} {:<16} {:<40} {:>10}", "#", "name", "content-type", "bytes");
             for (i, p) in parts.iter().enumerate() {
                 let (len, bytes) = match &p.body {
                     PartBody::Bytes(b) => (b.len(), b.as_slice()),
@@ -226,12 +283,7 @@ pub async fn run(cli: Cli) -> Result<()> {
 }
 
 /// Runs `segments` through one session, in order, two in flight.
-async fn transcode(
-    bridge: Arc<Bridge>,
-    creator: &str,
-    out: &Path,
-    segments: &[PathBuf],
-) -> Result<()> {
+async fn transcode(bridge: Arc<Bridge>, creator: &str, out: &Path, segments: &[PathBuf]) -> Result<()> {
     let c = bridge.config();
     let room = Arc::new(tokio::sync::Semaphore::new(c.in_flight + c.max_waiting));
     let progress = std::io::stderr().is_terminal();
@@ -289,10 +341,7 @@ async fn transcode(
         "segment", "rendition", "resolution", "bytes", "ms"
     );
     for (seg, name, res, bytes, elapsed) in rows {
-        println!(
-            "{seg:<40} {name:<10} {res:<24} {bytes:>10} {:>8}",
-            elapsed.as_millis()
-        );
+        println!("{seg:<40} {name:<10} {res:<24} {bytes:>10} {:>8}", elapsed.as_millis());
     }
     if !failures.is_empty() {
         for f in &failures {

@@ -9,11 +9,12 @@ pub mod guard;
 pub mod metrics;
 pub mod policy;
 pub mod runtime;
+pub mod server;
 pub mod session;
+pub mod swap;
 
 pub use errors::ComponentError;
 pub use runtime::{Limits, Runtime};
 
 /// The guest component, built by `build.rs` for `wasm32-wasip2`.
-pub const EMBEDDED_COMPONENT: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/lpbridge_guest.wasm"));
+pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lpbridge_guest.wasm"));

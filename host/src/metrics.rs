@@ -2,8 +2,7 @@
 //! own after them.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -29,16 +28,13 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let buckets = vec![
-            0.0, 250.0, 500.0, 750.0, 1000.0, 1250.0, 1500.0, 2000.0, 2500.0, 3000.0, 3500.0,
-            4000.0, 4500.0, 5000.0, 10000.0,
+            0.0, 250.0, 500.0, 750.0, 1000.0, 1250.0, 1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4000.0, 4500.0, 5000.0,
+            10000.0,
         ];
         let m = Metrics {
             transcode_duration_ms: HistogramVec::new(
-                HistogramOpts::new(
-                    "streamplace_transcode_duration_ms",
-                    "Time to transcode a segment, ms",
-                )
-                .buckets(buckets),
+                HistogramOpts::new("streamplace_transcode_duration_ms", "Time to transcode a segment, ms")
+                    .buckets(buckets),
                 &["streamer"],
             )
             .unwrap(),
@@ -50,18 +46,9 @@ impl Metrics {
                 &["streamer"],
             )
             .unwrap(),
-            attempts: IntCounter::new(
-                "streamplace_transcode_attempts_total",
-                "Segments sent for transcoding",
-            )
-            .unwrap(),
-            successes: IntCounter::new(
-                "streamplace_transcode_successes_total",
-                "Segments transcoded",
-            )
-            .unwrap(),
-            errors: IntCounter::new("streamplace_transcode_errors_total", "Segments that failed")
-                .unwrap(),
+            attempts: IntCounter::new("streamplace_transcode_attempts_total", "Segments sent for transcoding").unwrap(),
+            successes: IntCounter::new("streamplace_transcode_successes_total", "Segments transcoded").unwrap(),
+            errors: IntCounter::new("streamplace_transcode_errors_total", "Segments that failed").unwrap(),
             errors_by_kind: IntCounterVec::new(
                 Opts::new(
                     "lpbridge_transcode_errors_by_kind_total",
@@ -80,43 +67,25 @@ impl Metrics {
                 &["session"],
             )
             .unwrap(),
-            bytes_in: IntCounter::new("lpbridge_segment_bytes_in_total", "Segment bytes received")
-                .unwrap(),
-            bytes_out: IntCounter::new(
-                "lpbridge_rendition_bytes_out_total",
-                "Rendition bytes produced",
-            )
-            .unwrap(),
+            bytes_in: IntCounter::new("lpbridge_segment_bytes_in_total", "Segment bytes received").unwrap(),
+            bytes_out: IntCounter::new("lpbridge_rendition_bytes_out_total", "Rendition bytes produced").unwrap(),
             denied: IntCounterVec::new(
-                Opts::new(
-                    "lpbridge_requests_refused_total",
-                    "Outgoing requests the host refused",
-                ),
+                Opts::new("lpbridge_requests_refused_total", "Outgoing requests the host refused"),
                 &["reason"],
             )
             .unwrap(),
-            traps: IntCounter::new(
-                "lpbridge_component_traps_total",
-                "Component calls that trapped",
-            )
-            .unwrap(),
-            hot_swaps: IntCounter::new("lpbridge_component_swaps_total", "Components swapped in")
-                .unwrap(),
+            traps: IntCounter::new("lpbridge_component_traps_total", "Component calls that trapped").unwrap(),
+            hot_swaps: IntCounter::new("lpbridge_component_swaps_total", "Components swapped in").unwrap(),
             component: IntGaugeVec::new(
-                Opts::new(
-                    "lpbridge_component_info",
-                    "The component serving, by version and hash",
-                ),
+                Opts::new("lpbridge_component_info", "The component serving, by version and hash"),
                 &["version", "sha256"],
             )
             .unwrap(),
             registry,
         };
         let r = &m.registry;
-        r.register(Box::new(m.transcode_duration_ms.clone()))
-            .unwrap();
-        r.register(Box::new(m.queued_transcode_duration_ms.clone()))
-            .unwrap();
+        r.register(Box::new(m.transcode_duration_ms.clone())).unwrap();
+        r.register(Box::new(m.queued_transcode_duration_ms.clone())).unwrap();
         r.register(Box::new(m.attempts.clone())).unwrap();
         r.register(Box::new(m.successes.clone())).unwrap();
         r.register(Box::new(m.errors.clone())).unwrap();
@@ -135,9 +104,7 @@ impl Metrics {
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
-            .unwrap();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out).unwrap();
         String::from_utf8(out).unwrap()
     }
 }

@@ -9,9 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http_body_util::BodyExt;
-use wasmtime_wasi_http::{
-    Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks, default_send_request,
-};
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
 
 use crate::guard::Guard;
 
@@ -128,8 +126,7 @@ impl PolicyHooks {
 }
 
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
-type SendFuture =
-    Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
+type SendFuture = Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
 
 impl WasiHttpHooks for PolicyHooks {
     fn send_request(
@@ -141,8 +138,7 @@ impl WasiHttpHooks for PolicyHooks {
         drop(fut);
         let origin = Origin::of(request.uri());
         if self.allowed.is_none() || origin != self.allowed {
-            self.refusals
-                .note(Refusal::NotAllowed(request.uri().to_string()));
+            self.refusals.note(Refusal::NotAllowed(request.uri().to_string()));
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
         // The host's timeouts bound whatever the guest asked for.
@@ -176,10 +172,7 @@ impl WasiHttpHooks for PolicyHooks {
             // slot goes back now, as upstream's Guard does.
             drop(slot);
             let (response, io) = sent?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as IoFuture,
-            ))
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
         })
     }
 }

@@ -84,10 +84,7 @@ impl Session {
         s.last_used = Instant::now();
         let seq = s.next_seq;
         s.next_seq += 1;
-        Ticket {
-            id: s.id.clone(),
-            seq,
-        }
+        Ticket { id: s.id.clone(), seq }
     }
 
     /// `ticket` and `claim` at once.
@@ -197,11 +194,7 @@ mod tests {
             a.manifest
         );
         let id = &a.manifest["didplcabcdef-".len().."didplcabcdef-".len() + 8];
-        assert!(
-            id.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
-            "{id}"
-        );
+        assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()), "{id}");
         assert_eq!(a.seq, 0);
         assert_eq!(s.claim(3).seq, 1);
         let b = s.claim(2);
@@ -214,9 +207,7 @@ mod tests {
         for _ in 0..4 {
             s.report(true, 5);
         }
-        let fresh = s
-            .report(true, 5)
-            .expect("rotates after 5 refused pushes in a row");
+        let fresh = s.report(true, 5).expect("rotates after 5 refused pushes in a row");
         assert_ne!(fresh, a.manifest[..a.manifest.len() - 5]);
         assert_eq!(s.claim(3).seq, 0);
         assert!(Arc::ptr_eq(&s, &sessions.get("did:plc:abc.def")));

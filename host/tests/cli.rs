@@ -22,16 +22,8 @@ fn scratch(name: &str) -> PathBuf {
 
 #[test]
 fn probe_prints_segment_info_as_json() {
-    let out = bin()
-        .arg("probe")
-        .arg(fixture("5sec.mp4"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = bin().arg("probe").arg(fixture("5sec.mp4")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["video"][0]["width"], 1920);
     assert_eq!(info["video"][0]["frames"], 301);
@@ -90,26 +82,15 @@ fn multipart_lists_and_writes_parts_without_escaping_the_directory() {
     .unwrap();
     let out_dir = dir.join("parts");
     let out = bin()
-        .args([
-            "multipart",
-            "--content-type",
-            "multipart/mixed; boundary=b0",
-        ])
+        .args(["multipart", "--content-type", "multipart/mixed; boundary=b0"])
         .arg(&body)
         .arg("--out")
         .arg(&out_dir)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let listing = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        listing.contains("720p") && listing.contains('3'),
-        "{listing}"
-    );
+    assert!(listing.contains("720p") && listing.contains('3'), "{listing}");
     assert_eq!(std::fs::read(out_dir.join("escape.ts")).unwrap(), b"abc");
     assert!(!dir.join("escape.ts").exists());
 }
@@ -126,11 +107,7 @@ fn another_component_can_be_named() {
         .arg(fixture("short-video.mp4"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let broken = dir.join("broken.wasm");
     std::fs::write(&broken, b"\0asm not really").unwrap();
     let out = bin()

@@ -98,9 +98,7 @@ impl FakeGateway {
                 };
                 let (m, d, s) = (m.clone(), d.clone(), s.clone());
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        handle(req, m.clone(), d.clone(), s.clone())
-                    });
+                    let service = hyper::service::service_fn(move |req| handle(req, m.clone(), d.clone(), s.clone()));
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                         .await;
@@ -153,11 +151,7 @@ fn parse_path(path: &str) -> Result<(String, u64, String), String> {
     if manifest.is_empty() {
         return Err("Bad URL".into());
     }
-    let seq = stem
-        .rsplit('/')
-        .next()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let seq = stem.rsplit('/').next().and_then(|s| s.parse().ok()).unwrap_or(0);
     Ok((manifest, seq, ext.to_string()))
 }
 
@@ -183,12 +177,7 @@ async fn handle(
     let headers: HashMap<String, String> = req
         .headers()
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_ascii_lowercase(),
-                v.to_str().unwrap_or("").to_string(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
         .collect();
     let profiles: Vec<String> = match headers.get("livepeer-transcode-configuration") {
         None => vec!["P240p30fps4x3".into(), "P360p30fps16x9".into()],
@@ -244,9 +233,7 @@ async fn handle(
         Mode::Unprocessable => text(StatusCode::UNPROCESSABLE_ENTITY, "no keyframes in segment"),
         Mode::ServerError => text(StatusCode::INTERNAL_SERVER_ERROR, "processSegment failed"),
         Mode::Reset => {
-            return Err(std::io::Error::other(
-                "connection reset by the fake gateway",
-            ));
+            return Err(std::io::Error::other("connection reset by the fake gateway"));
         }
         Mode::NotMultipart => Response::new(Full::new(Bytes::new()).boxed()),
         _ if headers.get("accept").map(String::as_str) != Some("multipart/mixed") => {
@@ -264,11 +251,7 @@ fn multipart(profiles: &[String], seq: u64, ext: &str, ts: &Bytes, mode: &Mode) 
     // 20 lowercase hex digits, random, as Go's multipart.Writer makes.
     let boundary: String = {
         use std::hash::{BuildHasher, Hasher};
-        let word = || {
-            std::collections::hash_map::RandomState::new()
-                .build_hasher()
-                .finish()
-        };
+        let word = || std::collections::hash_map::RandomState::new().build_hasher().finish();
         format!("{:016x}{:04x}", word(), word() & 0xffff)
     };
     let mut chunks: Vec<Bytes> = Vec::new();
@@ -284,9 +267,7 @@ fn multipart(profiles: &[String], seq: u64, ext: &str, ts: &Bytes, mode: &Mode) 
         head.push_str(&boundary);
         head.push_str("\r\n");
         // Sorted, as Go's textproto writes a MIMEHeader.
-        head.push_str(&format!(
-            "Content-Disposition: attachment; filename=\"{file}\"\r\n"
-        ));
+        head.push_str(&format!("Content-Disposition: attachment; filename=\"{file}\"\r\n"));
         head.push_str(&format!("Content-Length: {}\r\n", data.len()));
         head.push_str(&format!("Content-Type: video/mp2t; name=\"{file}\"\r\n"));
         head.push_str(&format!("Rendition-Name: {name}\r\n\r\n"));
@@ -297,17 +278,12 @@ fn multipart(profiles: &[String], seq: u64, ext: &str, ts: &Bytes, mode: &Mode) 
         chunks.push(Bytes::from(format!("\r\n--{boundary}--\r\n")));
     }
     Response::builder()
-        .header(
-            "Content-Type",
-            format!("multipart/mixed; boundary={boundary}"),
-        )
+        .header("Content-Type", format!("multipart/mixed; boundary={boundary}"))
         .body(BodyExt::boxed(chunked(chunks)))
         .unwrap()
 }
 
-fn chunked(
-    chunks: Vec<Bytes>,
-) -> impl hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static {
+fn chunked(chunks: Vec<Bytes>) -> impl hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static {
     // A body that yields one frame per chunk: hyper sends it chunked.
     struct Chunks(std::collections::VecDeque<Bytes>);
     impl hyper::body::Body for Chunks {

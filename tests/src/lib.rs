@@ -47,9 +47,7 @@ pub fn generated_fixtures() -> Vec<PathBuf> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "mp4") && !p.to_string_lossy().contains(".tmp.")
-        })
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4") && !p.to_string_lossy().contains(".tmp."))
         .collect();
     files.sort();
     files
@@ -66,9 +64,7 @@ pub fn scratch(name: &str) -> PathBuf {
 /// The embedded component, compiled once per test binary.
 pub fn runtime() -> &'static lpbridge::Runtime {
     static RT: OnceLock<lpbridge::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        lpbridge::Runtime::embedded(lpbridge::Limits::default()).expect("load component")
-    })
+    RT.get_or_init(|| lpbridge::Runtime::embedded(lpbridge::Limits::default()).expect("load component"))
 }
 
 /// Runs a future to completion on a fresh current-thread runtime.
@@ -123,10 +119,7 @@ pub fn ffprobe_packets(file: &Path, kind: &str) -> (Vec<Packet>, (i64, i64)) {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let tb = v["streams"][0]["time_base"].as_str().unwrap_or("0/1");
     let (n, d) = tb.split_once('/').unwrap();
-    let num = |x: &Value| {
-        x.as_i64()
-            .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
-    };
+    let num = |x: &Value| x.as_i64().or_else(|| x.as_str().and_then(|s| s.parse().ok()));
     let packets = v["packets"]
         .as_array()
         .map(|a| {
@@ -223,10 +216,7 @@ pub fn gst_demux_ts(file: &Path) -> usize {
             "sync=false",
         ]));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        !text.contains("ERROR"),
-        "gst-launch reported an error: {text}"
-    );
+    assert!(!text.contains("ERROR"), "gst-launch reported an error: {text}");
     text.lines()
         .filter(|l| l.starts_with("/GstPipeline") && l.contains("last-message = chain"))
         .count()

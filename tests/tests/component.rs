@@ -9,10 +9,7 @@ use lpbridge_tests::*;
 
 #[test]
 fn component_output_equals_native_output() {
-    for path in streamplace_fixtures()
-        .iter()
-        .chain(generated_fixtures().iter())
-    {
+    for path in streamplace_fixtures().iter().chain(generated_fixtures().iter()) {
         let src = std::fs::read(path).unwrap();
         let native = lpbridge_guest::split(&src).unwrap();
         let wasm = block_on(runtime().split(&src)).unwrap().unwrap();
@@ -21,9 +18,7 @@ fn component_output_equals_native_output() {
         assert_eq!(native.info.video[0].frames, wasm.info.video[0].frames);
         assert_eq!(native.info.duration_ns, wasm.info.duration_ns);
 
-        let joined =
-            lpbridge_guest::join(&native.video_ts, &native.audio_mp4, JoinOptions::default())
-                .unwrap();
+        let joined = lpbridge_guest::join(&native.video_ts, &native.audio_mp4, JoinOptions::default()).unwrap();
         let wasm_joined = block_on(runtime().join(&wasm.video_ts, &wasm.audio_mp4))
             .unwrap()
             .unwrap();
@@ -106,10 +101,7 @@ fn memory_cap_errors_and_the_next_call_still_works() {
     )
     .unwrap();
     let err = block_on(small.split(&big));
-    assert!(
-        err.is_err(),
-        "a call over the memory cap must fail, not succeed"
-    );
+    assert!(err.is_err(), "a call over the memory cap must fail, not succeed");
     let tiny = std::fs::read(
         streamplace_fixtures()
             .into_iter()
@@ -118,8 +110,5 @@ fn memory_cap_errors_and_the_next_call_still_works() {
     )
     .unwrap();
     let ok = block_on(small.split(&tiny)).unwrap();
-    assert!(
-        ok.is_ok(),
-        "a fresh store per call: the next segment succeeds"
-    );
+    assert!(ok.is_ok(), "a fresh store per call: the next segment succeeds");
 }

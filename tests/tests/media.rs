@@ -21,11 +21,7 @@ fn normalized_decode_errors(file: &Path) -> Vec<String> {
         match (repeats, lines.last().cloned()) {
             (Some(n), Some(last)) => lines.extend(std::iter::repeat_n(last, n)),
             _ => lines.push(match l.find(" @ 0x") {
-                Some(i) => format!(
-                    "{}{}",
-                    &l[..i],
-                    &l[l[i..].find(']').map_or(l.len(), |j| i + j)..]
-                ),
+                Some(i) => format!("{}{}", &l[..i], &l[l[i..].find(']').map_or(l.len(), |j| i + j)..]),
                 None => l.to_string(),
             }),
         }
@@ -112,11 +108,7 @@ fn split_and_check(src: &Path, dir: &Path) -> Outputs {
         );
     }
     assert!(ts_video[0].keyframe, "{name}: TS starts with a keyframe");
-    assert_eq!(
-        gst_demux_ts(&ts),
-        src_video.len(),
-        "{name}: GStreamer buffers"
-    );
+    assert_eq!(gst_demux_ts(&ts), src_video.len(), "{name}: GStreamer buffers");
     Outputs { ts, audio }
 }
 
@@ -183,11 +175,7 @@ fn check_passthrough(src: &Path, tag: &str) {
     );
     check_audio(src, &out);
     check_decode(src, &out);
-    assert_eq!(
-        ffprobe_size(src),
-        ffprobe_size(&out),
-        "{name}: picture size"
-    );
+    assert_eq!(ffprobe_size(src), ffprobe_size(&out), "{name}: picture size");
 }
 
 #[test]
@@ -259,10 +247,7 @@ fn ffmpeg_reencoded_rendition_with_offset_lands_on_source_timeline() {
     // ffmpeg starts its output 1.4 s in; add 7 s more.
     check_reencoded(five, "reencode", &["-output_ts_offset", "7"]);
     let generated = generated_fixtures();
-    let bframes = generated
-        .iter()
-        .find(|p| p.ends_with("bframes.mp4"))
-        .unwrap();
+    let bframes = generated.iter().find(|p| p.ends_with("bframes.mp4")).unwrap();
     check_reencoded(bframes, "reencode", &["-output_ts_offset", "7"]);
 }
 
@@ -270,10 +255,7 @@ fn ffmpeg_reencoded_rendition_with_offset_lands_on_source_timeline() {
 fn rendition_whose_timestamps_wrap_at_2_pow_33() {
     // 95443.7 s is 2^33 ticks of 90 kHz: the rendition wraps mid-segment.
     let generated = generated_fixtures();
-    let multigop = generated
-        .iter()
-        .find(|p| p.ends_with("multigop.mp4"))
-        .unwrap();
+    let multigop = generated.iter().find(|p| p.ends_with("multigop.mp4")).unwrap();
     check_reencoded(multigop, "wrap", &["-output_ts_offset", "95441"]);
 }
 
@@ -287,16 +269,7 @@ fn gstreamer_remuxed_rendition_with_3600s_offset_and_other_pids() {
     run(Command::new("gst-launch-1.0")
         .args(["-q", "filesrc"])
         .arg(format!("location={}", o.ts.display()))
-        .args([
-            "!",
-            "tsdemux",
-            "!",
-            "h264parse",
-            "!",
-            "mpegtsmux",
-            "!",
-            "filesink",
-        ])
+        .args(["!", "tsdemux", "!", "h264parse", "!", "mpegtsmux", "!", "filesink"])
         .arg(format!("location={}", rendition.display())));
     let (gst, _) = ffprobe_packets(&rendition, "v");
     assert!(

@@ -13,13 +13,7 @@ use lpbridge_tests::gateway::{FakeGateway, Mode};
 use lpbridge_tests::*;
 
 fn segment(name: &str) -> Vec<u8> {
-    std::fs::read(
-        streamplace_fixtures()
-            .into_iter()
-            .find(|p| p.ends_with(name))
-            .unwrap(),
-    )
-    .unwrap()
+    std::fs::read(streamplace_fixtures().into_iter().find(|p| p.ends_with(name)).unwrap()).unwrap()
 }
 
 fn bridge(gateway: &FakeGateway, tune: impl FnOnce(&mut Config)) -> Arc<Bridge> {
@@ -54,11 +48,7 @@ async fn ten_segments_at_once_see_at_most_two_in_flight() {
         manifest.starts_with("didplcguardtest-") && manifest.ends_with("-2ren"),
         "{manifest}"
     );
-    assert_eq!(
-        gw.max_in_flight(&manifest),
-        2,
-        "the guard holds two in flight"
-    );
+    assert_eq!(gw.max_in_flight(&manifest), 2, "the guard holds two in flight");
     let mut seqs: Vec<u64> = seen.iter().map(|s| s.seq).collect();
     seqs.sort();
     assert_eq!(seqs, (0..10).collect::<Vec<_>>());
@@ -69,8 +59,7 @@ async fn ten_segments_at_once_see_at_most_two_in_flight() {
         // 49 frames at 60 fps: 0.803 s, within one frame (16.7 ms).
         let ms: i64 = s.headers["content-duration"].parse().unwrap();
         assert!((ms - 803).abs() <= 17, "Content-Duration {ms}");
-        let config: serde_json::Value =
-            serde_json::from_str(&s.headers["livepeer-transcode-configuration"]).unwrap();
+        let config: serde_json::Value = serde_json::from_str(&s.headers["livepeer-transcode-configuration"]).unwrap();
         assert_eq!(config["manifestID"], manifest.as_str());
         assert_eq!(config["profiles"][0]["name"], "720p");
         assert_eq!(config["profiles"][0]["width"], 1280);
@@ -110,11 +99,7 @@ async fn more_than_the_backlog_waiting_is_refused_at_once() {
             Err(e) => panic!("{e}"),
         }
     }
-    assert_eq!(
-        (ok, backlog),
-        (4, 4),
-        "2 in flight + 2 waiting; the rest refused"
-    );
+    assert_eq!((ok, backlog), (4, 4), "2 in flight + 2 waiting; the rest refused");
     assert!(
         b.metrics
             .render()
@@ -140,10 +125,7 @@ async fn every_gateway_fault_is_a_typed_error_and_slots_come_back() {
     for (i, (mode, kind)) in cases.iter().enumerate() {
         gw.set_mode(mode.clone());
         // A creator per case, so rotation (5 refusals) stays out of it.
-        let err = b
-            .transcode(&format!("did:plc:fault{i}"), &src)
-            .await
-            .unwrap_err();
+        let err = b.transcode(&format!("did:plc:fault{i}"), &src).await.unwrap_err();
         assert_eq!(err.kind(), *kind, "{mode:?}: {err}");
         if let (Mode::NoSessions, BridgeError::Gateway { status, body }) = (mode, &err) {
             assert_eq!((*status, body.as_str()), (503, "No sessions available"));
@@ -155,10 +137,7 @@ async fn every_gateway_fault_is_a_typed_error_and_slots_come_back() {
     }
     let text = b.metrics.render();
     assert!(
-        text.contains(&format!(
-            "streamplace_transcode_errors_total {}",
-            cases.len()
-        )),
+        text.contains(&format!("streamplace_transcode_errors_total {}", cases.len())),
         "{text}"
     );
     assert!(text.contains("lpbridge_session_in_flight{"), "{text}");
@@ -189,10 +168,7 @@ async fn five_refusals_in_a_row_rotate_to_a_fresh_manifest() {
     let seen = gw.seen();
     assert_eq!(seen.len(), 6);
     assert!(seen[..5].iter().all(|s| s.manifest == seen[0].manifest));
-    assert_eq!(
-        seen[..5].iter().map(|s| s.seq).collect::<Vec<_>>(),
-        [0, 1, 2, 3, 4]
-    );
+    assert_eq!(seen[..5].iter().map(|s| s.seq).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
     assert_ne!(seen[5].manifest, seen[0].manifest, "a fresh manifest");
     assert_eq!(seen[5].seq, 0, "seq back to 0");
 }
@@ -233,14 +209,7 @@ async fn transcode_subcommand_writes_renditions_and_fails_loudly() {
     let gw = FakeGateway::start(Mode::Passthrough).await;
     let out = scratch("cli-transcode");
     let fixtures = streamplace_fixtures();
-    let seg = |n: &str| {
-        fixtures
-            .iter()
-            .find(|p| p.ends_with(n))
-            .unwrap()
-            .display()
-            .to_string()
-    };
+    let seg = |n: &str| fixtures.iter().find(|p| p.ends_with(n)).unwrap().display().to_string();
     let args = |out: &std::path::Path| {
         vec![
             "lpbridge".to_string(),
@@ -262,12 +231,7 @@ async fn transcode_subcommand_writes_renditions_and_fails_loudly() {
     for rendition in ["360p", "240p"] {
         for index in 0..2 {
             let file = out.join(rendition).join(format!("{index}.mp4"));
-            assert_eq!(
-                &std::fs::read(&file).unwrap()[4..8],
-                b"ftyp",
-                "{}",
-                file.display()
-            );
+            assert_eq!(&std::fs::read(&file).unwrap()[4..8], b"ftyp", "{}", file.display());
         }
     }
     // Two in flight: they may arrive in any order, but seq follows the
@@ -278,16 +242,11 @@ async fn transcode_subcommand_writes_renditions_and_fails_loudly() {
         .map(|s| (s.seq, s.headers["content-resolution"].clone()))
         .collect();
     seen.sort();
-    assert_eq!(
-        seen,
-        [(0, "1920x1080".to_string()), (1, "1080x1920".to_string())]
-    );
+    assert_eq!(seen, [(0, "1920x1080".to_string()), (1, "1080x1920".to_string())]);
 
     gw.set_mode(Mode::NoSessions);
-    let err = lpbridge::cli::run(lpbridge::cli::Cli::parse_from(args(&scratch(
-        "cli-transcode-fail",
-    ))))
-    .await
-    .unwrap_err();
+    let err = lpbridge::cli::run(lpbridge::cli::Cli::parse_from(args(&scratch("cli-transcode-fail"))))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("2 of 2 segments failed"), "{err}");
 }

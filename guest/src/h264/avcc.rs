@@ -37,11 +37,7 @@ impl<'a> AvcConfig<'a> {
             let len = r.u16()? as usize;
             pps.push(r.bytes(len)?);
         }
-        Ok(AvcConfig {
-            length_size,
-            sps,
-            pps,
-        })
+        Ok(AvcConfig { length_size, sps, pps })
     }
 }
 

@@ -45,10 +45,7 @@ pub fn for_each_length_prefixed<'a>(
         if rest.len() < length_size {
             return Err(Error::malformed(
                 "AVCC sample",
-                format_args!(
-                    "{} trailing bytes, shorter than a length prefix",
-                    rest.len()
-                ),
+                format_args!("{} trailing bytes, shorter than a length prefix", rest.len()),
             ));
         }
         let len = rest[..length_size]
@@ -126,9 +123,7 @@ mod tests {
 
     #[test]
     fn annexb_splits_on_3_and_4_byte_start_codes() {
-        let data = [
-            0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 0, 1, 0x65, 7,
-        ];
+        let data = [0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 0, 1, 0x65, 7];
         let nals: Vec<_> = AnnexB::new(&data).collect();
         assert_eq!(nals, vec![&[0x09, 0xf0][..], &[0x67, 1, 2], &[0x65, 7]]);
         assert_eq!(NalType::of(nals[2]), NalType::IdrSlice);

@@ -39,10 +39,7 @@ pub fn parse_sps(nal: &[u8]) -> Result<Sps> {
     let level_idc = r.bits(8)? as u8;
     let id = r.ue()?;
     if id > 31 {
-        return Err(Error::malformed(
-            "SPS",
-            format_args!("seq_parameter_set_id {id}"),
-        ));
+        return Err(Error::malformed("SPS", format_args!("seq_parameter_set_id {id}")));
     }
     let (mut chroma_format_idc, mut separate_planes) = (1, false);
     let (mut luma8, mut chroma8) = (0, 0);
@@ -80,10 +77,7 @@ pub fn parse_sps(nal: &[u8]) -> Result<Sps> {
             r.se()?;
             let cycle = r.ue()?;
             if cycle > 255 {
-                return Err(Error::malformed(
-                    "SPS",
-                    "num_ref_frames_in_pic_order_cnt_cycle > 255",
-                ));
+                return Err(Error::malformed("SPS", "num_ref_frames_in_pic_order_cnt_cycle > 255"));
             }
             for _ in 0..cycle {
                 r.se()?;
@@ -91,10 +85,7 @@ pub fn parse_sps(nal: &[u8]) -> Result<Sps> {
         }
         2 => {}
         t => {
-            return Err(Error::malformed(
-                "SPS",
-                format_args!("pic_order_cnt_type {t}"),
-            ));
+            return Err(Error::malformed("SPS", format_args!("pic_order_cnt_type {t}")));
         }
     }
     r.ue()?; // max_num_ref_frames
@@ -114,11 +105,7 @@ pub fn parse_sps(nal: &[u8]) -> Result<Sps> {
         bottom = r.ue()? as u64;
     }
     // Crop units, §7.4.2.1.1 (Table 6-1 for SubWidthC/SubHeightC).
-    let chroma_array_type = if separate_planes {
-        0
-    } else {
-        chroma_format_idc
-    };
+    let chroma_array_type = if separate_planes { 0 } else { chroma_format_idc };
     let (sub_w, sub_h) = match chroma_array_type {
         1 => (2, 2),
         2 => (2, 1),
@@ -216,10 +203,7 @@ impl<'a> Bits<'a> {
         while !self.flag()? {
             zeros += 1;
             if zeros > 31 {
-                return Err(Error::malformed(
-                    "SPS",
-                    "Exp-Golomb code longer than 32 bits",
-                ));
+                return Err(Error::malformed("SPS", "Exp-Golomb code longer than 32 bits"));
             }
         }
         Ok(((1u64 << zeros) - 1 + self.bits(zeros)? as u64) as u32)
@@ -237,25 +221,21 @@ mod tests {
 
     /// From Streamplace's 5sec.mp4: High, 1920x1080 coded as 1088 + crop 8.
     const SPS_1080P: [u8; 30] = [
-        0x67, 0x64, 0x00, 0x2a, 0xac, 0xd9, 0x40, 0x78, 0x02, 0x27, 0xe5, 0xc0, 0x5a, 0x80, 0x80,
-        0x80, 0xa0, 0x00, 0x00, 0x03, 0x00, 0x20, 0x00, 0x00, 0x0f, 0x01, 0xe3, 0x06, 0x32, 0xc0,
+        0x67, 0x64, 0x00, 0x2a, 0xac, 0xd9, 0x40, 0x78, 0x02, 0x27, 0xe5, 0xc0, 0x5a, 0x80, 0x80, 0x80, 0xa0, 0x00,
+        0x00, 0x03, 0x00, 0x20, 0x00, 0x00, 0x0f, 0x01, 0xe3, 0x06, 0x32, 0xc0,
     ];
 
     /// From short-video.mp4: 360x202, an odd-ish size that needs cropping.
     const SPS_202P: [u8; 33] = [
-        0x67, 0x64, 0x00, 0x0d, 0xac, 0x2b, 0x20, 0x2e, 0x37, 0xcb, 0x26, 0x02, 0x20, 0x00, 0x00,
-        0x7d, 0x00, 0x00, 0x1d, 0x4c, 0x1c, 0x00, 0x00, 0x1e, 0x84, 0x80, 0x00, 0xf4, 0x24, 0x5d,
-        0xe5, 0xc1, 0x40,
+        0x67, 0x64, 0x00, 0x0d, 0xac, 0x2b, 0x20, 0x2e, 0x37, 0xcb, 0x26, 0x02, 0x20, 0x00, 0x00, 0x7d, 0x00, 0x00,
+        0x1d, 0x4c, 0x1c, 0x00, 0x00, 0x1e, 0x84, 0x80, 0x00, 0xf4, 0x24, 0x5d, 0xe5, 0xc1, 0x40,
     ];
 
     #[test]
     fn parses_cropped_sizes() {
         let sps = parse_sps(&SPS_1080P).unwrap();
         assert_eq!((sps.width, sps.height), (1920, 1080));
-        assert_eq!(
-            (sps.profile_idc, sps.level_idc, sps.chroma_format_idc),
-            (100, 42, 1)
-        );
+        assert_eq!((sps.profile_idc, sps.level_idc, sps.chroma_format_idc), (100, 42, 1));
         let sps = parse_sps(&SPS_202P).unwrap();
         assert_eq!((sps.width, sps.height), (360, 202));
     }

@@ -20,12 +20,7 @@ struct Defaults {
 /// `sample_is_non_sync_sample` in the sample flags (§8.8.3.1).
 const NON_SYNC: u32 = 0x0001_0000;
 
-pub fn read_fragments(
-    movie: &mut Movie<'_>,
-    moov: Atom<'_>,
-    moofs: &[Atom<'_>],
-    file_len: u64,
-) -> Result<()> {
+pub fn read_fragments(movie: &mut Movie<'_>, moov: Atom<'_>, moofs: &[Atom<'_>], file_len: u64) -> Result<()> {
     let mut trex: HashMap<u32, Defaults> = HashMap::new();
     for child in moov.children() {
         let child = child?;
@@ -54,18 +49,9 @@ pub fn read_fragments(
     let mut next_dts: HashMap<u32, i64> = movie
         .tracks
         .iter()
-        .map(|t| {
-            (
-                t.id,
-                t.samples.last().map_or(0, |s| s.dts + s.duration as i64),
-            )
-        })
+        .map(|t| (t.id, t.samples.last().map_or(0, |s| s.dts + s.duration as i64)))
         .collect();
-    let mut total = movie
-        .tracks
-        .iter()
-        .map(|t| t.samples.len() as u64)
-        .sum::<u64>();
+    let mut total = movie.tracks.iter().map(|t| t.samples.len() as u64).sum::<u64>();
 
     for moof in moofs {
         let mut data_end = moof.offset; // end of the previous traf's data
@@ -117,20 +103,13 @@ pub fn read_fragments(
                 d.flags = r.u32()?;
             }
             let Some(track) = movie.tracks.iter_mut().find(|t| t.id == id) else {
-                return Err(Error::malformed(
-                    &at,
-                    format_args!("tfhd names unknown track {id}"),
-                ));
+                return Err(Error::malformed(&at, format_args!("tfhd names unknown track {id}")));
             };
             let mut dts = match tfdt {
                 Some(t) => {
                     let (version, _, body) = t.full()?;
                     let mut r = Reader::new(body, "tfdt");
-                    let v = if version == 1 {
-                        r.u64()?
-                    } else {
-                        r.u32()? as u64
-                    };
+                    let v = if version == 1 { r.u64()? } else { r.u32()? as u64 };
                     i64::try_from(v).map_err(|_| Error::malformed(&at, "tfdt beyond 2^63"))?
                 }
                 None => next_dts.get(&id).copied().unwrap_or(0),
@@ -148,17 +127,12 @@ pub fn read_fragments(
                     ));
                 }
                 let mut offset = if tflags & 0x1 != 0 {
-                    base.checked_add_signed(r.i32()? as i64).ok_or_else(|| {
-                        Error::malformed(&at, "trun data offset before file start")
-                    })?
+                    base.checked_add_signed(r.i32()? as i64)
+                        .ok_or_else(|| Error::malformed(&at, "trun data offset before file start"))?
                 } else {
                     base
                 };
-                let first_flags = if tflags & 0x4 != 0 {
-                    Some(r.u32()?)
-                } else {
-                    None
-                };
+                let first_flags = if tflags & 0x4 != 0 { Some(r.u32()?) } else { None };
                 let per_sample = [0x100, 0x200, 0x400, 0x800]
                     .iter()
                     .filter(|&&f| tflags & f != 0)
@@ -172,16 +146,8 @@ pub fn read_fragments(
                 }
                 track.samples.reserve(count as usize);
                 for i in 0..count {
-                    let duration = if tflags & 0x100 != 0 {
-                        r.u32()?
-                    } else {
-                        d.duration
-                    };
-                    let size = if tflags & 0x200 != 0 {
-                        r.u32()?
-                    } else {
-                        d.size
-                    };
+                    let duration = if tflags & 0x100 != 0 { r.u32()? } else { d.duration };
+                    let size = if tflags & 0x200 != 0 { r.u32()? } else { d.size };
                     let sflags = if tflags & 0x400 != 0 {
                         r.u32()?
                     } else if i == 0 {

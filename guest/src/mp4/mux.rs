@@ -59,11 +59,7 @@ impl MuxTrack<'_> {
     fn movie_duration(&self, movie_timescale: u32) -> u64 {
         let edits = self.edits();
         if edits.is_empty() {
-            rescale(
-                self.media_duration() as i64,
-                self.timescale,
-                movie_timescale,
-            ) as u64
+            rescale(self.media_duration() as i64, self.timescale, movie_timescale) as u64
         } else {
             edits.iter().map(|e| e.segment_duration).sum()
         }
@@ -89,8 +85,7 @@ fn plan_chunks(tracks: &[MuxTrack<'_>]) -> Vec<Chunk> {
                 continue;
             }
             let earlier = pick.is_none_or(|p| {
-                (dts[t] as i128 * tracks[p].timescale as i128)
-                    < (dts[p] as i128 * track.timescale as i128)
+                (dts[t] as i128 * tracks[p].timescale as i128) < (dts[p] as i128 * track.timescale as i128)
             });
             if earlier {
                 pick = Some(t);
@@ -115,20 +110,14 @@ fn plan_chunks(tracks: &[MuxTrack<'_>]) -> Vec<Chunk> {
 
 /// Writes the whole file. `moov_extra` is appended inside `moov` (our
 /// `udta`). Offsets are laid out first, so the samples are copied once.
-pub fn mux_progressive(
-    movie_timescale: u32,
-    tracks: &[MuxTrack<'_>],
-    moov_extra: &[u8],
-) -> Vec<u8> {
+pub fn mux_progressive(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra: &[u8]) -> Vec<u8> {
     let chunks = plan_chunks(tracks);
     let payload: u64 = tracks
         .iter()
         .flat_map(|t| t.samples.iter())
         .map(|s| s.size as u64)
         .sum();
-    let has_video = tracks
-        .iter()
-        .any(|t| matches!(t.source, TrakSource::Video { .. }));
+    let has_video = tracks.iter().any(|t| matches!(t.source, TrakSource::Video { .. }));
 
     let mut head = Vec::new();
     write_ftyp(&mut head, has_video);
@@ -139,15 +128,7 @@ pub fn mux_progressive(
     let wide = ftyp_len + payload + mdat_header + (1 << 24) > u32::MAX as u64;
     let zero = vec![Vec::new(); tracks.len()];
     let mut probe = Vec::new();
-    write_moov(
-        &mut probe,
-        movie_timescale,
-        tracks,
-        &chunks,
-        &zero,
-        wide,
-        moov_extra,
-    );
+    write_moov(&mut probe, movie_timescale, tracks, &chunks, &zero, wide, moov_extra);
     let data_start = ftyp_len + probe.len() as u64 + mdat_header;
     let mut offsets = vec![Vec::new(); tracks.len()];
     let mut pos = data_start;
@@ -161,15 +142,7 @@ pub fn mux_progressive(
 
     let mut out = head;
     out.reserve_exact((probe.len() as u64 + mdat_header + payload) as usize);
-    write_moov(
-        &mut out,
-        movie_timescale,
-        tracks,
-        &chunks,
-        &offsets,
-        wide,
-        moov_extra,
-    );
+    write_moov(&mut out, movie_timescale, tracks, &chunks, &offsets, wide, moov_extra);
     debug_assert_eq!(out.len() as u64 + mdat_header, data_start);
     if mdat_header == 16 {
         out.u32(1);
@@ -257,11 +230,7 @@ fn write_moov(
     out.u32(tracks.iter().map(|t| t.id).max().unwrap_or(0) + 1);
     close(out, mvhd);
     for (i, track) in tracks.iter().enumerate() {
-        let counts: Vec<u32> = chunks
-            .iter()
-            .filter(|c| c.track == i)
-            .map(|c| c.count as u32)
-            .collect();
+        let counts: Vec<u32> = chunks.iter().filter(|c| c.track == i).map(|c| c.count as u32).collect();
         let offs = if offsets[i].is_empty() {
             vec![0; counts.len()]
         } else {
@@ -273,14 +242,7 @@ fn write_moov(
     close(out, moov);
 }
 
-fn write_trak(
-    out: &mut Vec<u8>,
-    movie_timescale: u32,
-    t: &MuxTrack<'_>,
-    counts: &[u32],
-    offsets: &[u64],
-    wide: bool,
-) {
+fn write_trak(out: &mut Vec<u8>, movie_timescale: u32, t: &MuxTrack<'_>, counts: &[u32], offsets: &[u64], wide: bool) {
     let trak = open(out, b"trak");
     let movie_duration = t.movie_duration(movie_timescale);
     let media_duration = t.media_duration();

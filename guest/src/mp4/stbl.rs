@@ -182,11 +182,7 @@ impl<'a> Tables<'a> {
         })?;
         let mut next = 0usize;
         for chunk in 0..chunk_count {
-            let mut offset = if wide {
-                offsets.u64()?
-            } else {
-                offsets.u32()? as u64
-            };
+            let mut offset = if wide { offsets.u64()? } else { offsets.u32()? as u64 };
             let run = runs.partition_point(|&(first, _)| first <= chunk);
             let per_chunk = if run == 0 { 0 } else { runs[run - 1].1 };
             for s in samples.iter_mut().skip(next).take(per_chunk) {

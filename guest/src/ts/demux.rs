@@ -139,19 +139,13 @@ impl<'a> Demuxer<'a> {
                 }
                 Some(_) => {
                     let (pid, stream_type) = parse_pmt(&sec, i)?;
-                    return Ok(Demuxer {
-                        ts,
-                        pid,
-                        stream_type,
-                    });
+                    return Ok(Demuxer { ts, pid, stream_type });
                 }
             }
         }
         Err(match pmt_pid {
             None => Error::malformed("transport stream", "no PAT"),
-            Some(pid) => {
-                Error::malformed("transport stream", format_args!("no PMT on PID 0x{pid:x}"))
-            }
+            Some(pid) => Error::malformed("transport stream", format_args!("no PMT on PID 0x{pid:x}")),
         })
     }
 
@@ -159,29 +153,25 @@ impl<'a> Demuxer<'a> {
     /// of declared length that the stream cuts short is `Truncated`; lost
     /// packets (a continuity counter jump) are `Malformed`, since the access
     /// unit would be corrupt.
-    pub fn for_each_access_unit(
-        &self,
-        mut f: impl FnMut(AccessUnit<'_>) -> Result<()>,
-    ) -> Result<()> {
+    pub fn for_each_access_unit(&self, mut f: impl FnMut(AccessUnit<'_>) -> Result<()>) -> Result<()> {
         let packets = self.ts.len() / PACKET;
         let mut au: Vec<u8> = Vec::new();
         let mut current: Option<(u64, u64, bool, usize)> = None; // pts, dts, rai, packet
         let mut state = PesState::Skip;
         let mut last_cc: Option<u8> = None;
-        let mut flush =
-            |au: &mut Vec<u8>, current: &Option<(u64, u64, bool, usize)>| -> Result<()> {
-                if let Some((pts, dts, random_access, packet)) = *current {
-                    f(AccessUnit {
-                        pts,
-                        dts,
-                        data: au,
-                        random_access,
-                        packet,
-                    })?;
-                }
-                au.clear();
-                Ok(())
-            };
+        let mut flush = |au: &mut Vec<u8>, current: &Option<(u64, u64, bool, usize)>| -> Result<()> {
+            if let Some((pts, dts, random_access, packet)) = *current {
+                f(AccessUnit {
+                    pts,
+                    dts,
+                    data: au,
+                    random_access,
+                    packet,
+                })?;
+            }
+            au.clear();
+            Ok(())
+        };
         for i in 0..packets {
             let p = packet(self.ts, i)?;
             if p.pid != self.pid {
@@ -259,10 +249,7 @@ fn take(au: &mut Vec<u8>, state: &mut PesState, bytes: &[u8]) {
 /// A PES ends (next start or end of stream): was it whole?
 fn end_pes(state: &PesState) -> Result<()> {
     match state {
-        PesState::Body {
-            left: Some(l),
-            packet,
-        } if *l > 0 => Err(Error::truncated(format_args!(
+        PesState::Body { left: Some(l), packet } if *l > 0 => Err(Error::truncated(format_args!(
             "PES starting in TS packet {packet}: {l} declared bytes never came"
         ))),
         PesState::Header { packet, .. } => Err(Error::truncated(format_args!(
@@ -306,19 +293,12 @@ impl PesHeader {
                 | (u16::from_be_bytes([t[1], t[2]]) as u64 >> 1) << 15
                 | u16::from_be_bytes([t[3], t[4]]) as u64 >> 1)
         };
-        let pts = if flags & 2 != 0 {
-            Some(ts_at(9)?)
-        } else {
-            None
-        };
+        let pts = if flags & 2 != 0 { Some(ts_at(9)?) } else { None };
         let dts = if flags == 3 { Some(ts_at(14)?) } else { None };
         let payload_len = match declared {
             0 => None,
             d if d + 6 < len => {
-                return Err(Error::malformed(
-                    at(),
-                    "PES_packet_length shorter than its header",
-                ));
+                return Err(Error::malformed(at(), "PES_packet_length shorter than its header"));
             }
             d => Some(d + 6 - len),
         };
@@ -361,10 +341,7 @@ impl Section {
 fn parse_pat(section: &[u8], packet: usize) -> Result<u16> {
     let at = format!("PAT in TS packet {packet}");
     if section[0] != 0 {
-        return Err(Error::malformed(
-            &at,
-            format_args!("table_id {}", section[0]),
-        ));
+        return Err(Error::malformed(&at, format_args!("table_id {}", section[0])));
     }
     let body = psi::section_body(section, &at)?;
     for entry in body.chunks_exact(4) {
@@ -379,10 +356,7 @@ fn parse_pat(section: &[u8], packet: usize) -> Result<u16> {
 fn parse_pmt(section: &[u8], packet: usize) -> Result<(u16, StreamType)> {
     let at = format!("PMT in TS packet {packet}");
     if section[0] != 2 {
-        return Err(Error::malformed(
-            &at,
-            format_args!("table_id {}", section[0]),
-        ));
+        return Err(Error::malformed(&at, format_args!("table_id {}", section[0])));
     }
     let body = psi::section_body(section, &at)?;
     if body.len() < 4 {

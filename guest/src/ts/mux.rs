@@ -166,18 +166,11 @@ mod tests {
 
     #[test]
     fn pes_round_trips_through_the_demuxer_at_every_size() {
-        for size in [
-            0usize, 1, 150, 157, 158, 159, 182, 183, 184, 300, 341, 342, 5000,
-        ] {
+        for size in [0usize, 1, 150, 157, 158, 159, 182, 183, 184, 300, 341, 342, 5000] {
             let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
             let mut mux = Muxer::with_capacity(0);
             mux.write_tables();
-            mux.write_pes(
-                &[&payload[..size / 2], &payload[size / 2..]],
-                900_100,
-                900_000,
-                true,
-            );
+            mux.write_pes(&[&payload[..size / 2], &payload[size / 2..]], 900_100, 900_000, true);
             mux.write_pes(&[&payload], -5, -9, false);
             let ts = mux.finish();
             assert_eq!(ts.len() % PACKET, 0);
@@ -185,20 +178,12 @@ mod tests {
             let mut got = Vec::new();
             demux
                 .for_each_access_unit(|au| {
-                    got.push((
-                        Some(au.pts),
-                        Some(au.dts),
-                        au.data.to_vec(),
-                        au.random_access,
-                    ));
+                    got.push((Some(au.pts), Some(au.dts), au.data.to_vec(), au.random_access));
                     Ok(())
                 })
                 .unwrap();
             assert_eq!(got.len(), 2, "size {size}");
-            assert_eq!(
-                got[0],
-                (Some(900_100), Some(900_000), payload.clone(), true)
-            );
+            assert_eq!(got[0], (Some(900_100), Some(900_000), payload.clone(), true));
             assert_eq!(got[1].0, Some((1u64 << 33) - 5));
             assert_eq!(got[1].2, payload);
         }

@@ -1,0 +1,259 @@
+//! `lpbridge serve` over real HTTP on loopback, against the fake gateway.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lpbridge::bridge::{Bridge, Config};
+use lpbridge::metrics::Metrics;
+use lpbridge::server::{Service, serve};
+use lpbridge::swap::Reloader;
+use lpbridge::{Limits, Runtime};
+use lpbridge_guest::ladder;
+use lpbridge_guest::multipart::{self, PartBody};
+use lpbridge_tests::gateway::{FakeGateway, Mode};
+use lpbridge_tests::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map_or("", |(_, v)| v.as_str())
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// A plain HTTP/1.1 exchange with `Connection: close`.
+async fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &[u8]) -> Answer {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+fn segment(name: &str) -> Vec<u8> {
+    std::fs::read(streamplace_fixtures().into_iter().find(|p| p.ends_with(name)).unwrap()).unwrap()
+}
+
+struct Running {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<anyhow::Result<()>>,
+    component: std::path::PathBuf,
+}
+
+async fn start(gw: &FakeGateway, max_body: usize, tag: &str) -> Running {
+    let dir = scratch(tag);
+    let component = dir.join("component.wasm");
+    std::fs::write(&component, lpbridge::EMBEDDED_COMPONENT).unwrap();
+    let mut config = Config::new(&gw.url());
+    config.ladder = ladder::select(&ladder::default_ladder(), "720p,360p").unwrap();
+    let limits = Limits::default();
+    let runtime = Runtime::with_cache(lpbridge::EMBEDDED_COMPONENT, limits, Some(&dir.join("cache"))).unwrap();
+    let bridge = Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new())).unwrap());
+    let reloader = Arc::new(Reloader::new(
+        bridge.clone(),
+        Some(component.clone()),
+        limits,
+        Some(dir.join("cache")),
+        Some(segment("short-video.mp4")),
+    ));
+    let service = Arc::new(Service {
+        bridge,
+        reloader,
+        max_body,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(serve(service, listener, async {
+        let _ = stopped.await;
+    }));
+    Running {
+        addr,
+        stop: Some(stop),
+        done,
+        component,
+    }
+}
+
+/// The component with a custom section appended: valid, another hash.
+fn variant(tag: &[u8]) -> Vec<u8> {
+    let mut c = lpbridge::EMBEDDED_COMPONENT.to_vec();
+    let name = b"lpbridge-test";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(tag);
+    c.push(0); // custom section
+    c.push(payload.len() as u8);
+    c.extend_from_slice(&payload);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_end_to_end() {
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    let s = start(&gw, 4 << 20, "service-e2e").await;
+    let src = segment("sample-segment.mp4");
+
+    let a = http(s.addr, "POST", "/v1/segments?creator=did%3Aplc%3Aserve", &src).await;
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let parts = multipart::parse(a.header("content-type"), &a.body).unwrap();
+    assert_eq!(
+        parts.iter().map(|p| p.name.clone().unwrap()).collect::<Vec<_>>(),
+        ["720p", "360p"]
+    );
+    for p in &parts {
+        assert_eq!(p.content_type.as_deref(), Some("video/mp4"));
+        assert_eq!(
+            p.header("content-resolution"),
+            Some("1920x1080"),
+            "passthrough keeps the size"
+        );
+        assert!(matches!(&p.body, PartBody::Bytes(b) if &b[4..8] == b"ftyp"));
+    }
+    assert!(a.header("livepeer-manifest").starts_with("didplcserve-"));
+    assert_eq!(gw.seen()[0].manifest, a.header("livepeer-manifest"));
+
+    let m = http(s.addr, "GET", "/metrics", b"").await;
+    let text = String::from_utf8(m.body).unwrap();
+    for name in [
+        "streamplace_transcode_duration_ms_bucket{streamer=\"did:plc:serve\"",
+        "streamplace_queued_transcode_duration_ms{streamer=\"did:plc:serve\"}",
+        "streamplace_transcode_attempts_total 1",
+        "streamplace_transcode_successes_total 1",
+        "streamplace_transcode_errors_total 0",
+        "lpbridge_component_info{",
+    ] {
+        assert!(text.contains(name), "/metrics lacks {name}:\n{text}");
+    }
+    let h = http(s.addr, "GET", "/healthz", b"").await;
+    assert_eq!((h.status, h.json()["status"].as_str()), (200, Some("ok")));
+
+    let bad = http(
+        s.addr,
+        "POST",
+        "/v1/segments?creator=did:plc:x",
+        b"\0\0\0\x10\xff\xfe\xfd\xfcjunkjunk",
+    )
+    .await;
+    assert_eq!((bad.status, bad.json()["error"].as_str()), (400, Some("malformed")));
+    let no_creator = http(s.addr, "POST", "/v1/segments", &src).await;
+    assert_eq!(no_creator.status, 400);
+    let big = http(s.addr, "POST", "/v1/segments?creator=did:plc:x", &vec![0u8; 5 << 20]).await;
+    assert_eq!((big.status, big.json()["error"].as_str()), (413, Some("too-large")));
+    gw.set_mode(Mode::NoSessions);
+    let refused = http(s.addr, "POST", "/v1/segments?creator=did:plc:x", &src).await;
+    assert_eq!(
+        (refused.status, refused.json()["error"].as_str()),
+        (502, Some("gateway-status"))
+    );
+    assert!(
+        refused.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("No sessions available")
+    );
+    assert_eq!(http(s.addr, "GET", "/v1/segments", b"").await.status, 405);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_swap_under_load_loses_nothing_and_refuses_a_broken_component() {
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    *gw.delay.lock().unwrap() = Duration::from_millis(20);
+    let s = start(&gw, 64 << 20, "service-swap").await;
+    let before = http(s.addr, "GET", "/healthz", b"").await.json()["component"].clone();
+    let src = Arc::new(segment("few-video-frames.mp4"));
+    let addr = s.addr;
+    let load: Vec<_> = (0..5)
+        .map(|c| {
+            let src = src.clone();
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for _ in 0..10 {
+                    let a = http(addr, "POST", &format!("/v1/segments?creator=did:plc:load{c}"), &src).await;
+                    statuses.push((
+                        a.status,
+                        String::from_utf8_lossy(&a.body).chars().take(200).collect::<String>(),
+                    ));
+                }
+                statuses
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    std::fs::write(&s.component, variant(b"v2")).unwrap();
+    let swapped = http(s.addr, "POST", "/admin/reload", b"").await;
+    assert_eq!(swapped.status, 200, "{}", String::from_utf8_lossy(&swapped.body));
+    let after = swapped.json()["component"].clone();
+    assert_ne!(after, before);
+    let mut failed = Vec::new();
+    for t in load {
+        failed.extend(t.await.unwrap().into_iter().filter(|(s, _)| *s != 200));
+    }
+    assert!(failed.is_empty(), "requests failed across the swap: {failed:?}");
+    assert_eq!(gw.seen().len(), 50);
+
+    std::fs::write(&s.component, b"\0asm\x0d\0\x01\0 broken").unwrap();
+    let refused = http(s.addr, "POST", "/admin/reload", b"").await;
+    assert_eq!(
+        (refused.status, refused.json()["error"].as_str()),
+        (409, Some("reload-refused"))
+    );
+    assert_eq!(
+        http(s.addr, "GET", "/healthz", b"").await.json()["component"],
+        after,
+        "the old one keeps serving"
+    );
+    let a = http(s.addr, "POST", "/v1/segments?creator=did:plc:after", &src).await;
+    assert_eq!(a.status, 200);
+    let m = String::from_utf8(http(s.addr, "GET", "/metrics", b"").await.body).unwrap();
+    assert!(m.contains("lpbridge_component_swaps_total 1"), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_the_segment_in_flight_finish() {
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    *gw.delay.lock().unwrap() = Duration::from_millis(800);
+    let mut s = start(&gw, 64 << 20, "service-shutdown").await;
+    let addr = s.addr;
+    let src = segment("few-video-frames.mp4");
+    let inflight = tokio::spawn(async move { http(addr, "POST", "/v1/segments?creator=did:plc:bye", &src).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.stop.take().unwrap().send(()).unwrap();
+    assert_eq!(inflight.await.unwrap().status, 200);
+    s.done.await.unwrap().unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
+}
