@@ -270,7 +270,11 @@ impl Bridge {
             segment: segment.to_vec(),
         };
         let limit = self.config.request_timeout;
-        let outcome = tokio::time::timeout(limit, runtime.transcode(&request, hooks)).await;
+        let outcome = tokio::time::timeout(
+            limit,
+            runtime.transcode(&request, hooks, limit + Duration::from_secs(1)),
+        )
+        .await;
         if let Some(q) = refusals.queued() {
             self.metrics
                 .queued_transcode_duration_ms

@@ -4,6 +4,7 @@
 //! next. Each store has a memory cap and its own `wasi:http` policy.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -32,7 +33,13 @@ pub struct Limits {
     /// through fresh memory (page zeroing was 45% of a 60 s join's time).
     /// At most `WARM_SLOTS` slots keep theirs, which bounds the idle RSS.
     pub keep_resident_bytes: usize,
+    /// Wall time a remux call may run before it is interrupted (epoch
+    /// deadline); a gateway round trip gets its request timeout instead.
+    pub call_deadline: Duration,
 }
+
+/// How often the epoch advances: the granularity of deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 impl Default for Limits {
     fn default() -> Self {
@@ -44,6 +51,7 @@ impl Default for Limits {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(64 << 20),
+            call_deadline: Duration::from_secs(10),
         }
     }
 }
@@ -125,6 +133,10 @@ impl Runtime {
     }
 
     async fn instance(&self, hooks: PolicyHooks) -> Result<(Store<HostState>, Bridge)> {
+        self.instance_until(hooks, self.limits.call_deadline).await
+    }
+
+    async fn instance_until(&self, hooks: PolicyHooks, deadline: Duration) -> Result<(Store<HostState>, Bridge)> {
         let state = HostState {
             wasi: WasiCtxBuilder::new().build(),
             http: WasiHttpCtx::new(),
@@ -137,6 +149,8 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline((deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
+        store.epoch_deadline_trap();
         let instance = self.pre.instantiate_async(&mut store).await?;
         Ok((store, instance))
     }
@@ -170,12 +184,15 @@ impl Runtime {
 impl Runtime {
     /// One segment through the gateway, with `hooks` deciding what the
     /// component may reach.
+    /// The epoch keeps running while the component waits on the gateway,
+    /// so this call's deadline is the round trip's, `deadline`.
     pub async fn transcode(
         &self,
         request: &SegmentRequest,
         hooks: PolicyHooks,
+        deadline: Duration,
     ) -> Result<Result<TranscodeOutput, TranscodeError>> {
-        let (mut store, r) = self.instance(hooks).await?;
+        let (mut store, r) = self.instance_until(hooks, deadline).await?;
         Ok(r.streamplace_livepeer_session()
             .call_transcode(&mut store, request)
             .await?)
@@ -198,7 +215,20 @@ fn engine(limits: &Limits) -> Result<Engine> {
         .max_unused_warm_slots(WARM_SLOTS)
         .table_keep_resident(64 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Ok(Engine::new(&config)?)
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    // One ticker per engine; it ends when the engine is gone.
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("lpbridge-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })?;
+    Ok(engine)
 }
 
 fn compile(engine: &Engine, component: &[u8]) -> Result<Component> {

@@ -233,3 +233,69 @@ pub fn rescale(v: i64, a: (i64, i64), b: (i64, i64)) -> i64 {
         (num - half) / den
     }) as i64
 }
+
+fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut b = ((8 + body.len()) as u32).to_be_bytes().to_vec();
+    b.extend_from_slice(kind);
+    b.extend_from_slice(body);
+    b
+}
+
+/// A valid 1080p `avc1` MP4 whose one track claims `samples` samples of one
+/// byte each, laid in a `free` box big enough for them: small to send,
+/// expensive to index. For resource-limit tests.
+pub fn crafted_mp4(samples: u32) -> Vec<u8> {
+    // The SPS of Streamplace's 5sec.mp4 (1920x1080 High).
+    const SPS: [u8; 30] = [
+        0x67, 0x64, 0x00, 0x2a, 0xac, 0xd9, 0x40, 0x78, 0x02, 0x27, 0xe5, 0xc0, 0x5a, 0x80, 0x80, 0x80, 0xa0, 0x00,
+        0x00, 0x03, 0x00, 0x20, 0x00, 0x00, 0x0f, 0x01, 0xe3, 0x06, 0x32, 0xc0,
+    ];
+    let full = |kind: &[u8; 4], body: &[u8]| mp4_box(kind, &[&[0u8; 4][..], body].concat());
+    let mut avcc = vec![1, 0x64, 0, 0x2a, 0xff, 0xe1, 0, SPS.len() as u8];
+    avcc.extend_from_slice(&SPS);
+    avcc.extend_from_slice(&[1, 0, 4, 0x68, 0xeb, 0xe3, 0xcb]);
+    let mut entry = vec![0u8; 6];
+    entry.extend_from_slice(&[0, 1]);
+    entry.extend_from_slice(&[0; 16]);
+    entry.extend_from_slice(&1920u16.to_be_bytes());
+    entry.extend_from_slice(&1080u16.to_be_bytes());
+    entry.extend_from_slice(&[0; 50]);
+    entry.extend_from_slice(&mp4_box(b"avcC", &avcc));
+    let stsd = full(b"stsd", &[&1u32.to_be_bytes()[..], &mp4_box(b"avc1", &entry)].concat());
+    let u32s = |v: &[u32]| v.iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<u8>>();
+    let ftyp = mp4_box(b"ftyp", b"isom\0\0\x02\0isomavc1");
+    let moov_without_stco_offset = |offset: u32| {
+        let stbl = [
+            stsd.clone(),
+            full(b"stts", &u32s(&[1, samples, 1])),
+            full(b"stsc", &u32s(&[1, 1, samples, 1])),
+            full(b"stsz", &u32s(&[1, samples])),
+            full(b"stco", &u32s(&[1, offset])),
+        ]
+        .concat();
+        let minf = [full(b"vmhd", &[0; 8]), mp4_box(b"stbl", &stbl)].concat();
+        let mdia = [
+            full(
+                b"mdhd",
+                &[&[0u8; 8][..], &u32s(&[60, samples]), &[0x55, 0xc4, 0, 0]].concat(),
+            ),
+            full(b"hdlr", &[&[0u8; 4][..], b"vide", &[0; 12], b"v\0"].concat()),
+            mp4_box(b"minf", &minf),
+        ]
+        .concat();
+        let trak = [
+            full(b"tkhd", &[&[0u8; 8][..], &u32s(&[1]), &[0; 68]].concat()),
+            mp4_box(b"mdia", &mdia),
+        ]
+        .concat();
+        let mvhd = full(b"mvhd", &[&[0u8; 8][..], &u32s(&[1000, 0]), &[0; 80]].concat());
+        mp4_box(b"moov", &[mvhd, mp4_box(b"trak", &trak)].concat())
+    };
+    let moov_len = moov_without_stco_offset(0).len();
+    let data_at = (ftyp.len() + moov_len + 8) as u32;
+    let mut file = [ftyp, moov_without_stco_offset(data_at)].concat();
+    file.extend_from_slice(&(8 + samples + 16).to_be_bytes());
+    file.extend_from_slice(b"free");
+    file.resize(file.len() + samples as usize + 16, 0);
+    file
+}

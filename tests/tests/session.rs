@@ -192,7 +192,10 @@ async fn a_request_for_another_host_is_denied() {
         profiles: vec![],
         segment: segment("few-video-frames.mp4"),
     };
-    let out = runtime.transcode(&request, hooks).await.unwrap();
+    let out = runtime
+        .transcode(&request, hooks, Duration::from_secs(30))
+        .await
+        .unwrap();
     assert!(
         matches!(&out, Err(lpbridge::bindings::session::TranscodeError::Http(m)) if m.contains("denied")),
         "{out:?}"
@@ -249,4 +252,39 @@ async fn transcode_subcommand_writes_renditions_and_fails_loudly() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("2 of 2 segments failed"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segments_that_exhaust_memory_or_time_fail_and_the_next_succeeds() {
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    let make = |limits: Limits| {
+        let mut config = Config::new(&gw.url());
+        config.ladder = ladder::select(&ladder::default_ladder(), "720p").unwrap();
+        Bridge::new(Runtime::embedded(limits).unwrap(), config, Arc::new(Metrics::new())).unwrap()
+    };
+    let good = segment("few-video-frames.mp4");
+    // A small crafted file indexes fine: the builder itself is sound.
+    let small = crafted_mp4(1000);
+    let info = lpbridge_guest::probe(&small).unwrap();
+    assert_eq!((info.video[0].frames, info.video[0].width), (1000, 1920));
+
+    // Memory: 20 million samples need 640 MB of index; the cap is 256 MiB.
+    let b = make(Limits {
+        memory_bytes: 256 << 20,
+        ..Limits::default()
+    });
+    let err = b.transcode("did:plc:mem", &crafted_mp4(20_000_000)).await.unwrap_err();
+    assert_eq!(err.kind(), "component", "{err}");
+    assert!(b.metrics.render().contains("lpbridge_component_traps_total 1"));
+    b.transcode("did:plc:mem", &good).await.unwrap();
+
+    // Time: 6 million samples take far longer to index than 30 ms.
+    let b = make(Limits {
+        call_deadline: Duration::from_millis(30),
+        ..Limits::default()
+    });
+    let err = b.transcode("did:plc:time", &crafted_mp4(6_000_000)).await.unwrap_err();
+    assert_eq!(err.kind(), "component", "{err}");
+    assert!(format!("{err:#}").contains("interrupt"), "an epoch interrupt: {err:#}");
+    b.transcode("did:plc:time", &good).await.unwrap();
 }
