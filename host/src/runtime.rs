@@ -4,7 +4,10 @@
 //! next. Each store has a memory cap and its own `wasi:http` policy.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -26,7 +29,8 @@ use crate::policy::PolicyHooks;
 pub struct Limits {
     /// Linear memory a single call may grow to.
     pub memory_bytes: usize,
-    /// Calls that may run at once (pooling allocator slots).
+    /// Calls that may hold an instance at once (pooling allocator slots);
+    /// more wait their turn without holding memory.
     pub concurrent_calls: u32,
     /// Linear memory kept mapped between calls and zeroed with `memset`
     /// instead of `madvise`, so the next call does not page-fault its way
@@ -46,7 +50,7 @@ impl Default for Limits {
         Limits {
             // A 60 s 1080p segment is ~25 MB; split holds it about three times.
             memory_bytes: 1 << 30,
-            concurrent_calls: 64,
+            concurrent_calls: 32,
             keep_resident_bytes: std::env::var("LPBRIDGE_KEEP_RESIDENT")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -93,9 +97,14 @@ pub struct Runtime {
     engine: Engine,
     pre: BridgePre<HostState>,
     limits: Limits,
+    /// One permit per pool slot.
+    calls: Arc<Semaphore>,
     /// SHA-256 of the component bytes, hex.
     pub hash: String,
 }
+
+/// A store, its instance, and the pool slot they hold.
+type Instance = (Store<HostState>, Bridge, OwnedSemaphorePermit);
 
 impl Runtime {
     pub fn new(component: &[u8], limits: Limits) -> Result<Self> {
@@ -122,6 +131,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             pre,
+            calls: Arc::new(Semaphore::new(limits.concurrent_calls.max(1) as usize)),
             limits,
             hash,
         })
@@ -132,11 +142,12 @@ impl Runtime {
         Self::new(crate::EMBEDDED_COMPONENT, limits)
     }
 
-    async fn instance(&self, hooks: PolicyHooks) -> Result<(Store<HostState>, Bridge)> {
+    async fn instance(&self, hooks: PolicyHooks) -> Result<Instance> {
         self.instance_until(hooks, self.limits.call_deadline).await
     }
 
-    async fn instance_until(&self, hooks: PolicyHooks, deadline: Duration) -> Result<(Store<HostState>, Bridge)> {
+    async fn instance_until(&self, hooks: PolicyHooks, deadline: Duration) -> Result<Instance> {
+        let slot = self.calls.clone().acquire_owned().await?;
         let state = HostState {
             wasi: WasiCtxBuilder::new().build(),
             http: WasiHttpCtx::new(),
@@ -152,21 +163,21 @@ impl Runtime {
         store.set_epoch_deadline((deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
         let instance = self.pre.instantiate_async(&mut store).await?;
-        Ok((store, instance))
+        Ok((store, instance, slot))
     }
 
     pub async fn probe(&self, segment: &[u8]) -> Result<Result<SegmentInfo, MediaError>> {
-        let (mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
+        let (mut store, r, _slot) = self.instance(PolicyHooks::deny_all()).await?;
         Ok(r.streamplace_livepeer_remux().call_probe(&mut store, segment).await?)
     }
 
     pub async fn split(&self, segment: &[u8]) -> Result<Result<SplitOutput, MediaError>> {
-        let (mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
+        let (mut store, r, _slot) = self.instance(PolicyHooks::deny_all()).await?;
         Ok(r.streamplace_livepeer_remux().call_split(&mut store, segment).await?)
     }
 
     pub async fn join(&self, video_ts: &[u8], audio_mp4: &[u8]) -> Result<Result<Vec<u8>, MediaError>> {
-        let (mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
+        let (mut store, r, _slot) = self.instance(PolicyHooks::deny_all()).await?;
         let options = JoinOptions { fragmented: false };
         Ok(r.streamplace_livepeer_remux()
             .call_join(&mut store, video_ts, audio_mp4, options)
@@ -174,7 +185,7 @@ impl Runtime {
     }
 
     pub async fn multipart(&self, content_type: &str, body: &[u8]) -> Result<Result<Vec<Part>, MultipartError>> {
-        let (mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
+        let (mut store, r, _slot) = self.instance(PolicyHooks::deny_all()).await?;
         Ok(r.streamplace_livepeer_multipart()
             .call_parse(&mut store, content_type, body)
             .await?)
@@ -192,7 +203,7 @@ impl Runtime {
         hooks: PolicyHooks,
         deadline: Duration,
     ) -> Result<Result<TranscodeOutput, TranscodeError>> {
-        let (mut store, r) = self.instance_until(hooks, deadline).await?;
+        let (mut store, r, _slot) = self.instance_until(hooks, deadline).await?;
         Ok(r.streamplace_livepeer_session()
             .call_transcode(&mut store, request)
             .await?)

@@ -1,0 +1,126 @@
+//! Load generator: N concurrent sessions through the bridge to a
+//! passthrough gateway on loopback (a child process, so the RSS measured is
+//! the host's alone), with a 2 s 720p30 segment and 3 renditions (360p,
+//! 240p, 160p) each. Prints segments/s, per-segment latency percentiles and
+//! the host's peak RSS.
+//!
+//! `cargo bench -p lpbridge-tests --bench load` (`scripts/bench-load.sh`).
+//! The passthrough gateway does no transcoding: it echoes the TS once per
+//! rendition, so a segment's latency is the host's overhead plus loopback
+//! transfer of ~3.2 MB, an upper bound of the overhead.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lpbridge::bridge::{Bridge, Config};
+use lpbridge::metrics::Metrics;
+use lpbridge::{Limits, Runtime};
+use lpbridge_tests::gateway::{FakeGateway, Mode};
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--list") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    if args.iter().any(|a| a == "--serve-gateway") {
+        rt.block_on(async {
+            let gw = FakeGateway::start(Mode::Passthrough).await;
+            println!("{}", gw.url());
+            // Until the parent closes our stdin.
+            let mut line = String::new();
+            let _ = tokio::task::spawn_blocking(move || std::io::stdin().read_line(&mut line)).await;
+        });
+        return;
+    }
+    let root = lpbridge_tests::workspace();
+    let inputs = root.join("target/bench-fixtures");
+    lpbridge_tests::run(
+        Command::new("bash")
+            .arg(root.join("tests/fixtures/make.sh"))
+            .arg(&inputs)
+            .arg("--bench"),
+    );
+    let segment = Arc::new(std::fs::read(inputs.join("seg720p.mp4")).unwrap());
+
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("--serve-gateway")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    let url = url.trim().to_string();
+
+    let runtime = Runtime::embedded(Limits::default()).unwrap();
+    let bridge = Arc::new(Bridge::new(runtime, Config::new(&url), Arc::new(Metrics::new())).unwrap());
+    println!();
+    println!(
+        "2 s 720p30 segments ({} KB), 3 renditions each, passthrough gateway on loopback, {} cores",
+        segment.len() / 1000,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!("| sessions | segments | segments/s | p50 ms | p99 ms | peak RSS MB |");
+    println!("|---------:|---------:|-----------:|-------:|-------:|------------:|");
+    for (sessions, per_session) in [(1usize, 40usize), (50, 6), (200, 3)] {
+        let started = Instant::now();
+        let latencies = rt.block_on(async {
+            let tasks: Vec<_> = (0..sessions)
+                .map(|s| {
+                    let (bridge, segment) = (bridge.clone(), segment.clone());
+                    tokio::spawn(async move {
+                        let mut lat = Vec::new();
+                        for _ in 0..per_session {
+                            let t = Instant::now();
+                            let out = bridge.transcode(&format!("did:plc:load{s}"), &segment).await.unwrap();
+                            assert_eq!(out.renditions.len(), 3);
+                            lat.push(t.elapsed());
+                        }
+                        lat
+                    })
+                })
+                .collect();
+            let mut all: Vec<Duration> = Vec::new();
+            for t in tasks {
+                all.extend(t.await.unwrap());
+            }
+            all
+        });
+        let wall = started.elapsed();
+        let mut l = latencies;
+        l.sort();
+        let pct = |p: f64| l[((l.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+        println!(
+            "| {sessions:>8} | {:>8} | {:>10.0} | {:>6.1} | {:>6.1} | {:>11.0} |",
+            l.len(),
+            l.len() as f64 / wall.as_secs_f64(),
+            pct(0.5),
+            pct(0.99),
+            peak_rss_mb()
+        );
+    }
+    drop(child.stdin.take());
+    let _ = child.wait();
+}
