@@ -2,7 +2,8 @@
 //! `ffmpeg -c copy` and `gst-launch-1.0` doing the same remux on the same
 //! files, all measured in one run on this machine.
 //!
-//! `cargo bench -p lpbridge --bench remux` (or `scripts/bench-remux.sh`).
+//! `cargo bench -p lpbridge --features mimalloc --bench remux` (or
+//! `scripts/bench-remux.sh`).
 //! Inputs are made by `tests/fixtures/make.sh --bench`: a 2 s 720p30
 //! segment and a 60 s 720p30 file. For the external tools the whole-process
 //! time includes start-up; their steady-state throughput is the difference

@@ -36,6 +36,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "LPBRIDGE_MEMORY_MIB", default_value_t = 1024)]
     pub memory_mib: usize,
 
+    /// Component calls that may hold an instance (and its memory) at once.
+    #[arg(long, global = true, env = "LPBRIDGE_CONCURRENT_CALLS", default_value_t = 32)]
+    pub concurrent_calls: u32,
+
     /// Where compiled components are cached, by hash (restarts in ms).
     #[arg(long, global = true, env = "LPBRIDGE_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -148,6 +152,7 @@ impl GatewayOptions {
 pub async fn run(cli: Cli) -> Result<()> {
     let limits = Limits {
         memory_bytes: cli.memory_mib << 20,
+        concurrent_calls: cli.concurrent_calls,
         ..Limits::default()
     };
     let cache = cli.cache_dir.as_deref();

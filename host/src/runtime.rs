@@ -54,7 +54,7 @@ impl Default for Limits {
             keep_resident_bytes: std::env::var("LPBRIDGE_KEEP_RESIDENT")
                 .ok()
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(64 << 20),
+                .unwrap_or(16 << 20),
             call_deadline: Duration::from_secs(10),
         }
     }
@@ -103,8 +103,10 @@ pub struct Runtime {
     pub hash: String,
 }
 
-/// A store, its instance, and the pool slot they hold.
-type Instance = (Store<HostState>, Bridge, OwnedSemaphorePermit);
+/// The pool slot, then the store and its instance. Locals drop in reverse
+/// order, so binding them in this order gives the permit back only after
+/// the store has released its pool slot.
+type Instance = (OwnedSemaphorePermit, Store<HostState>, Bridge);
 
 impl Runtime {
     pub fn new(component: &[u8], limits: Limits) -> Result<Self> {
@@ -163,21 +165,21 @@ impl Runtime {
         store.set_epoch_deadline((deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
         store.epoch_deadline_trap();
         let instance = self.pre.instantiate_async(&mut store).await?;
-        Ok((store, instance, slot))
+        Ok((slot, store, instance))
     }
 
     pub async fn probe(&self, segment: &[u8]) -> Result<Result<SegmentInfo, MediaError>> {
-        let (mut store, r, _slot) = self.instance(PolicyHooks::deny_all()).await?;
+        let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         Ok(r.streamplace_livepeer_remux().call_probe(&mut store, segment).await?)
     }
 
     pub async fn split(&self, segment: &[u8]) -> Result<Result<SplitOutput, MediaError>> {
-        let (mut store, r, _slot) = self.instance(PolicyHooks::deny_all()).await?;
+        let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         Ok(r.streamplace_livepeer_remux().call_split(&mut store, segment).await?)
     }
 
     pub async fn join(&self, video_ts: &[u8], audio_mp4: &[u8]) -> Result<Result<Vec<u8>, MediaError>> {
-        let (mut store, r, _slot) = self.instance(PolicyHooks::deny_all()).await?;
+        let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         let options = JoinOptions { fragmented: false };
         Ok(r.streamplace_livepeer_remux()
             .call_join(&mut store, video_ts, audio_mp4, options)
@@ -185,7 +187,7 @@ impl Runtime {
     }
 
     pub async fn multipart(&self, content_type: &str, body: &[u8]) -> Result<Result<Vec<Part>, MultipartError>> {
-        let (mut store, r, _slot) = self.instance(PolicyHooks::deny_all()).await?;
+        let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         Ok(r.streamplace_livepeer_multipart()
             .call_parse(&mut store, content_type, body)
             .await?)
@@ -203,7 +205,7 @@ impl Runtime {
         hooks: PolicyHooks,
         deadline: Duration,
     ) -> Result<Result<TranscodeOutput, TranscodeError>> {
-        let (mut store, r, _slot) = self.instance_until(hooks, deadline).await?;
+        let (_slot, mut store, r) = self.instance_until(hooks, deadline).await?;
         Ok(r.streamplace_livepeer_session()
             .call_transcode(&mut store, request)
             .await?)
@@ -217,10 +219,11 @@ fn engine(limits: &Limits) -> Result<Engine> {
     // microseconds and linear memory is reused warm (keep_resident).
     let mut pool = PoolingAllocationConfig::default();
     let n = limits.concurrent_calls.max(1);
-    pool.total_component_instances(n)
-        .total_core_instances(n * 8)
-        .total_memories(n * 2)
-        .total_tables(n * 4)
+    // Twice the call permits: headroom while a finished store is torn down.
+    pool.total_component_instances(n * 2)
+        .total_core_instances(n * 16)
+        .total_memories(n * 4)
+        .total_tables(n * 8)
         .max_memory_size(limits.memory_bytes)
         .linear_memory_keep_resident(limits.keep_resident_bytes)
         .max_unused_warm_slots(WARM_SLOTS)

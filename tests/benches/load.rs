@@ -19,9 +19,6 @@ use lpbridge::metrics::Metrics;
 use lpbridge::{Limits, Runtime};
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -74,17 +71,31 @@ fn main() {
         .unwrap();
     let url = url.trim().to_string();
 
-    let runtime = Runtime::embedded(Limits::default()).unwrap();
+    let concurrent_calls = std::env::var("LPBRIDGE_CONCURRENT_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32);
+    let runtime = Runtime::embedded(Limits {
+        concurrent_calls,
+        ..Limits::default()
+    })
+    .unwrap();
+    println!("component calls at once: {concurrent_calls}");
     let bridge = Arc::new(Bridge::new(runtime, Config::new(&url), Arc::new(Metrics::new())).unwrap());
     println!();
     println!(
-        "2 s 720p30 segments ({} KB), 3 renditions each, passthrough gateway on loopback, {} cores",
+        "2 s 720p30 segments ({} KB), 3 renditions each, passthrough gateway (child process) on loopback, {} cores",
         segment.len() / 1000,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    println!("| sessions | segments | segments/s | p50 ms | p99 ms | peak RSS MB |");
-    println!("|---------:|---------:|-----------:|-------:|-------:|------------:|");
-    for (sessions, per_session) in [(1usize, 40usize), (50, 6), (200, 3)] {
+    println!("| sessions | pacing | segments | segments/s | p50 ms | p99 ms | peak RSS MB |");
+    println!("|---------:|:-------|---------:|-----------:|-------:|-------:|------------:|");
+    // Flat out: every session sends its next segment as soon as the last
+    // came back (throughput). Paced: every session sends one segment every
+    // 2 s, as a live stream does (latency at that load).
+    for (sessions, per_session, paced) in [(1usize, 40usize, false), (200, 3, false), (200, 5, true)] {
+        // Each row's own peak: writing 5 to clear_refs resets VmHWM.
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
         let started = Instant::now();
         let latencies = rt.block_on(async {
             let tasks: Vec<_> = (0..sessions)
@@ -92,7 +103,12 @@ fn main() {
                     let (bridge, segment) = (bridge.clone(), segment.clone());
                     tokio::spawn(async move {
                         let mut lat = Vec::new();
-                        for _ in 0..per_session {
+                        // Sessions start spread over the first 2 s.
+                        let start = Instant::now() + Duration::from_millis((s as u64 * 2000) / sessions as u64);
+                        for i in 0..per_session {
+                            if paced {
+                                tokio::time::sleep_until((start + Duration::from_secs(2) * i as u32).into()).await;
+                            }
                             let t = Instant::now();
                             let out = bridge.transcode(&format!("did:plc:load{s}"), &segment).await.unwrap();
                             assert_eq!(out.renditions.len(), 3);
@@ -113,7 +129,8 @@ fn main() {
         l.sort();
         let pct = |p: f64| l[((l.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
         println!(
-            "| {sessions:>8} | {:>8} | {:>10.0} | {:>6.1} | {:>6.1} | {:>11.0} |",
+            "| {sessions:>8} | {:<6} | {:>8} | {:>10.0} | {:>6.1} | {:>6.1} | {:>11.0} |",
+            if paced { "2 s" } else { "none" },
             l.len(),
             l.len() as f64 / wall.as_secs_f64(),
             pct(0.5),
