@@ -150,7 +150,7 @@ impl wit_session::Guest for Component {
                 profile: p.profile,
             })
             .collect();
-        let out = transcode(&r.segment, &r.gateway, &r.manifest, r.seq, &profiles).map_err(transcode_error)?;
+        let out = transcode(r.segment, &r.gateway, &r.manifest, r.seq, &profiles).map_err(transcode_error)?;
         Ok(wit_session::TranscodeOutput {
             info: segment_info(out.info),
             renditions: out
@@ -168,15 +168,19 @@ impl wit_session::Guest for Component {
     }
 }
 
+/// Memory is freed as soon as it is done with: the segment once split, the
+/// TS once sent, so the answer's parts reuse it while the gateway works.
 fn transcode(
-    segment: &[u8],
+    segment: Vec<u8>,
     gateway: &str,
     manifest: &str,
     seq: u64,
     profiles: &[crate::ladder::Profile],
 ) -> Result<core::Output, TranscodeError> {
-    let prepared = core::prepare(segment, gateway, manifest, seq, profiles)?;
+    let mut prepared = core::prepare(&segment, gateway, manifest, seq, profiles)?;
+    drop(segment);
     let response = post(&prepared)?;
+    prepared.split.video_ts = Vec::new();
     let status = response.status();
     let content_type = response
         .headers()

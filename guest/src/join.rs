@@ -162,22 +162,7 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) 
         samples,
         data,
     };
-    let audio_track = MuxTrack {
-        id: audio.id,
-        timescale: audio.timescale,
-        source: TrakSource::Verbatim(audio),
-        samples: audio
-            .samples
-            .iter()
-            .map(|s| OutSample {
-                size: s.size,
-                duration: s.duration,
-                cts_offset: s.cts_offset,
-                sync: s.sync,
-            })
-            .collect(),
-        data: audio.samples.iter().map(|s| audio.data(audio_mp4, s)).collect(),
-    };
+    let audio_track = MuxTrack::verbatim(audio, audio_mp4);
     Ok(Joined {
         mp4: mp4::mux_progressive(movie.timescale, &[video_track, audio_track], &[]),
         width: sps_info.width,

@@ -9,7 +9,7 @@ use crate::buf::WriteBe;
 use crate::error::{Error, Result};
 use crate::h264::{AvcConfig, NalType, for_each_length_prefixed};
 use crate::info::{SegmentInfo, describe, require_h264, to_90k};
-use crate::mp4::{self, MuxTrack, OutSample, Track, TrackKind, TrakSource};
+use crate::mp4::{self, MuxTrack, Track, TrackKind};
 use crate::ts::Muxer;
 
 /// Added to every TS timestamp: 10 s at 90 kHz.
@@ -117,25 +117,7 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
 }
 
 fn audio_to_mp4<'a>(file: &'a [u8], movie_timescale: u32, audio: &'a Track<'a>, video: &Track<'_>) -> Vec<u8> {
-    let samples = audio
-        .samples
-        .iter()
-        .map(|s| OutSample {
-            size: s.size,
-            duration: s.duration,
-            cts_offset: s.cts_offset,
-            sync: s.sync,
-        })
-        .collect();
-    let data = audio.samples.iter().map(|s| audio.data(file, s)).collect();
-    let track = MuxTrack {
-        id: audio.id,
-        timescale: audio.timescale,
-        source: TrakSource::Verbatim(audio),
-        samples,
-        data,
-    };
-    mp4::mux_progressive(movie_timescale, &[track], &lpvt_udta(video))
+    mp4::mux_progressive(movie_timescale, &[MuxTrack::verbatim(audio, file)], &lpvt_udta(video))
 }
 
 /// `udta` holding our `lpvt` box: the source video's timeline, for `join`.

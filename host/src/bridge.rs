@@ -8,6 +8,8 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use tracing::Instrument;
+
 use lpbridge_guest::info::FrameRate;
 use lpbridge_guest::ladder::{self, Rung};
 
@@ -96,14 +98,8 @@ impl BridgeError {
     }
 }
 
-#[derive(Clone, Debug)]
-pub struct Rendition {
-    pub name: String,
-    pub width: u32,
-    pub height: u32,
-    pub frames: u32,
-    pub mp4: Vec<u8>,
-}
+/// The guest library's record of a rendition, as the component returns it.
+pub use lpbridge_guest::session::Rendition;
 
 #[derive(Clone, Debug)]
 pub struct Transcoded {
@@ -234,7 +230,6 @@ impl Bridge {
         }
         let claim = ticket.claim(profiles.len());
         let span = tracing::info_span!("segment", creator, manifest = %claim.manifest, seq = claim.seq);
-        let _enter = span.enter();
         self.metrics.attempts.inc();
 
         let metrics = self.metrics.clone();
@@ -272,9 +267,12 @@ impl Bridge {
         let limit = self.config.request_timeout;
         let outcome = tokio::time::timeout(
             limit,
-            runtime.transcode(&request, hooks, limit + Duration::from_secs(1)),
+            runtime
+                .transcode(&request, hooks, limit + Duration::from_secs(1))
+                .instrument(span.clone()),
         )
         .await;
+        let _enter = span.enter(); // no await from here on
         if let Some(q) = refusals.queued() {
             self.metrics
                 .queued_transcode_duration_ms
@@ -293,6 +291,21 @@ impl Bridge {
         }
         let out = result?;
         let elapsed = started.elapsed();
+        for r in &out.renditions {
+            let _rendition = tracing::info_span!("rendition", rendition = %r.name).entered();
+            tracing::info!(
+                width = r.width,
+                height = r.height,
+                frames = r.frames,
+                bytes = r.mp4.len(),
+                "rendition joined"
+            );
+        }
+        tracing::info!(
+            renditions = out.renditions.len(),
+            ms = elapsed.as_millis() as u64,
+            "segment transcoded"
+        );
         self.metrics.successes.inc();
         self.metrics
             .transcode_duration_ms

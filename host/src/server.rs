@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 
@@ -131,9 +131,9 @@ impl Service {
                 "the creator query parameter (a DID) is required",
             );
         };
-        let body = match Limited::new(req.into_body(), self.max_body).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+        let body = match read_limited(req.into_body(), self.max_body).await {
+            Ok(Some(b)) => b,
+            Ok(None) => {
                 return error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "too-large",
@@ -153,6 +153,30 @@ impl Service {
             Err(e) => error(status_of(&e), e.kind(), &e.to_string()),
         }
     }
+}
+
+/// How much of an oversized body is read and dropped before answering 413,
+/// so the client reads the answer instead of a connection reset.
+const DRAIN_LIMIT: usize = 64 << 20;
+
+/// The body, or `None` when it is over `max` (the rest is drained, up to
+/// `DRAIN_LIMIT`, as a lingering close would).
+async fn read_limited(mut body: Incoming, max: usize) -> Result<Option<Vec<u8>>, hyper::Error> {
+    let mut buf = Vec::new();
+    let mut over = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else { continue };
+        if over == 0 && buf.len() + data.len() <= max {
+            buf.extend_from_slice(&data);
+            continue;
+        }
+        buf = Vec::new();
+        over += data.len();
+        if over > DRAIN_LIMIT {
+            break;
+        }
+    }
+    Ok((over == 0).then_some(buf))
 }
 
 /// The renditions as `multipart/mixed`, framed as go-livepeer frames its own.

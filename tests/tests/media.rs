@@ -188,7 +188,7 @@ fn streamplace_segments_pass_through_split_and_join() {
 #[test]
 fn generated_segments_pass_through_split_and_join() {
     let files = generated_fixtures();
-    assert!(files.len() >= 9, "make.sh made {} files", files.len());
+    assert!(files.len() >= 11, "make.sh made {} files", files.len());
     for src in files {
         check_passthrough(&src, "generated");
     }

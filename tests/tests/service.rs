@@ -39,8 +39,13 @@ async fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &[u8])
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body).await.unwrap();
+    // A server may answer (413) before it has read the whole body; the
+    // answer is what counts, so a failed write is not the end.
+    let _ = async {
+        s.write_all(head.as_bytes()).await?;
+        s.write_all(body).await
+    }
+    .await;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).await.unwrap();
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");

@@ -278,12 +278,13 @@ async fn segments_that_exhaust_memory_or_time_fail_and_the_next_succeeds() {
     assert!(b.metrics.render().contains("lpbridge_component_traps_total 1"));
     b.transcode("did:plc:mem", &good).await.unwrap();
 
-    // Time: 6 million samples take far longer to index than 30 ms.
+    // Time: 12 million samples take far longer to index than 100 ms; a real
+    // segment takes a few.
     let b = make(Limits {
-        call_deadline: Duration::from_millis(30),
+        call_deadline: Duration::from_millis(100),
         ..Limits::default()
     });
-    let err = b.transcode("did:plc:time", &crafted_mp4(6_000_000)).await.unwrap_err();
+    let err = b.transcode("did:plc:time", &crafted_mp4(12_000_000)).await.unwrap_err();
     assert_eq!(err.kind(), "component", "{err}");
     assert!(format!("{err:#}").contains("interrupt"), "an epoch interrupt: {err:#}");
     b.transcode("did:plc:time", &good).await.unwrap();

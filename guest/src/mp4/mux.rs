@@ -43,7 +43,27 @@ pub struct MuxTrack<'a> {
     pub data: Vec<&'a [u8]>,
 }
 
-impl MuxTrack<'_> {
+impl<'a> MuxTrack<'a> {
+    /// A parsed track carried over as it is, its samples read from `file`.
+    pub fn verbatim(track: &'a Track<'a>, file: &'a [u8]) -> Self {
+        MuxTrack {
+            id: track.id,
+            timescale: track.timescale,
+            source: TrakSource::Verbatim(track),
+            samples: track
+                .samples
+                .iter()
+                .map(|s| OutSample {
+                    size: s.size,
+                    duration: s.duration,
+                    cts_offset: s.cts_offset,
+                    sync: s.sync,
+                })
+                .collect(),
+            data: track.samples.iter().map(|s| track.data(file, s)).collect(),
+        }
+    }
+
     fn media_duration(&self) -> u64 {
         self.samples.iter().map(|s| s.duration as u64).sum()
     }
