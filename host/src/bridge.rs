@@ -285,8 +285,12 @@ impl Bridge {
             Ok(Ok(Err(e))) => Err(self.classify(e, refusals.take())),
             Ok(Ok(Ok(out))) => Ok(out),
         };
+        // Only what the gateway did counts toward rotation: a refused push
+        // or a success. A backlog, a denial or bad media says nothing of it.
         let refused = result.as_ref().err().is_some_and(BridgeError::refused);
-        if let Some(fresh) = session.report(refused, self.config.rotate_after) {
+        if (refused || result.is_ok())
+            && let Some(fresh) = session.report(refused, self.config.rotate_after)
+        {
             tracing::warn!(session = fresh, "rotated to a fresh manifest after refused pushes");
         }
         let out = result?;

@@ -157,18 +157,27 @@ async fn five_refusals_in_a_row_rotate_to_a_fresh_manifest() {
     let gw = FakeGateway::start(Mode::NoSessions).await;
     let b = bridge(&gw, |_| {});
     let src = segment("few-video-frames.mp4");
-    for _ in 0..5 {
+    for i in 0..5 {
         assert_eq!(
             b.transcode("did:plc:stuck", &src).await.unwrap_err().kind(),
             "gateway-status"
         );
+        if i == 2 {
+            // Bad media in between is no success: the count goes on (it
+            // still takes seq 3, claimed in call order before the probe).
+            let junk = b"\0\0\0\x10\xff\xfe\xfd\xfcjunkjunk";
+            assert_eq!(
+                b.transcode("did:plc:stuck", junk).await.unwrap_err().kind(),
+                "malformed"
+            );
+        }
     }
     gw.set_mode(Mode::Passthrough);
     b.transcode("did:plc:stuck", &src).await.unwrap();
     let seen = gw.seen();
     assert_eq!(seen.len(), 6);
     assert!(seen[..5].iter().all(|s| s.manifest == seen[0].manifest));
-    assert_eq!(seen[..5].iter().map(|s| s.seq).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+    assert_eq!(seen[..5].iter().map(|s| s.seq).collect::<Vec<_>>(), [0, 1, 2, 4, 5]);
     assert_ne!(seen[5].manifest, seen[0].manifest, "a fresh manifest");
     assert_eq!(seen[5].seq, 0, "seq back to 0");
 }
