@@ -149,6 +149,15 @@ impl GatewayOptions {
     }
 }
 
+/// Prints a line to stdout; a reader that went away (`| head`) ends the
+/// output quietly instead of a broken-pipe panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub async fn run(cli: Cli) -> Result<()> {
     let limits = Limits {
         memory_bytes: cli.memory_mib << 20,
@@ -166,7 +175,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Probe { segment } => {
             let info = runtime.probe(&read(&segment)?).await?.map_err(ComponentError::from)?;
-            println!("{}", serde_json::to_string_pretty(&info)?);
+            say!("{}", serde_json::to_string_pretty(&info)?);
         }
         Command::Split {
             segment,
@@ -176,7 +185,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let out = runtime.split(&read(&segment)?).await?.map_err(ComponentError::from)?;
             write(&video_ts, &out.video_ts)?;
             write(&audio_mp4, &out.audio_mp4)?;
-            println!("{}", serde_json::to_string_pretty(&out.info)?);
+            say!("{}", serde_json::to_string_pretty(&out.info)?);
         }
         Command::Join {
             video_ts,
@@ -188,7 +197,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 .await?
                 .map_err(ComponentError::from)?;
             write(&output, &mp4)?;
-            println!("{} bytes -> {}", mp4.len(), output.display());
+            say!("{} bytes -> {}", mp4.len(), output.display());
         }
         Command::Transcode {
             gateway,
@@ -234,7 +243,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
             });
             let listener = tokio::net::TcpListener::bind(listen).await?;
-            println!(
+            say!(
                 "lpbridge serving on http://{} (gateway {gateway})",
                 listener.local_addr()?
             );
@@ -264,13 +273,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             if let Some(dir) = &out {
                 std::fs::create_dir_all(dir)?;
             }
-            println!("{:<4} {:<16} {:<40} {:>10}", "#", "name", "content-type", "bytes");
+            say!("{:<4} {:<16} {:<40} {:>10}", "#", "name", "content-type", "bytes");
             for (i, p) in parts.iter().enumerate() {
                 let (len, bytes) = match &p.body {
                     PartBody::Bytes(b) => (b.len(), b.as_slice()),
                     PartBody::Url(u) => (u.len(), u.as_bytes()),
                 };
-                println!(
+                say!(
                     "{:<4} {:<16} {:<40} {:>10}",
                     i,
                     p.name.as_deref().unwrap_or("-"),
@@ -341,12 +350,16 @@ async fn transcode(bridge: Arc<Bridge>, creator: &str, out: &Path, segments: &[P
     if progress {
         eprintln!();
     }
-    println!(
+    say!(
         "{:<40} {:<10} {:<24} {:>10} {:>8}",
-        "segment", "rendition", "resolution", "bytes", "ms"
+        "segment",
+        "rendition",
+        "resolution",
+        "bytes",
+        "ms"
     );
     for (seg, name, res, bytes, elapsed) in rows {
-        println!("{seg:<40} {name:<10} {res:<24} {bytes:>10} {:>8}", elapsed.as_millis());
+        say!("{seg:<40} {name:<10} {res:<24} {bytes:>10} {:>8}", elapsed.as_millis());
     }
     if !failures.is_empty() {
         for f in &failures {
