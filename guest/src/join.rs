@@ -69,7 +69,7 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) 
     }
     let (sps_info, avcc) = video.config()?;
     let entry = if video.in_band_changes { b"avc3" } else { b"avc1" };
-    let stsd = video_stsd(entry, sps_info.width, sps_info.height, &avcc);
+    let stsd = mp4::avc_stsd(entry, sps_info.width, sps_info.height, &avcc);
 
     // Timeline: first presented frame at 0, in the source's timescale.
     let tv = timeline.timescale;
@@ -277,37 +277,4 @@ impl Video {
         let pps: Vec<&[u8]> = self.pps.iter().map(Vec::as_slice).collect();
         Ok((info.clone(), build_avcc(&info, &sps, &pps)))
     }
-}
-
-/// `stsd` with one `avc1`/`avc3` visual sample entry (ISO/IEC 14496-12
-/// §12.1.3, 14496-15 §5.4.2).
-fn video_stsd(format: &[u8; 4], width: u32, height: u32, avcc: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.u32(0);
-    out.extend_from_slice(b"stsd");
-    out.u32(0);
-    out.u32(1);
-    let entry = out.len();
-    out.u32(0);
-    out.extend_from_slice(format);
-    out.zeros(6);
-    out.u16(1); // data_reference_index
-    out.zeros(16);
-    out.u16(width.min(u16::MAX as u32) as u16);
-    out.u16(height.min(u16::MAX as u32) as u16);
-    out.u32(0x0048_0000); // 72 dpi
-    out.u32(0x0048_0000);
-    out.u32(0);
-    out.u16(1); // frame_count
-    out.zeros(32); // compressorname
-    out.u16(0x18); // depth
-    out.u16(0xffff); // pre_defined = -1
-    out.u32(8 + avcc.len() as u32);
-    out.extend_from_slice(b"avcC");
-    out.extend_from_slice(avcc);
-    let len = (out.len() - entry) as u32;
-    out[entry..entry + 4].copy_from_slice(&len.to_be_bytes());
-    let len = out.len() as u32;
-    out[..4].copy_from_slice(&len.to_be_bytes());
-    out
 }

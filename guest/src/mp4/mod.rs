@@ -12,4 +12,4 @@ mod stbl;
 
 pub use atom::{Atom, Atoms, FourCC};
 pub use demux::{Edit, LPVT, Movie, Sample, SampleEntry, Track, TrackKind, VideoTimeline, parse};
-pub use mux::{MuxTrack, OutSample, TrakSource, mux_progressive};
+pub use mux::{MuxTrack, OutSample, TrakSource, avc_stsd, mux_progressive, opus_stsd};

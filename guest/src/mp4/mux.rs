@@ -32,6 +32,9 @@ pub enum TrakSource<'a> {
         stsd: Vec<u8>,
         edits: Vec<Edit>,
     },
+    /// A sound track built here (a synthesized sample); `stsd` is the
+    /// whole box.
+    Audio { stsd: Vec<u8> },
 }
 
 pub struct MuxTrack<'a> {
@@ -72,6 +75,7 @@ impl<'a> MuxTrack<'a> {
         match &self.source {
             TrakSource::Verbatim(t) => &t.edits,
             TrakSource::Video { edits, .. } => edits,
+            TrakSource::Audio { .. } => &[],
         }
     }
 
@@ -295,43 +299,71 @@ fn write_trak(out: &mut Vec<u8>, movie_timescale: u32, t: &MuxTrack<'_>, counts:
             height,
             stsd,
             edits,
-        } => {
-            write_tkhd(out, t.id, movie_duration, *width, *height);
-            if !edits.is_empty() {
-                write_edts(out, edits);
-            }
-            let mdia = open(out, b"mdia");
-            let v1 = media_duration > u32::MAX as u64;
-            let mdhd = open_full(out, b"mdhd", v1 as u8, 0);
-            if v1 {
-                out.zeros(16);
-                out.u32(t.timescale);
-                out.u64(media_duration);
-            } else {
-                out.zeros(8);
-                out.u32(t.timescale);
-                out.u32(media_duration as u32);
-            }
-            out.u16(0x55c4); // "und"
-            out.u16(0);
-            close(out, mdhd);
-            let hdlr = open_full(out, b"hdlr", 0, 0);
-            out.u32(0);
-            out.extend_from_slice(b"vide");
-            out.zeros(12);
-            out.extend_from_slice(b"VideoHandler\0");
-            close(out, hdlr);
-            let minf = open(out, b"minf");
-            let vmhd = open_full(out, b"vmhd", 0, 1);
-            out.zeros(8);
-            close(out, vmhd);
-            write_dinf(out);
-            write_stbl(out, stsd, t, counts, offsets, wide, &[]);
-            close(out, minf);
-            close(out, mdia);
-        }
+        } => write_built(
+            out,
+            t,
+            movie_duration,
+            (*width, *height),
+            stsd,
+            edits,
+            (counts, offsets, wide),
+        ),
+        TrakSource::Audio { stsd } => write_built(out, t, movie_duration, (0, 0), stsd, &[], (counts, offsets, wide)),
     }
     close(out, trak);
+}
+
+/// A track whose boxes are made here: video (`vmhd`) or sound (`smhd`).
+fn write_built(
+    out: &mut Vec<u8>,
+    t: &MuxTrack<'_>,
+    movie_duration: u64,
+    (width, height): (u32, u32),
+    stsd: &[u8],
+    edits: &[Edit],
+    (counts, offsets, wide): (&[u32], &[u64], bool),
+) {
+    let sound = matches!(t.source, TrakSource::Audio { .. });
+    let media_duration = t.media_duration();
+    write_tkhd(out, t.id, movie_duration, width, height, sound);
+    if !edits.is_empty() {
+        write_edts(out, edits);
+    }
+    let mdia = open(out, b"mdia");
+    let v1 = media_duration > u32::MAX as u64;
+    let mdhd = open_full(out, b"mdhd", v1 as u8, 0);
+    if v1 {
+        out.zeros(16);
+        out.u32(t.timescale);
+        out.u64(media_duration);
+    } else {
+        out.zeros(8);
+        out.u32(t.timescale);
+        out.u32(media_duration as u32);
+    }
+    out.u16(0x55c4); // "und"
+    out.u16(0);
+    close(out, mdhd);
+    let hdlr = open_full(out, b"hdlr", 0, 0);
+    out.u32(0);
+    out.extend_from_slice(if sound { b"soun" } else { b"vide" });
+    out.zeros(12);
+    out.extend_from_slice(if sound { b"SoundHandler\0" } else { b"VideoHandler\0" });
+    close(out, hdlr);
+    let minf = open(out, b"minf");
+    if sound {
+        let smhd = open_full(out, b"smhd", 0, 0);
+        out.zeros(4); // balance, reserved
+        close(out, smhd);
+    } else {
+        let vmhd = open_full(out, b"vmhd", 0, 1);
+        out.zeros(8);
+        close(out, vmhd);
+    }
+    write_dinf(out);
+    write_stbl(out, stsd, t, counts, offsets, wide, &[]);
+    close(out, minf);
+    close(out, mdia);
 }
 
 /// A copy of a full box with its duration field replaced (the field sits
@@ -356,7 +388,7 @@ fn patch_duration(raw: &[u8], v0: usize, v1: usize, duration: u64) -> Vec<u8> {
     b
 }
 
-fn write_tkhd(out: &mut Vec<u8>, id: u32, duration: u64, width: u32, height: u32) {
+fn write_tkhd(out: &mut Vec<u8>, id: u32, duration: u64, width: u32, height: u32, sound: bool) {
     let v1 = duration > u32::MAX as u64;
     let at = open_full(out, b"tkhd", v1 as u8, 3); // enabled, in movie
     if v1 {
@@ -373,7 +405,7 @@ fn write_tkhd(out: &mut Vec<u8>, id: u32, duration: u64, width: u32, height: u32
     out.zeros(8);
     out.u16(0); // layer
     out.u16(0); // alternate group
-    out.u16(0); // volume: video
+    out.u16(if sound { 0x100 } else { 0 }); // volume
     out.u16(0);
     for m in MATRIX {
         out.u32(m);
@@ -518,4 +550,64 @@ fn write_stbl(
         out.extend_from_slice(e);
     }
     close(out, stbl);
+}
+
+/// `stsd` with one `avc1`/`avc3` visual sample entry (ISO/IEC 14496-12
+/// §12.1.3, 14496-15 §5.4.2).
+pub fn avc_stsd(format: &[u8; 4], width: u32, height: u32, avcc: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.u32(0);
+    out.extend_from_slice(b"stsd");
+    out.u32(0);
+    out.u32(1);
+    let entry = out.len();
+    out.u32(0);
+    out.extend_from_slice(format);
+    out.zeros(6);
+    out.u16(1); // data_reference_index
+    out.zeros(16);
+    out.u16(width.min(u16::MAX as u32) as u16);
+    out.u16(height.min(u16::MAX as u32) as u16);
+    out.u32(0x0048_0000); // 72 dpi
+    out.u32(0x0048_0000);
+    out.u32(0);
+    out.u16(1); // frame_count
+    out.zeros(32); // compressorname
+    out.u16(0x18); // depth
+    out.u16(0xffff); // pre_defined = -1
+    out.u32(8 + avcc.len() as u32);
+    out.extend_from_slice(b"avcC");
+    out.extend_from_slice(avcc);
+    let len = (out.len() - entry) as u32;
+    out[entry..entry + 4].copy_from_slice(&len.to_be_bytes());
+    let len = out.len() as u32;
+    out[..4].copy_from_slice(&len.to_be_bytes());
+    out
+}
+
+/// An `Opus` sample entry with its `dOps` (ISO/IEC 23003-5 / Opus in
+/// ISOBMFF §4.3), for mapping family 0 (mono or stereo).
+pub fn opus_stsd(channels: u8, pre_skip: u16, input_rate: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    let stsd = open_full(&mut out, b"stsd", 0, 0);
+    out.u32(1);
+    let entry = open(&mut out, b"Opus");
+    out.zeros(6);
+    out.u16(1); // data_reference_index
+    out.zeros(8);
+    out.u16(channels as u16);
+    out.u16(16); // samplesize
+    out.zeros(4);
+    out.u32(48_000 << 16);
+    let dops = open(&mut out, b"dOps");
+    out.u8(0); // version
+    out.u8(channels);
+    out.u16(pre_skip);
+    out.u32(input_rate);
+    out.u16(0); // output gain
+    out.u8(0); // channel mapping family
+    close(&mut out, dops);
+    close(&mut out, entry);
+    close(&mut out, stsd);
+    out
 }

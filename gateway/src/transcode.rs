@@ -1,0 +1,305 @@
+//! One segment through the ladder: demux the TS, decode the H.264 once,
+//! and hand every picture to one thread per rendition, which scales it,
+//! drops frames down to the rendition's rate, encodes, and muxes a TS that
+//! keeps the input's timestamps. Decoding overlaps encoding, so on two
+//! cores the renditions cost about what the largest of them costs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use lpbridge_guest::time::{TS_CLOCK, unwrap_pts};
+use lpbridge_guest::ts::{Demuxer, Muxer};
+use lpbridge_guest::{JoinOptions, join};
+use openh264::OpenH264API;
+use openh264::decoder::{Decoder, DecoderConfig};
+
+use crate::TranscodeError;
+use crate::config::{Gop, Rendition};
+use crate::encode::{EncoderSettings, H264Encoder};
+use crate::picture::{Picture, Scaler};
+
+/// What the request's extension asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Container {
+    Ts,
+    Mp4,
+}
+
+impl Container {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Container::Ts => ".ts",
+            Container::Mp4 => ".mp4",
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            Container::Ts => "video/mp2t",
+            Container::Mp4 => "video/mp4",
+        }
+    }
+}
+
+/// One rendition of the segment.
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+    pub keyframes: u32,
+    /// Bytes of H.264 (without container), for the bitrate it got.
+    pub video_bytes: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// A decoded picture and its presentation time (90 kHz, unwrapped).
+type Shared = Arc<(Picture, i64)>;
+
+/// Pictures a rendition thread may lag behind the decoder.
+const QUEUE: usize = 4;
+
+pub fn transcode(
+    input: &[u8],
+    container: Container,
+    renditions: &[Rendition],
+    cancel: &AtomicBool,
+) -> Result<Vec<Output>, TranscodeError> {
+    let split;
+    let (ts, audio) = match container {
+        Container::Ts => (input, None),
+        Container::Mp4 => {
+            split = lpbridge_guest::split(input).map_err(TranscodeError::Media)?;
+            (&split.video_ts[..], Some(&split.audio_mp4[..]))
+        }
+    };
+    let demux = match Demuxer::new(ts) {
+        Ok(d) => d,
+        // go-livepeer sends the source back when a segment has no video.
+        Err(lpbridge_guest::Error::NoVideo) => return Ok(passthrough(input, renditions)),
+        Err(e) => return Err(TranscodeError::Media(e)),
+    };
+    // First pass: timestamps and keyframes only (the demuxer lends each
+    // unit's bytes to a callback, so decoding is a second pass).
+    let mut units: Vec<(i64, bool)> = Vec::new();
+    demux
+        .for_each_access_unit(|au| {
+            let reference = units.last().map_or(au.pts as i64, |u| u.0);
+            units.push((unwrap_pts(au.pts, reference), au.random_access || has_idr(au.data)));
+            Ok(())
+        })
+        .map_err(TranscodeError::Media)?;
+    if units.is_empty() {
+        return Ok(passthrough(input, renditions));
+    }
+    // Units before the first keyframe cannot be decoded; they are dropped.
+    let Some(first_key) = units.iter().position(|u| u.1) else {
+        return Err(TranscodeError::NoKeyframes);
+    };
+    // The decoder gives pictures in presentation order.
+    let mut times: Vec<i64> = units[first_key..].iter().map(|u| u.0).collect();
+    times.sort_unstable();
+
+    std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(renditions.len());
+        let mut workers = Vec::with_capacity(renditions.len());
+        for r in renditions {
+            let (tx, rx) = sync_channel::<Shared>(QUEUE);
+            senders.push(Some(tx));
+            workers.push(scope.spawn(move || encode_rendition(r, rx, audio, cancel)));
+        }
+        // Owns the senders, so dropping it closes every rendition's queue.
+        let mut send = move |picture: Shared| {
+            // A rendition that failed has dropped its receiver; the others go on.
+            for slot in senders.iter_mut() {
+                if let Some(tx) = slot
+                    && tx.send(picture.clone()).is_err()
+                {
+                    *slot = None;
+                }
+            }
+        };
+        let decoded = decode(&demux, first_key, &times, cancel, &mut send);
+        drop(send);
+        let results: Vec<Result<Output, TranscodeError>> = workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(TranscodeError::Codec("rendition thread panicked".into())))
+            })
+            .collect();
+        if decoded? == 0 {
+            return Err(TranscodeError::NoKeyframes);
+        }
+        results.into_iter().collect()
+    })
+}
+
+/// Decodes from the first keyframe on, giving each picture the next
+/// presentation time. Returns how many pictures came out.
+fn decode(
+    demux: &Demuxer<'_>,
+    first_key: usize,
+    times: &[i64],
+    cancel: &AtomicBool,
+    send: &mut impl FnMut(Shared),
+) -> Result<usize, TranscodeError> {
+    let mut decoder = Decoder::with_api_config(OpenH264API::from_source(), DecoderConfig::new())
+        .map_err(|e| TranscodeError::Codec(e.to_string()))?;
+    let mut index = 0usize;
+    let mut out = 0usize;
+    let mut emit = |picture: Picture, out: &mut usize| {
+        if let Some(&pts) = times.get(*out) {
+            send(Arc::new((picture, pts)));
+            *out += 1;
+        }
+    };
+    demux
+        .for_each_access_unit(|au| {
+            index += 1;
+            if index <= first_key {
+                return Ok(());
+            }
+            if cancel.load(Ordering::Relaxed) {
+                return Err(lpbridge_guest::Error::truncated("cancelled"));
+            }
+            match decoder.decode(au.data) {
+                Ok(Some(yuv)) => {
+                    let picture = Picture::copy_from(&yuv)
+                        .map_err(|e| lpbridge_guest::Error::malformed(format!("packet {}", au.packet), e))?;
+                    emit(picture, &mut out);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(lpbridge_guest::Error::malformed(
+                        format!("access unit at packet {}", au.packet),
+                        format!("H.264 decode failed: {e}"),
+                    ));
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| {
+            if cancel.load(Ordering::Relaxed) {
+                TranscodeError::Cancelled
+            } else {
+                TranscodeError::Media(e)
+            }
+        })?;
+    let rest = decoder
+        .flush_remaining()
+        .map_err(|e| TranscodeError::Codec(e.to_string()))?;
+    for yuv in rest {
+        emit(Picture::copy_from(&yuv)?, &mut out);
+    }
+    Ok(out)
+}
+
+/// One rendition: scale, decimate, encode, mux.
+fn encode_rendition(
+    r: &Rendition,
+    rx: Receiver<Shared>,
+    audio: Option<&[u8]>,
+    cancel: &AtomicBool,
+) -> Result<Output, TranscodeError> {
+    let mut scaler = Scaler::default();
+    let mut encoder: Option<(H264Encoder, Picture, u64, u64)> = None;
+    let mut frames: Vec<(Vec<u8>, i64, bool)> = Vec::new();
+    let mut first_pts = None;
+    let mut last_slot: Option<i64> = None;
+    for shared in rx {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(TranscodeError::Cancelled);
+        }
+        let (picture, pts) = (&shared.0, shared.1);
+        if encoder.is_none() {
+            let (w, h) = r.size_for(picture.width, picture.height);
+            // Without a rate of its own, the rendition keeps the source's,
+            // which only the timestamps tell (30 fps if they do not).
+            let (num, den) = r.fps.unwrap_or((0, 1));
+            let fps = if num > 0 { num as f32 / den as f32 } else { 30.0 };
+            let intra_period = match r.gop {
+                Gop::Default => 0,
+                Gop::Intra => 1,
+                Gop::Seconds(s) => ((s * fps as f64).round() as u32).max(1),
+            };
+            let settings = EncoderSettings {
+                bitrate: r.bitrate,
+                fps,
+                intra_period,
+            };
+            encoder = Some((H264Encoder::new(settings)?, Picture::new(w, h), num, den));
+        }
+        let Some((enc, scaled, num, den)) = encoder.as_mut() else {
+            continue;
+        };
+        // Frame-rate decimation: keep a picture when it opens a new slot
+        // of the output rate.
+        let start = *first_pts.get_or_insert(pts);
+        if *num > 0 {
+            let slot = ((pts - start) as i128 * *num as i128 / (*den as i128 * TS_CLOCK as i128)) as i64;
+            if last_slot.is_some_and(|l| slot <= l) {
+                continue;
+            }
+            last_slot = Some(slot);
+        }
+        let frame = if scaled.width == picture.width && scaled.height == picture.height {
+            enc.encode(picture)?
+        } else {
+            scaler.scale_into(picture, scaled)?;
+            enc.encode(scaled)?
+        };
+        if let Some(frame) = frame {
+            frames.push((frame.annexb, pts, frame.keyframe));
+        }
+    }
+    let Some((_, scaled, _, _)) = encoder else {
+        return Err(TranscodeError::NoKeyframes);
+    };
+
+    let video_bytes: u64 = frames.iter().map(|f| f.0.len() as u64).sum();
+    let mut mux = Muxer::with_capacity(Muxer::packets_for(video_bytes as usize + frames.len() * 32) * 188);
+    for (annexb, pts, keyframe) in &frames {
+        if *keyframe {
+            mux.write_tables();
+        }
+        mux.write_pes(&[annexb], *pts, *pts, *keyframe);
+    }
+    let ts = mux.finish();
+    let bytes = match audio {
+        Some(audio) => join(&ts, audio, JoinOptions::default()).map_err(TranscodeError::Media)?,
+        None => ts,
+    };
+    Ok(Output {
+        name: r.name.clone(),
+        width: scaled.width,
+        height: scaled.height,
+        frames: frames.len() as u32,
+        keyframes: frames.iter().filter(|f| f.2).count() as u32,
+        video_bytes,
+        bytes,
+    })
+}
+
+/// A segment without video: every part is the source itself.
+fn passthrough(input: &[u8], renditions: &[Rendition]) -> Vec<Output> {
+    renditions
+        .iter()
+        .map(|r| Output {
+            name: r.name.clone(),
+            width: 0,
+            height: 0,
+            frames: 0,
+            keyframes: 0,
+            video_bytes: 0,
+            bytes: input.to_vec(),
+        })
+        .collect()
+}
+
+/// Whether an Annex B access unit holds an IDR slice.
+fn has_idr(annexb: &[u8]) -> bool {
+    lpbridge_guest::h264::AnnexB::new(annexb).any(|nal| nal.first().is_some_and(|b| b & 0x1f == 5))
+}
