@@ -76,6 +76,7 @@ pub enum Command {
     /// Send segments through a Livepeer gateway as one creator's session,
     /// two in flight; writes OUT/<rendition>/<index>.mp4.
     Transcode {
+        /// The gateway's URL, or `local` for the built-in one.
         #[arg(long, env = "LPBRIDGE_GATEWAY")]
         gateway: String,
         /// The creator's DID: one session, one manifest.
@@ -92,6 +93,7 @@ pub enum Command {
     Serve {
         #[arg(long, env = "LPBRIDGE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
+        /// The gateway's URL, or `local` for the built-in one.
         #[arg(long, env = "LPBRIDGE_GATEWAY")]
         gateway: String,
         #[command(flatten)]
@@ -102,6 +104,33 @@ pub enum Command {
         /// A segment every component must split and join before it serves.
         #[arg(long, env = "LPBRIDGE_SELF_CHECK_SEGMENT")]
         self_check_segment: Option<PathBuf>,
+    },
+    /// Run a Livepeer-compatible gateway that transcodes with openh264
+    /// (go-livepeer's push endpoint: POST /live/{manifest}/{seq}.ts).
+    Gateway {
+        #[arg(long, env = "LPBRIDGE_GATEWAY_LISTEN", default_value = "127.0.0.1:8935")]
+        listen: std::net::SocketAddr,
+        /// Sessions (manifests) open at once; go-livepeer's default is 10.
+        #[arg(long, env = "LPBRIDGE_GATEWAY_MAX_SESSIONS", default_value_t = 10)]
+        max_sessions: usize,
+        #[arg(long, env = "LPBRIDGE_GATEWAY_SESSION_IDLE_SECS", default_value_t = 60)]
+        session_idle_secs: u64,
+    },
+    /// The whole job on this machine: sample segments through the
+    /// component, the host and a gateway (the built-in one by default);
+    /// writes OUT/<rendition>/<n>.mp4 and OUT/index.html.
+    Demo {
+        #[arg(long, env = "LPBRIDGE_DEMO_OUT", default_value = "demo-out")]
+        out: PathBuf,
+        /// Consecutive 2 s segments to make and send.
+        #[arg(long, env = "LPBRIDGE_DEMO_SEGMENTS", default_value_t = 3)]
+        segments: u32,
+        #[arg(long, env = "LPBRIDGE_GATEWAY", default_value = "local")]
+        gateway: String,
+        #[arg(long, env = "LPBRIDGE_CREATOR", default_value = "did:plc:lpbridgedemo")]
+        creator: String,
+        #[command(flatten)]
+        options: GatewayOptions,
     },
     /// List the parts of a multipart/mixed body; `--out` writes them.
     Multipart {
@@ -206,9 +235,47 @@ pub async fn run(cli: Cli) -> Result<()> {
             options,
             segments,
         } => {
+            let (gateway, _local) = gateway_url(&gateway).await?;
             let config = options.config(&gateway)?;
             let bridge = Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new()))?);
             transcode(bridge, &creator, &out, &segments).await?;
+        }
+        Command::Gateway {
+            listen,
+            max_sessions,
+            session_idle_secs,
+        } => {
+            let options = lpbridge_gateway::GatewayOptions {
+                max_sessions,
+                session_idle: Duration::from_secs(session_idle_secs),
+                ..lpbridge_gateway::GatewayOptions::default()
+            };
+            let gateway = lpbridge_gateway::Gateway::start(listen, options)
+                .await
+                .with_context(|| format!("listen on {listen}"))?;
+            say!("Livepeer-compatible gateway on {}", gateway.url());
+            shutdown_signal().await;
+        }
+        Command::Demo {
+            out,
+            segments,
+            gateway,
+            creator,
+            options,
+        } => {
+            let (gateway, _local) = gateway_url(&gateway).await?;
+            let config = options.config(&gateway)?;
+            let bridge = Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new()))?);
+            let demo = crate::demo::DemoOptions {
+                out: out.clone(),
+                segments,
+                creator,
+                sample: lpbridge_gateway::synth::SampleOptions::default(),
+            };
+            say!("{segments} sample segments of 2 s 720p30 -> {gateway}");
+            let columns = crate::demo::run(bridge, demo).await?;
+            say!("{}", crate::demo::table(&columns));
+            say!("open {}", out.join("index.html").display());
         }
         Command::Serve {
             listen,
@@ -217,6 +284,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             max_body_mib,
             self_check_segment,
         } => {
+            let (gateway, _local) = gateway_url(&gateway).await?;
             let config = options.config(&gateway)?;
             let bridge = Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new()))?);
             let check = self_check_segment.as_deref().map(read).transpose()?;
@@ -252,14 +320,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 reloader,
                 max_body: max_body_mib << 20,
             });
-            let term = async {
-                let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            };
-            crate::server::serve(service, listener, term).await?;
+            crate::server::serve(service, listener, shutdown_signal()).await?;
         }
         Command::Multipart {
             content_type,
@@ -294,6 +355,33 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// `local` starts the built-in gateway on a loopback port for as long as
+/// the returned handle lives; anything else is a URL used as it is.
+async fn gateway_url(gateway: &str) -> Result<(String, Option<lpbridge_gateway::Gateway>)> {
+    if gateway != "local" {
+        return Ok((gateway.to_string(), None));
+    }
+    let local = lpbridge_gateway::Gateway::start(([127, 0, 0, 1], 0).into(), Default::default())
+        .await
+        .context("start the built-in gateway")?;
+    Ok((local.url(), Some(local)))
 }
 
 /// Runs `segments` through one session, in order, two in flight.
