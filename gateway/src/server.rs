@@ -176,32 +176,36 @@ fn expire(sessions: &mut HashMap<String, Session>, idle: Duration) {
     sessions.retain(|_, s| s.last_used.elapsed() < idle);
 }
 
+/// Reads (and drops) what is left of a refused request's body, as Go's
+/// server does, so a client still sending is not cut off mid-write.
+async fn refuse(body: Incoming, limit: usize, status: StatusCode, msg: &str) -> Result<Response<Body>, Infallible> {
+    let _ = Limited::new(body, limit).collect().await;
+    Ok(text(status, msg))
+}
+
 async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Body>, Infallible> {
-    let path = req.uri().path().to_string();
+    let (head, body) = req.into_parts();
+    let limit = state.options.max_body;
+    let path = head.uri.path().to_string();
     if !path.starts_with("/live/") {
-        return Ok(text(StatusCode::NOT_FOUND, "404 page not found"));
+        return refuse(body, limit, StatusCode::NOT_FOUND, "404 page not found").await;
     }
-    if req.method() != Method::POST && req.method() != Method::PUT {
-        let msg = format!("http push request wrong method={} url={path}", req.method());
-        return Ok(text(StatusCode::METHOD_NOT_ALLOWED, &msg));
+    if head.method != Method::POST && head.method != Method::PUT {
+        let msg = format!("http push request wrong method={} url={path}", head.method);
+        return refuse(body, limit, StatusCode::METHOD_NOT_ALLOWED, &msg).await;
     }
     let (manifest, seq, container) = match parse_path(&path) {
         Ok(v) => v,
-        Err(e) => return Ok(text(StatusCode::BAD_REQUEST, &e)),
+        Err(e) => return refuse(body, limit, StatusCode::BAD_REQUEST, &e).await,
     };
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
+    let header = |name: &str| head.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let config = match header("livepeer-transcode-configuration") {
         None => TranscodeConfig::default(),
         Some(raw) => match TranscodeConfig::parse(&raw) {
             Ok(c) => c,
             Err(e) => {
                 let msg = format!("failed to parse transcode config header: {e}");
-                return Ok(text(StatusCode::BAD_REQUEST, &msg));
+                return refuse(body, limit, StatusCode::BAD_REQUEST, &msg).await;
             }
         },
     };
@@ -210,7 +214,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
         .unwrap_or(2000);
     let multipart_wanted = header("accept").as_deref() == Some("multipart/mixed");
 
-    let body = match Limited::new(req.into_body(), state.options.max_body).collect().await {
+    let body = match Limited::new(body, limit).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
     };

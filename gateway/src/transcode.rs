@@ -12,7 +12,7 @@ use lpbridge_guest::time::{TS_CLOCK, unwrap_pts};
 use lpbridge_guest::ts::{Demuxer, Muxer};
 use lpbridge_guest::{JoinOptions, join};
 use openh264::OpenH264API;
-use openh264::decoder::{Decoder, DecoderConfig};
+use openh264::decoder::{Decoder, DecoderConfig, Flush};
 
 use crate::TranscodeError;
 use crate::config::{Gop, Rendition};
@@ -101,6 +101,7 @@ pub fn transcode(
     // The decoder gives pictures in presentation order.
     let mut times: Vec<i64> = units[first_key..].iter().map(|u| u.0).collect();
     times.sort_unstable();
+    let source_fps = mean_rate(&times);
 
     std::thread::scope(|scope| {
         let mut senders = Vec::with_capacity(renditions.len());
@@ -108,7 +109,7 @@ pub fn transcode(
         for r in renditions {
             let (tx, rx) = sync_channel::<Shared>(QUEUE);
             senders.push(Some(tx));
-            workers.push(scope.spawn(move || encode_rendition(r, rx, audio, cancel)));
+            workers.push(scope.spawn(move || encode_rendition(r, rx, source_fps, audio, cancel)));
         }
         // Owns the senders, so dropping it closes every rendition's queue.
         let mut send = move |picture: Shared| {
@@ -146,7 +147,10 @@ fn decode(
     cancel: &AtomicBool,
     send: &mut impl FnMut(Shared),
 ) -> Result<usize, TranscodeError> {
-    let mut decoder = Decoder::with_api_config(OpenH264API::from_source(), DecoderConfig::new())
+    // No flush after each unit: with B-frames a flush mid-stream loses the
+    // reordering state. Pictures left at the end come out of `flush_remaining`.
+    let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
+    let mut decoder = Decoder::with_api_config(OpenH264API::from_source(), config)
         .map_err(|e| TranscodeError::Codec(e.to_string()))?;
     let mut index = 0usize;
     let mut out = 0usize;
@@ -201,6 +205,7 @@ fn decode(
 fn encode_rendition(
     r: &Rendition,
     rx: Receiver<Shared>,
+    source_fps: f32,
     audio: Option<&[u8]>,
     cancel: &AtomicBool,
 ) -> Result<Output, TranscodeError> {
@@ -216,10 +221,15 @@ fn encode_rendition(
         let (picture, pts) = (&shared.0, shared.1);
         if encoder.is_none() {
             let (w, h) = r.size_for(picture.width, picture.height);
-            // Without a rate of its own, the rendition keeps the source's,
-            // which only the timestamps tell (30 fps if they do not).
+            // Without a rate of its own, the rendition keeps the source's.
+            // Rate control budgets per frame, so the rate it is told must
+            // be the real one or it starts skipping frames.
             let (num, den) = r.fps.unwrap_or((0, 1));
-            let fps = if num > 0 { num as f32 / den as f32 } else { 30.0 };
+            let fps = if num > 0 {
+                (num as f32 / den as f32).min(source_fps)
+            } else {
+                source_fps
+            };
             let intra_period = match r.gop {
                 Gop::Default => 0,
                 Gop::Intra => 1,
@@ -235,6 +245,11 @@ fn encode_rendition(
         let Some((enc, scaled, num, den)) = encoder.as_mut() else {
             continue;
         };
+        // Two pictures for one instant (real segments have them) cannot
+        // both be shown; the first stays, so times only ever increase.
+        if frames.last().is_some_and(|f| pts <= f.1) {
+            continue;
+        }
         // Frame-rate decimation: keep a picture when it opens a new slot
         // of the output rate.
         let start = *first_pts.get_or_insert(pts);
@@ -281,6 +296,17 @@ fn encode_rendition(
         video_bytes,
         bytes,
     })
+}
+
+/// Frames per second over sorted presentation times (30 when they do not
+/// say, as for a single frame).
+fn mean_rate(times: &[i64]) -> f32 {
+    match (times.first(), times.last()) {
+        (Some(&first), Some(&last)) if last > first && times.len() > 1 => {
+            ((times.len() - 1) as f64 * TS_CLOCK as f64 / (last - first) as f64).clamp(1.0, 240.0) as f32
+        }
+        _ => 30.0,
+    }
 }
 
 /// A segment without video: every part is the source itself.

@@ -122,23 +122,6 @@ fn join(ts: &Path, audio: &Path, dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// The audio is the source's, packet for packet and byte for byte.
-fn check_audio(src: &Path, out: &Path) {
-    let (a, atb) = ffprobe_packets(src, "a");
-    let (b, btb) = ffprobe_packets(out, "a");
-    assert_eq!(atb, btb, "{}: audio time base", src.display());
-    assert_eq!(a.len(), b.len(), "{}: audio packets", src.display());
-    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-        // ffprobe gives no duration for packets of a fragmented source.
-        let duration = x.duration.is_none() || x.duration == y.duration;
-        assert!(
-            x.pts == y.pts && x.dts == y.dts && x.size == y.size && x.md5 == y.md5 && duration,
-            "{}: audio packet {i}: {x:?} became {y:?}",
-            src.display()
-        );
-    }
-}
-
 /// The output decodes with no error the source does not have too.
 fn check_decode(src: &Path, out: &Path) {
     assert_eq!(
