@@ -1,0 +1,177 @@
+//! `lpbridge demo` as a user runs it, and its page in a real browser:
+//! Debian's Chromium, headless, loads `index.html` over loopback and every
+//! video must reach `readyState >= 2` with the duration and frame size of
+//! its file.
+
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, StatusCode};
+use serde_json::Value;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run_demo(out: &Path, segments: u32) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_lpbridge"))
+        .args(["demo", "--segments", &segments.to_string(), "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "demo: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn demo_writes_renditions_a_table_and_a_page() {
+    let out = scratch("demo-table");
+    let stdout = run_demo(&out, 2);
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .filter(|r: &Vec<&str>| r.len() == 8 && r[0] != "rendition")
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    // A 720p source: the upstream ladder skips 1080p and 720p.
+    assert_eq!(names, ["source", "360p", "240p", "160p"], "{stdout}");
+    for r in &rows {
+        assert_eq!(r[4], "120", "{}: 2 segments of 60 frames", r[0]);
+        assert_eq!(r[5], "4.00s", "{}: duration", r[0]);
+        let (asked, got): (f64, f64) = (r[2].parse().unwrap(), r[3].parse().unwrap());
+        assert!(
+            (got - asked).abs() / asked < 0.2,
+            "{}: asked {asked} kb/s, got {got}",
+            r[0]
+        );
+    }
+    for dir in ["source", "360p", "240p", "160p"] {
+        for i in 0..2 {
+            let file = out.join(dir).join(format!("{i}.mp4"));
+            let info = lpbridge_guest::probe(&std::fs::read(&file).unwrap()).unwrap();
+            assert_eq!(info.audio[0].codec, "opus", "{}", file.display());
+        }
+    }
+    assert!(out.join("index.html").exists());
+}
+
+/// Serves `root` read-only; a POST to `/report` is handed to the test.
+async fn serve(root: PathBuf, report: tokio::sync::mpsc::Sender<Bytes>) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (root, report) = (root.clone(), report.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let (root, report) = (root.clone(), report.clone());
+                    async move {
+                        let path = req.uri().path().trim_start_matches('/').to_string();
+                        if req.method() == hyper::Method::POST && path == "report" {
+                            let body = req
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let _ = report.send(body).await;
+                            return Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())));
+                        }
+                        let file = root.join(&path);
+                        let inside = !path.split('/').any(|c| c == ".." || c.is_empty());
+                        match std::fs::read(&file) {
+                            Ok(bytes) if inside => {
+                                let mime = if path.ends_with(".html") {
+                                    "text/html; charset=utf-8"
+                                } else {
+                                    "video/mp4"
+                                };
+                                let mut r = Response::new(Full::new(Bytes::from(bytes)));
+                                r.headers_mut().insert("content-type", mime.parse().unwrap());
+                                Ok(r)
+                            }
+                            _ => {
+                                let mut r = Response::new(Full::new(Bytes::new()));
+                                *r.status_mut() = StatusCode::NOT_FOUND;
+                                Ok(r)
+                            }
+                        }
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_page_plays_every_rendition_in_headless_chromium() {
+    let out = scratch("demo-browser");
+    run_demo(&out, 2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let addr = serve(out.clone(), tx).await;
+
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("Debian's chromium package (.ci/run installs it)");
+    let profile = scratch("demo-browser-profile");
+    let mut browser = tokio::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--autoplay-policy=no-user-gesture-required",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("http://{addr}/index.html?report"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start chromium");
+    let report = tokio::time::timeout(Duration::from_secs(120), rx.recv()).await;
+    let _ = browser.kill().await;
+    let report = report.expect("the page reported within 2 minutes").expect("a report");
+    let results: Vec<Value> = serde_json::from_slice(&report).unwrap();
+
+    // Source and three renditions, two segments each.
+    assert_eq!(results.len(), 8, "{results:?}");
+    for r in &results {
+        let src = r["src"].as_str().unwrap();
+        assert!(r["ok"].as_bool().unwrap(), "{src}: {}", r["note"]);
+        assert!(r["readyState"].as_u64().unwrap() >= 2, "{src}: {r}");
+        // The browser's numbers against the file's own.
+        let file = std::fs::read(out.join(src)).unwrap();
+        let info = lpbridge_guest::probe(&file).unwrap();
+        let v = &info.video[0];
+        assert_eq!(
+            (r["width"].as_u64().unwrap(), r["height"].as_u64().unwrap()),
+            (v.width as u64, v.height as u64),
+            "{src}: frame size"
+        );
+        let duration = r["duration"].as_f64().unwrap();
+        assert!(
+            (duration - info.duration_ns as f64 / 1e9).abs() <= 0.1,
+            "{src}: browser says {duration} s"
+        );
+    }
+}
