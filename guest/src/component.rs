@@ -15,7 +15,9 @@ use exports::streamplace::livepeer::session as wit_session;
 use exports::streamplace::livepeer::{multipart as wit_multipart, remux};
 use streamplace::livepeer::types as wit;
 use wasi::http::outgoing_handler;
-use wasi::http::types::{Fields, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme};
+use wasi::http::types::{
+    Fields, FutureIncomingResponse, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
+};
 use wasi::io::streams::StreamError;
 
 struct Component;
@@ -135,26 +137,48 @@ fn transcode_error(e: TranscodeError) -> wit_session::TranscodeError {
     }
 }
 
+fn profiles_of(wit: &[wit_session::Profile]) -> Vec<crate::ladder::Profile> {
+    wit.iter()
+        .map(|p| crate::ladder::Profile {
+            name: p.name.clone(),
+            width: p.width,
+            height: p.height,
+            bitrate: p.bitrate,
+            fps: p.fps,
+            fps_den: p.fps_den,
+            profile: p.profile.clone(),
+        })
+        .collect()
+}
+
 impl wit_session::Guest for Component {
-    fn transcode(r: wit_session::SegmentRequest) -> Result<wit_session::TranscodeOutput, wit_session::TranscodeError> {
-        let profiles: Vec<crate::ladder::Profile> = r
-            .profiles
-            .into_iter()
-            .map(|p| crate::ladder::Profile {
-                name: p.name,
-                width: p.width,
-                height: p.height,
-                bitrate: p.bitrate,
-                fps: p.fps,
-                fps_den: p.fps_den,
-                profile: p.profile,
-            })
-            .collect();
-        let out = transcode(r.segment, &r.gateway, &r.manifest, r.seq, &profiles).map_err(transcode_error)?;
+    fn send(
+        r: wit_session::SegmentRequest,
+    ) -> Result<(FutureIncomingResponse, wit_session::Pending), wit_session::TranscodeError> {
+        let profiles = profiles_of(&r.profiles);
+        let prepared = core::prepare(&r.segment, &r.gateway, &r.manifest, r.seq, &profiles).map_err(transcode_error)?;
+        // The segment and the TS are freed before this call returns, and
+        // the instance with them.
+        drop(r.segment);
+        let response = post(&prepared).map_err(transcode_error)?;
+        let pending = wit_session::Pending {
+            info: segment_info(prepared.split.info),
+            audio_mp4: prepared.split.audio_mp4,
+            profiles: r.profiles,
+        };
+        Ok((response, pending))
+    }
+
+    fn receive(
+        response: FutureIncomingResponse,
+        pending: wit_session::Pending,
+    ) -> Result<wit_session::TranscodeOutput, wit_session::TranscodeError> {
+        let profiles = profiles_of(&pending.profiles);
+        let response = response_head(&response).map_err(transcode_error)?;
+        let renditions = read_answer(response, &pending.audio_mp4, &profiles).map_err(transcode_error)?;
         Ok(wit_session::TranscodeOutput {
-            info: segment_info(out.info),
-            renditions: out
-                .renditions
+            info: pending.info,
+            renditions: renditions
                 .into_iter()
                 .map(|r| wit_session::Rendition {
                     name: r.name,
@@ -168,19 +192,13 @@ impl wit_session::Guest for Component {
     }
 }
 
-/// Memory is freed as soon as it is done with: the segment once split, the
-/// TS once sent, so the answer's parts reuse it while the gateway works.
-fn transcode(
-    segment: Vec<u8>,
-    gateway: &str,
-    manifest: &str,
-    seq: u64,
+/// Reads the gateway's answer: a plain-text error, or the multipart body
+/// whose parts are joined as each completes.
+fn read_answer(
+    response: IncomingResponse,
+    audio_mp4: &[u8],
     profiles: &[crate::ladder::Profile],
-) -> Result<core::Output, TranscodeError> {
-    let mut prepared = core::prepare(&segment, gateway, manifest, seq, profiles)?;
-    drop(segment);
-    let response = post(&prepared)?;
-    prepared.split.video_ts = Vec::new();
+) -> Result<Vec<core::Rendition>, TranscodeError> {
     let status = response.status();
     let content_type = response
         .headers()
@@ -231,7 +249,7 @@ fn transcode(
         return Err(TranscodeError::NotMultipart(content_type));
     }
     let mut parser = multipart::Parser::new(&content_type).map_err(TranscodeError::Multipart)?;
-    let mut collector = core::Collector::new(&prepared.split.audio_mp4, profiles);
+    let mut collector = core::Collector::new(audio_mp4, profiles);
     read(64 * 1024, &mut |chunk| {
         parser.push(chunk).map_err(TranscodeError::Multipart)?;
         while let Some(part) = parser.next_part() {
@@ -240,14 +258,12 @@ fn transcode(
         Ok(true)
     })?;
     parser.finish().map_err(TranscodeError::Multipart)?;
-    Ok(core::Output {
-        renditions: collector.finish()?,
-        info: prepared.split.info,
-    })
+    collector.finish()
 }
 
-/// POSTs the TS and waits for the response head.
-fn post(p: &core::Prepared) -> Result<IncomingResponse, TranscodeError> {
+/// POSTs the TS. Returns once the body is sent; the response is the
+/// caller's to wait for.
+fn post(p: &core::Prepared) -> Result<FutureIncomingResponse, TranscodeError> {
     let http = |what: &str, e: &dyn std::fmt::Debug| TranscodeError::Http(format!("{what}: {e:?}"));
     let ts = &p.split.video_ts;
     let mut list: Vec<(String, Vec<u8>)> = p
@@ -270,9 +286,9 @@ fn post(p: &core::Prepared) -> Result<IncomingResponse, TranscodeError> {
     let body = request.body().map_err(|e| http("body", &e))?;
     let future = outgoing_handler::handle(request, None).map_err(|e| TranscodeError::Http(describe(&e)))?;
 
-    // Write the TS. A failed write is judged by the response: a host that
-    // denies the request closes the stream first.
-    let mut write_error = None;
+    // Write the TS. A failed write or finish is judged by the response,
+    // which `receive` reads: a host that denies the request closes the
+    // stream first, and the response says so.
     if let Ok(out) = body.write() {
         let mut rest: &[u8] = ts;
         while !rest.is_empty() {
@@ -280,29 +296,28 @@ fn post(p: &core::Prepared) -> Result<IncomingResponse, TranscodeError> {
                 Ok(0) => out.subscribe().block(),
                 Ok(n) => {
                     let k = (n as usize).min(rest.len());
-                    if let Err(e) = out.write(&rest[..k]) {
-                        write_error = Some(format!("{e:?}"));
+                    if out.write(&rest[..k]).is_err() {
                         break;
                     }
                     rest = &rest[k..];
                 }
-                Err(e) => {
-                    write_error = Some(format!("{e:?}"));
-                    break;
-                }
+                Err(_) => break,
             }
         }
         // No flush after the last write: with Content-Length, hyper drops
         // the body as soon as it has every byte.
     }
-    let finished = OutgoingBody::finish(body, None);
+    let _ = OutgoingBody::finish(body, None);
+    Ok(future)
+}
+
+/// Waits for the response head.
+fn response_head(future: &FutureIncomingResponse) -> Result<IncomingResponse, TranscodeError> {
     future.subscribe().block();
     match future.get() {
         Some(Ok(Ok(response))) => Ok(response),
         Some(Ok(Err(code))) => Err(TranscodeError::Http(describe(&code))),
-        Some(Err(())) | None => Err(TranscodeError::Http(format!(
-            "no response (write: {write_error:?}, finish: {finished:?})"
-        ))),
+        Some(Err(())) | None => Err(TranscodeError::Http("no response".into())),
     }
 }
 

@@ -4,7 +4,6 @@
 //! else; policy (which hosts, how many in flight, timeouts) is the host's.
 
 use crate::error::Error;
-use crate::info::SegmentInfo;
 use crate::join::{JoinOptions, join_rendition};
 use crate::ladder::{Profile, config_json};
 use crate::multipart::{MultipartError, Part, PartBody};
@@ -178,12 +177,6 @@ impl<'a> Collector<'a> {
             .map(|(d, name)| d.ok_or(TranscodeError::MissingRendition(name)))
             .collect()
     }
-}
-
-/// The segment info and the renditions, for the caller.
-pub struct Output {
-    pub info: SegmentInfo,
-    pub renditions: Vec<Rendition>,
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use wasmtime::{
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use wasmtime_wasi_http::p2::types::HostFutureIncomingResponse;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::session::{SegmentRequest, TranscodeError, TranscodeOutput};
@@ -196,18 +197,42 @@ impl Runtime {
 
 impl Runtime {
     /// One segment through the gateway, with `hooks` deciding what the
-    /// component may reach.
-    /// The epoch keeps running while the component waits on the gateway,
-    /// so this call's deadline is the round trip's, `deadline`.
+    /// component may reach, in two calls so that no instance is held while
+    /// the gateway transcodes (seconds, against the milliseconds of
+    /// remuxing): `send` splits and POSTs, then its store is dropped and
+    /// its slot freed; the host keeps the in-flight response (a host object,
+    /// moved out of that store's table) and the audio; when the response
+    /// head is in, `receive` runs in a fresh instance to read and join.
+    /// Each call's epoch deadline is `deadline`; the caller bounds the
+    /// whole.
     pub async fn transcode(
         &self,
         request: &SegmentRequest,
         hooks: PolicyHooks,
         deadline: Duration,
     ) -> Result<Result<TranscodeOutput, TranscodeError>> {
-        let (_slot, mut store, r) = self.instance_until(hooks, deadline).await?;
+        // Reading the answer sends nothing: its store denies every request.
+        let read_hooks = PolicyHooks {
+            refusals: hooks.refusals.clone(),
+            timeouts: hooks.timeouts,
+            ..PolicyHooks::deny_all()
+        };
+        let (response, pending) = {
+            let (_slot, mut store, r) = self.instance_until(hooks, deadline).await?;
+            match r.streamplace_livepeer_session().call_send(&mut store, request).await? {
+                Err(e) => return Ok(Err(e)),
+                Ok((response, pending)) => (store.data_mut().table.delete(response)?, pending),
+            }
+        };
+        // No instance from here until the response head arrives.
+        let response = match response {
+            HostFutureIncomingResponse::Pending(head) => HostFutureIncomingResponse::Ready(head.await),
+            done => done,
+        };
+        let (_slot, mut store, r) = self.instance_until(read_hooks, deadline).await?;
+        let response = store.data_mut().table.push(response)?;
         Ok(r.streamplace_livepeer_session()
-            .call_transcode(&mut store, request)
+            .call_receive(&mut store, response, &pending)
             .await?)
     }
 }

@@ -175,3 +175,48 @@ async fn demo_page_plays_every_rendition_in_headless_chromium() {
         );
     }
 }
+
+/// `lpbridge gateway` on its own, and `transcode` against it by URL.
+#[test]
+fn gateway_subcommand_serves_transcode() {
+    use std::io::BufRead;
+    let mut gateway = Command::new(env!("CARGO_BIN_EXE_lpbridge"))
+        .args(["gateway", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(gateway.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+
+    let out = scratch("gateway-subcommand");
+    let segment =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/streamplace/sample-segment.mp4");
+    let o = Command::new(env!("CARGO_BIN_EXE_lpbridge"))
+        .args([
+            "transcode",
+            "--creator",
+            "did:plc:cli",
+            "--renditions",
+            "360p,240p",
+            "--gateway",
+            &url,
+            "--out",
+        ])
+        .arg(&out)
+        .arg(&segment)
+        .output()
+        .unwrap();
+    let _ = gateway.kill();
+    let _ = gateway.wait();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for (rung, size) in [("360p", (640, 360)), ("240p", (426, 240))] {
+        let file = std::fs::read(out.join(rung).join("0.mp4")).unwrap();
+        let info = lpbridge_guest::probe(&file).unwrap();
+        assert_eq!((info.video[0].width, info.video[0].height), size, "{rung}");
+    }
+}

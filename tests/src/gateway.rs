@@ -54,6 +54,9 @@ struct State {
     seen: Vec<Seen>,
     in_flight: HashMap<String, usize>,
     max_in_flight: HashMap<String, usize>,
+    /// Across all manifests.
+    total: usize,
+    max_total: usize,
 }
 
 pub struct FakeGateway {
@@ -126,6 +129,11 @@ impl FakeGateway {
         self.state.lock().unwrap().seen.clone()
     }
 
+    /// The most requests of all manifests it ever held at once.
+    pub fn max_total_in_flight(&self) -> usize {
+        self.state.lock().unwrap().max_total
+    }
+
     /// The most requests of one manifest it ever held at once.
     pub fn max_in_flight(&self, manifest: &str) -> usize {
         self.state
@@ -136,23 +144,6 @@ impl FakeGateway {
             .copied()
             .unwrap_or(0)
     }
-}
-
-/// go-livepeer's manifest parsing: strip the extension, drop a leading
-/// `stream/` and (unanchored, as upstream) `live/`, take the first segment.
-fn parse_path(path: &str) -> Result<(String, u64, String), String> {
-    let rest = path.strip_prefix("/live/").unwrap_or(path);
-    let ext = rest.rfind('.').map(|i| &rest[i..]).unwrap_or("");
-    if ext != ".ts" && ext != ".mp4" {
-        return Err(format!("ignoring file extension: {ext}"));
-    }
-    let stem = &rest[..rest.len() - ext.len()];
-    let manifest = stem.split('/').next().unwrap_or("").to_string();
-    if manifest.is_empty() {
-        return Err("Bad URL".into());
-    }
-    let seq = stem.rsplit('/').next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    Ok((manifest, seq, ext.to_string()))
 }
 
 async fn handle(
@@ -170,8 +161,10 @@ async fn handle(
             "http push is only supported via POST or PUT",
         ));
     }
-    let (manifest, seq, ext) = match parse_path(req.uri().path()) {
-        Ok(v) => v,
+    // The built-in gateway's reading of the path, which its own tests
+    // check against go-livepeer's rules.
+    let (manifest, seq, ext) = match lpbridge_gateway::server::parse_path(req.uri().path()) {
+        Ok((m, s, c)) => (m, s, c.extension()),
         Err(e) => return Ok(text(StatusCode::BAD_REQUEST, &e)),
     };
     let headers: HashMap<String, String> = req
@@ -219,6 +212,8 @@ async fn handle(
         let n = *n;
         let max = s.max_in_flight.entry(manifest.clone()).or_default();
         *max = (*max).max(n);
+        s.total += 1;
+        s.max_total = s.max_total.max(s.total);
     }
     let wait = *delay.lock().unwrap();
     let mode = mode.lock().unwrap().clone();
@@ -226,7 +221,11 @@ async fn handle(
         tokio::time::sleep(*d).await;
     }
     tokio::time::sleep(wait).await;
-    *state.lock().unwrap().in_flight.get_mut(&manifest).unwrap() -= 1;
+    {
+        let mut s = state.lock().unwrap();
+        *s.in_flight.get_mut(&manifest).unwrap() -= 1;
+        s.total -= 1;
+    }
 
     let answer = match mode {
         Mode::NoSessions => text(StatusCode::SERVICE_UNAVAILABLE, "No sessions available"),
@@ -248,12 +247,7 @@ async fn handle(
 /// The 200 answer, framed as go-livepeer's mime/multipart writer does and
 /// sent in chunks.
 fn multipart(profiles: &[String], seq: u64, ext: &str, ts: &Bytes, mode: &Mode) -> Response<Body> {
-    // 20 lowercase hex digits, random, as Go's multipart.Writer makes.
-    let boundary: String = {
-        use std::hash::{BuildHasher, Hasher};
-        let word = || std::collections::hash_map::RandomState::new().build_hasher().finish();
-        format!("{:016x}{:04x}", word(), word() & 0xffff)
-    };
+    let boundary = lpbridge_gateway::multipart::boundary();
     let mut chunks: Vec<Bytes> = Vec::new();
     for (i, name) in profiles.iter().enumerate() {
         let data = if i == 0 && *mode == Mode::GarbagePart {
@@ -262,20 +256,12 @@ fn multipart(profiles: &[String], seq: u64, ext: &str, ts: &Bytes, mode: &Mode) 
             ts.clone()
         };
         let file = format!("{name}_{seq}{ext}");
-        let mut head = String::new();
-        head.push_str(if i == 0 { "--" } else { "\r\n--" });
-        head.push_str(&boundary);
-        head.push_str("\r\n");
-        // Sorted, as Go's textproto writes a MIMEHeader.
-        head.push_str(&format!("Content-Disposition: attachment; filename=\"{file}\"\r\n"));
-        head.push_str(&format!("Content-Length: {}\r\n", data.len()));
-        head.push_str(&format!("Content-Type: video/mp2t; name=\"{file}\"\r\n"));
-        head.push_str(&format!("Rendition-Name: {name}\r\n\r\n"));
+        let head = lpbridge_gateway::multipart::part_head(&boundary, i, name, &file, "video/mp2t", data.len());
         chunks.push(Bytes::from(head));
         chunks.push(data);
     }
     if *mode != Mode::Truncated {
-        chunks.push(Bytes::from(format!("\r\n--{boundary}--\r\n")));
+        chunks.push(Bytes::from(lpbridge_gateway::multipart::close(&boundary)));
     }
     Response::builder()
         .header("Content-Type", format!("multipart/mixed; boundary={boundary}"))

@@ -346,3 +346,33 @@ async fn real_segments_transcode_end_to_end() {
         }
     }
 }
+
+/// Sessions are implicit, limited in number, and expire when idle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_limited_and_expire_when_idle() {
+    let options = GatewayOptions {
+        max_sessions: 1,
+        session_idle: std::time::Duration::from_millis(500),
+        ..GatewayOptions::default()
+    };
+    let gw = Gateway::start(([127, 0, 0, 1], 0).into(), options).await.unwrap();
+    let dir = scratch("gateway-sessions");
+    let (ts, _) = split_fixture("short-video.mp4", &dir);
+    let config = json!({"profiles": [{"name": "p", "width": 320, "height": 180, "bitrate": 300000}]});
+    let headers = json!({"Accept": "multipart/mixed", "Livepeer-Transcode-Configuration": config.to_string()});
+
+    let first = push(&gw, "POST", "/live/a/0.ts", headers.clone(), Some(&ts), &dir);
+    assert_eq!(first["status"], 200, "{first}");
+    assert_eq!(gw.sessions(), 1);
+    let second = push(&gw, "POST", "/live/b/0.ts", headers.clone(), Some(&ts), &dir);
+    assert_eq!(second["status"], 500, "one session at most: {second}");
+    assert_eq!(text(&second), "Could not create stream ID\n");
+    // The open session still takes its next segment.
+    let again = push(&gw, "POST", "/live/a/1.ts", headers.clone(), Some(&ts), &dir);
+    assert_eq!(again["status"], 200);
+
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert_eq!(gw.sessions(), 0, "idle sessions expire");
+    let later = push(&gw, "POST", "/live/b/0.ts", headers, Some(&ts), &dir);
+    assert_eq!(later["status"], 200, "{later}");
+}

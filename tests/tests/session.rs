@@ -298,3 +298,31 @@ async fn segments_that_exhaust_memory_or_time_fail_and_the_next_succeeds() {
     assert!(format!("{err:#}").contains("interrupt"), "an epoch interrupt: {err:#}");
     b.transcode("did:plc:time", &good).await.unwrap();
 }
+
+/// While the gateway works no instance is held: with one component call
+/// at a time, two sessions still have a segment each at the gateway at
+/// once (a call ends when its body is sent; a fresh one reads the answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_instance_is_held_while_the_gateway_works() {
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    *gw.delay.lock().unwrap() = Duration::from_secs(1);
+    let mut config = Config::new(&gw.url());
+    config.ladder = ladder::select(&ladder::default_ladder(), "720p,360p").unwrap();
+    let limits = Limits {
+        concurrent_calls: 1,
+        ..Limits::default()
+    };
+    let b = Arc::new(Bridge::new(Runtime::embedded(limits).unwrap(), config, Arc::new(Metrics::new())).unwrap());
+    let src = Arc::new(segment("sample-segment.mp4"));
+    let tasks: Vec<_> = ["did:plc:one", "did:plc:two"]
+        .into_iter()
+        .map(|creator| {
+            let (b, src) = (b.clone(), src.clone());
+            tokio::spawn(async move { b.transcode(creator, &src).await })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().renditions.len(), 2);
+    }
+    assert_eq!(gw.max_total_in_flight(), 2, "both segments were at the gateway at once");
+}
