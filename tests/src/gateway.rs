@@ -239,7 +239,7 @@ async fn handle(
             Response::new(Full::new(Bytes::new()).boxed())
         }
         _ if profiles.is_empty() => Response::new(Full::new(Bytes::new()).boxed()),
-        ref m => multipart(&profiles, seq, &ext, &body, m),
+        ref m => multipart(&profiles, seq, ext, &body, m),
     };
     Ok(answer)
 }
