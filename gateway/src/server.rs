@@ -310,7 +310,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
 }
 
 /// A body of one frame per chunk, so hyper sends it chunked, as Go does.
-struct Chunks(VecDeque<Bytes>);
+pub struct Chunks(pub VecDeque<Bytes>);
 
 impl hyper::body::Body for Chunks {
     type Data = Bytes;

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
-use hyper::body::{Frame, Incoming};
+use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
 /// How the gateway answers.
@@ -265,22 +265,6 @@ fn multipart(profiles: &[String], seq: u64, ext: &str, ts: &Bytes, mode: &Mode) 
     }
     Response::builder()
         .header("Content-Type", format!("multipart/mixed; boundary={boundary}"))
-        .body(BodyExt::boxed(chunked(chunks)))
+        .body(BodyExt::boxed(lpbridge_gateway::server::Chunks(chunks.into())))
         .unwrap()
-}
-
-fn chunked(chunks: Vec<Bytes>) -> impl hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static {
-    // A body that yields one frame per chunk: hyper sends it chunked.
-    struct Chunks(std::collections::VecDeque<Bytes>);
-    impl hyper::body::Body for Chunks {
-        type Data = Bytes;
-        type Error = Infallible;
-        fn poll_frame(
-            mut self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-            std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(Frame::data(b))))
-        }
-    }
-    Chunks(chunks.into())
 }
