@@ -150,7 +150,7 @@ fn draw(p: &mut Picture, frame: u32, fps: u32) {
             *px = (16 + ((x + y / 2 + shift) % 256) * 219 / 255) as u8;
         }
     }
-    let side = h / 5;
+    let side = w.min(h) / 5;
     let t = (frame % fps) as usize;
     let left = t * (w - side) / fps.max(1) as usize;
     let top = (h - side) / 2;
@@ -172,6 +172,17 @@ fn draw(p: &mut Picture, frame: u32, fps: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tall_and_narrow_samples_draw_inside_the_picture() {
+        let options = SampleOptions {
+            width: 16,
+            height: 400,
+            frames: 31,
+            ..SampleOptions::default()
+        };
+        assert!(sample_segment(1, options).is_ok());
+    }
 
     #[test]
     fn a_sample_reads_back_as_a_segment() {
