@@ -59,6 +59,37 @@ struct State {
     workers: Semaphore,
 }
 
+impl State {
+    /// The profiles of `manifest`'s session, opening it (or, with
+    /// `forceSessionReinit`, opening it again) from `config`; `None` when
+    /// there are too many sessions or the profiles cannot be made.
+    fn session_renditions(&self, manifest: &str, config: &TranscodeConfig) -> Option<Arc<Vec<Rendition>>> {
+        let mut sessions = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        expire(&mut sessions, self.options.session_idle);
+        if let Some(s) = sessions.get_mut(manifest).filter(|_| !config.force_session_reinit) {
+            s.last_used = Instant::now();
+            return Some(s.renditions.clone());
+        }
+        if !sessions.contains_key(manifest) && sessions.len() >= self.options.max_sessions {
+            tracing::warn!(%manifest, "too many sessions");
+            return None;
+        }
+        let renditions = match config.renditions() {
+            Ok(r) => Arc::new(r),
+            Err(e) => {
+                tracing::warn!(%manifest, error = %e, "bad profiles");
+                return None;
+            }
+        };
+        let session = Session {
+            renditions: renditions.clone(),
+            last_used: Instant::now(),
+        };
+        sessions.insert(manifest.to_string(), session);
+        Some(renditions)
+    }
+}
+
 /// A running gateway; dropping it stops accepting connections.
 pub struct Gateway {
     addr: SocketAddr,
@@ -123,10 +154,11 @@ impl Gateway {
     }
 }
 
-type Body = BoxBody<Bytes, Infallible>;
+pub type Body = BoxBody<Bytes, Infallible>;
 
-fn text(status: StatusCode, msg: &str) -> Response<Body> {
-    // Go's http.Error: text/plain, nosniff, and a trailing newline.
+/// An error answer as Go's `http.Error` writes it: text/plain, nosniff,
+/// and a trailing newline.
+pub fn text(status: StatusCode, msg: &str) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::from(format!("{msg}\n"))).boxed());
     *r.status_mut() = status;
     let h = r.headers_mut();
@@ -225,38 +257,8 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
         Err(e) => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
     };
 
-    let renditions = {
-        let mut sessions = state.sessions.lock().unwrap_or_else(|e| e.into_inner());
-        expire(&mut sessions, state.options.session_idle);
-        let reuse = !config.force_session_reinit && sessions.contains_key(&manifest);
-        if !reuse {
-            if !sessions.contains_key(&manifest) && sessions.len() >= state.options.max_sessions {
-                tracing::warn!(%manifest, "too many sessions");
-                return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "Could not create stream ID"));
-            }
-            match config.renditions() {
-                Ok(r) => {
-                    sessions.insert(
-                        manifest.clone(),
-                        Session {
-                            renditions: Arc::new(r),
-                            last_used: Instant::now(),
-                        },
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(%manifest, error = %e, "bad profiles");
-                    return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "Could not create stream ID"));
-                }
-            }
-        }
-        match sessions.get_mut(&manifest) {
-            Some(s) => {
-                s.last_used = Instant::now();
-                s.renditions.clone()
-            }
-            None => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "Could not create stream ID")),
-        }
+    let Some(renditions) = state.session_renditions(&manifest, &config) else {
+        return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, "Could not create stream ID"));
     };
 
     if !(0..=300_000).contains(&duration_ms) {

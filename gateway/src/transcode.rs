@@ -210,7 +210,9 @@ fn encode_rendition(
     cancel: &AtomicBool,
 ) -> Result<Output, TranscodeError> {
     let mut scaler = Scaler::default();
-    let mut encoder: Option<(H264Encoder, Picture, u64, u64)> = None;
+    // The output rate, if the rendition has its own (else the source's).
+    let (num, den) = r.fps.unwrap_or((0, 1));
+    let mut encoder: Option<(H264Encoder, Picture)> = None;
     let mut frames: Vec<(Vec<u8>, i64, bool)> = Vec::new();
     let mut first_pts = None;
     let mut last_slot: Option<i64> = None;
@@ -221,10 +223,8 @@ fn encode_rendition(
         let (picture, pts) = (&shared.0, shared.1);
         if encoder.is_none() {
             let (w, h) = r.size_for(picture.width, picture.height);
-            // Without a rate of its own, the rendition keeps the source's.
             // Rate control budgets per frame, so the rate it is told must
             // be the real one or it starts skipping frames.
-            let (num, den) = r.fps.unwrap_or((0, 1));
             let fps = if num > 0 {
                 (num as f32 / den as f32).min(source_fps)
             } else {
@@ -240,9 +240,9 @@ fn encode_rendition(
                 fps,
                 intra_period,
             };
-            encoder = Some((H264Encoder::new(settings)?, Picture::new(w, h), num, den));
+            encoder = Some((H264Encoder::new(settings)?, Picture::new(w, h)));
         }
-        let Some((enc, scaled, num, den)) = encoder.as_mut() else {
+        let Some((enc, scaled)) = encoder.as_mut() else {
             continue;
         };
         // Two pictures for one instant (real segments have them) cannot
@@ -253,8 +253,8 @@ fn encode_rendition(
         // Frame-rate decimation: keep a picture when it opens a new slot
         // of the output rate.
         let start = *first_pts.get_or_insert(pts);
-        if *num > 0 {
-            let slot = ((pts - start) as i128 * *num as i128 / (*den as i128 * TS_CLOCK as i128)) as i64;
+        if num > 0 {
+            let slot = ((pts - start) as i128 * num as i128 / (den as i128 * TS_CLOCK as i128)) as i64;
             if last_slot.is_some_and(|l| slot <= l) {
                 continue;
             }
@@ -270,7 +270,7 @@ fn encode_rendition(
             frames.push((frame.annexb, pts, frame.keyframe));
         }
     }
-    let Some((_, scaled, _, _)) = encoder else {
+    let Some((_, scaled)) = encoder else {
         return Err(TranscodeError::NoKeyframes);
     };
 

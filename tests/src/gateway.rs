@@ -7,13 +7,12 @@
 //! mode says otherwise, and records what it saw.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
@@ -74,17 +73,7 @@ impl Drop for FakeGateway {
     }
 }
 
-type Body = BoxBody<Bytes, Infallible>;
-
-fn text(status: StatusCode, msg: &str) -> Response<Body> {
-    // Go's http.Error: text/plain, nosniff, and a trailing newline.
-    Response::builder()
-        .status(status)
-        .header("Content-Type", "text/plain; charset=utf-8")
-        .header("X-Content-Type-Options", "nosniff")
-        .body(Full::new(Bytes::from(format!("{msg}\n"))).boxed())
-        .unwrap()
-}
+use lpbridge_gateway::server::{Body, text};
 
 impl FakeGateway {
     pub async fn start(mode: Mode) -> Self {
