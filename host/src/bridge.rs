@@ -381,3 +381,36 @@ impl Bridge {
         }
     }
 }
+
+/// One creator's segments sent in the order given: each claims its seq when
+/// submitted and then runs on its own task, with never more queued than the
+/// session's guard lets wait (in flight + `max_waiting`), so a long list
+/// is not refused as a backlog.
+pub struct InOrder {
+    bridge: Arc<Bridge>,
+    creator: String,
+    room: Arc<tokio::sync::Semaphore>,
+}
+
+impl InOrder {
+    pub fn new(bridge: Arc<Bridge>, creator: &str) -> Self {
+        let room = bridge.config.in_flight + bridge.config.max_waiting;
+        InOrder {
+            bridge,
+            creator: creator.to_string(),
+            room: Arc::new(tokio::sync::Semaphore::new(room)),
+        }
+    }
+
+    /// Waits for room, claims the next seq, and starts the round trip.
+    pub async fn submit(&self, segment: Vec<u8>) -> tokio::task::JoinHandle<Result<Transcoded, BridgeError>> {
+        let permit = self.room.clone().acquire_owned().await;
+        let ticket = self.bridge.ticket(&self.creator);
+        let (bridge, creator) = (self.bridge.clone(), self.creator.clone());
+        tokio::spawn(async move {
+            let r = bridge.transcode_ticket(&creator, ticket, &segment).await;
+            drop(permit);
+            r
+        })
+    }
+}

@@ -12,7 +12,7 @@ use lpbridge_guest::ladder;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::bridge::{Bridge, Config};
+use crate::bridge::{Bridge, Config, InOrder};
 use crate::metrics::Metrics;
 use crate::server::Service;
 use crate::swap::Reloader;
@@ -165,6 +165,26 @@ pub struct GatewayOptions {
 }
 
 impl GatewayOptions {
+    /// The bridge to `gateway`; `local` starts the built-in gateway on a
+    /// loopback port, which serves for as long as the returned handle lives.
+    pub async fn bridge(
+        &self,
+        runtime: Runtime,
+        gateway: &str,
+    ) -> Result<(Arc<Bridge>, Option<lpbridge_gateway::Gateway>)> {
+        let local = if gateway == "local" {
+            let started = lpbridge_gateway::Gateway::start(([127, 0, 0, 1], 0).into(), Default::default())
+                .await
+                .context("start the built-in gateway")?;
+            Some(started)
+        } else {
+            None
+        };
+        let url = local.as_ref().map_or_else(|| gateway.to_string(), |g| g.url());
+        let bridge = Bridge::new(runtime, self.config(&url)?, Arc::new(Metrics::new()))?;
+        Ok((Arc::new(bridge), local))
+    }
+
     pub fn config(&self, gateway: &str) -> Result<Config> {
         let mut c = Config::new(gateway);
         c.ladder = ladder::select(&ladder::default_ladder(), &self.renditions)
@@ -235,9 +255,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             options,
             segments,
         } => {
-            let (gateway, _local) = gateway_url(&gateway).await?;
-            let config = options.config(&gateway)?;
-            let bridge = Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new()))?);
+            let (bridge, _local) = options.bridge(runtime, &gateway).await?;
             transcode(bridge, &creator, &out, &segments).await?;
         }
         Command::Gateway {
@@ -263,16 +281,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             creator,
             options,
         } => {
-            let (gateway, _local) = gateway_url(&gateway).await?;
-            let config = options.config(&gateway)?;
-            let bridge = Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new()))?);
+            let (bridge, _local) = options.bridge(runtime, &gateway).await?;
             let demo = crate::demo::DemoOptions {
                 out: out.clone(),
                 segments,
                 creator,
                 sample: lpbridge_gateway::synth::SampleOptions::default(),
             };
-            say!("{segments} sample segments of 2 s 720p30 -> {gateway}");
+            say!(
+                "{segments} sample segments of 2 s 720p30 -> {}",
+                bridge.config().gateway
+            );
             let columns = crate::demo::run(bridge, demo).await?;
             say!("{}", crate::demo::table(&columns));
             say!("open {}", out.join("index.html").display());
@@ -284,9 +303,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             max_body_mib,
             self_check_segment,
         } => {
-            let (gateway, _local) = gateway_url(&gateway).await?;
-            let config = options.config(&gateway)?;
-            let bridge = Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new()))?);
+            let (bridge, _local) = options.bridge(runtime, &gateway).await?;
             let check = self_check_segment.as_deref().map(read).transpose()?;
             crate::swap::self_check(&bridge.runtime(), check.as_deref())
                 .await
@@ -312,8 +329,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             });
             let listener = tokio::net::TcpListener::bind(listen).await?;
             say!(
-                "lpbridge serving on http://{} (gateway {gateway})",
-                listener.local_addr()?
+                "lpbridge serving on http://{} (gateway {})",
+                listener.local_addr()?,
+                bridge.config().gateway
             );
             let service = Arc::new(Service {
                 bridge,
@@ -372,35 +390,14 @@ async fn shutdown_signal() {
     }
 }
 
-/// `local` starts the built-in gateway on a loopback port for as long as
-/// the returned handle lives; anything else is a URL used as it is.
-async fn gateway_url(gateway: &str) -> Result<(String, Option<lpbridge_gateway::Gateway>)> {
-    if gateway != "local" {
-        return Ok((gateway.to_string(), None));
-    }
-    let local = lpbridge_gateway::Gateway::start(([127, 0, 0, 1], 0).into(), Default::default())
-        .await
-        .context("start the built-in gateway")?;
-    Ok((local.url(), Some(local)))
-}
-
 /// Runs `segments` through one session, in order, two in flight.
 async fn transcode(bridge: Arc<Bridge>, creator: &str, out: &Path, segments: &[PathBuf]) -> Result<()> {
-    let c = bridge.config();
-    let room = Arc::new(tokio::sync::Semaphore::new(c.in_flight + c.max_waiting));
     let progress = std::io::stderr().is_terminal();
     let total = segments.len();
+    let queue = InOrder::new(bridge, creator);
     let mut tasks = Vec::new();
     for path in segments {
-        let bytes = read(path)?;
-        let permit = room.clone().acquire_owned().await?;
-        let ticket = bridge.ticket(creator); // seq in segment order
-        let (bridge, creator) = (bridge.clone(), creator.to_string());
-        tasks.push(tokio::spawn(async move {
-            let r = bridge.transcode_ticket(&creator, ticket, &bytes).await;
-            drop(permit);
-            r
-        }));
+        tasks.push(queue.submit(read(path)?).await);
     }
     let mut rows = Vec::new();
     let mut failures = Vec::new();

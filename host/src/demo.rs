@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use lpbridge_gateway::synth::{SampleOptions, sample_segment};
+use lpbridge_guest::info::{FrameRate, describe};
 use lpbridge_guest::ladder;
 use lpbridge_guest::mp4::{self, TrackKind};
 
-use crate::bridge::Bridge;
+use crate::bridge::{Bridge, InOrder};
 
 pub struct DemoOptions {
     pub out: PathBuf,
@@ -36,12 +37,13 @@ pub struct Stats {
     pub duration_s: f64,
     pub video_bytes: u64,
     pub bytes: u64,
+    pub frame_rate: Option<FrameRate>,
 }
 
 impl Stats {
     pub fn of(file: &[u8]) -> Result<Self> {
-        let info = lpbridge_guest::probe(file)?;
         let movie = mp4::parse(file)?;
+        let info = describe(&movie)?;
         let video = info.video.first().context("no video track")?;
         let video_bytes = movie
             .tracks
@@ -57,6 +59,7 @@ impl Stats {
             duration_s: info.duration_ns as f64 / 1e9,
             video_bytes,
             bytes: file.len() as u64,
+            frame_rate: video.frame_rate,
         })
     }
 
@@ -99,20 +102,10 @@ pub async fn run(bridge: Arc<Bridge>, options: DemoOptions) -> Result<Vec<Column
     let made_in = started.elapsed();
 
     // Through the bridge as production does: one session, two in flight.
-    // Never more queued than the session's guard lets wait.
-    let room = Arc::new(tokio::sync::Semaphore::new(
-        bridge.config().in_flight + bridge.config().max_waiting,
-    ));
+    let queue = InOrder::new(bridge.clone(), &options.creator);
     let mut tasks = Vec::new();
     for source in &sources {
-        let permit = room.clone().acquire_owned().await?;
-        let ticket = bridge.ticket(&options.creator);
-        let (bridge, creator, bytes) = (bridge.clone(), options.creator.clone(), source.clone());
-        tasks.push(tokio::spawn(async move {
-            let r = bridge.transcode_ticket(&creator, ticket, &bytes).await;
-            drop(permit);
-            r
-        }));
+        tasks.push(queue.submit(source.clone()).await);
     }
     let mut results = Vec::new();
     for (i, t) in tasks.into_iter().enumerate() {
@@ -120,15 +113,13 @@ pub async fn run(bridge: Arc<Bridge>, options: DemoOptions) -> Result<Vec<Column
         results.push(t);
     }
 
-    let first = Stats::of(&sources[0])?;
-    let rate = lpbridge_guest::probe(&sources[0])?
-        .video
-        .first()
-        .and_then(|v| v.frame_rate);
-    let asked: BTreeMap<String, u64> = ladder::renditions(&bridge.config().ladder, first.width, first.height, rate)
-        .into_iter()
-        .map(|p| (p.name, p.bitrate / 1000))
-        .collect();
+    let source_stats = sources.iter().map(|s| Stats::of(s)).collect::<Result<Vec<_>>>()?;
+    let first = &source_stats[0];
+    let asked: BTreeMap<String, u64> =
+        ladder::renditions(&bridge.config().ladder, first.width, first.height, first.frame_rate)
+            .into_iter()
+            .map(|p| (p.name, p.bitrate / 1000))
+            .collect();
 
     let mut source = Column {
         name: "source".into(),
@@ -140,7 +131,7 @@ pub async fn run(bridge: Arc<Bridge>, options: DemoOptions) -> Result<Vec<Column
     for (i, (bytes, result)) in sources.iter().zip(&results).enumerate() {
         let file = format!("source/{i}.mp4");
         write(&options.out.join(&file), bytes)?;
-        source.files.push(Some((file, Stats::of(bytes)?)));
+        source.files.push(Some((file, source_stats[i].clone())));
         for r in &result.renditions {
             let at = match columns.iter().position(|c| c.name == r.name) {
                 Some(at) => at,
