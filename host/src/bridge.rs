@@ -109,6 +109,9 @@ pub struct Transcoded {
     pub height: u32,
     pub renditions: Vec<Rendition>,
     pub elapsed: Duration,
+    /// The part of `elapsed` spent waiting on the gateway (see
+    /// `runtime::RoundTrip`); the rest is the host's overhead.
+    pub gateway_wait: Duration,
 }
 
 pub struct Bridge {
@@ -190,7 +193,7 @@ impl Bridge {
                 tracing::warn!(creator, kind = e.kind(), error = %e, "segment failed");
             }
         }
-        self.publish_load();
+        self.publish_session(&session);
         result
     }
 
@@ -226,6 +229,7 @@ impl Bridge {
                 height: video.height,
                 renditions: Vec::new(),
                 elapsed: started.elapsed(),
+                gateway_wait: Duration::ZERO,
             });
         }
         let claim = ticket.claim(profiles.len());
@@ -279,11 +283,14 @@ impl Bridge {
                 .with_label_values(&[creator])
                 .set(q.as_secs_f64() * 1e3);
         }
+        let mut gateway_wait = Duration::ZERO;
         let result = match outcome {
             Err(_) => Err(BridgeError::Timeout(limit)),
             Ok(Err(e)) => Err(self.component_error(e)),
-            Ok(Ok(Err(e))) => Err(self.classify(e, refusals.take())),
-            Ok(Ok(Ok(out))) => Ok(out),
+            Ok(Ok(trip)) => {
+                gateway_wait = trip.gateway_wait;
+                trip.answer.map_err(|e| self.classify(e, refusals.take()))
+            }
         };
         // Only what the gateway did counts toward rotation: a refused push
         // or a success. A backlog, a denial or bad media says nothing of it.
@@ -315,6 +322,10 @@ impl Bridge {
             .transcode_duration_ms
             .with_label_values(&[creator])
             .observe(elapsed.as_secs_f64() * 1e3);
+        self.metrics.gateway_wait_ms.observe(gateway_wait.as_secs_f64() * 1e3);
+        self.metrics
+            .host_overhead_ms
+            .observe(elapsed.saturating_sub(gateway_wait).as_secs_f64() * 1e3);
         Ok(Transcoded {
             claim: Some(claim),
             duration_ns: out.info.duration_ns,
@@ -332,6 +343,7 @@ impl Bridge {
                 })
                 .collect(),
             elapsed,
+            gateway_wait,
         })
     }
 
@@ -373,12 +385,26 @@ impl Bridge {
         }
     }
 
-    /// Per-session in-flight and waiting gauges.
+    /// Per-session in-flight and waiting gauges, for a scrape.
     pub fn publish_load(&self) {
         for (id, in_flight, waiting) in self.sessions.load() {
             self.metrics.in_flight.with_label_values(&[&id]).set(in_flight as i64);
             self.metrics.waiting.with_label_values(&[&id]).set(waiting as i64);
         }
+    }
+
+    /// One session's gauges, after its segment: every session's at each
+    /// segment made the cost per segment grow with the sessions.
+    fn publish_session(&self, session: &Session) {
+        let id = session.id();
+        self.metrics
+            .in_flight
+            .with_label_values(&[&id])
+            .set(session.guard.in_flight() as i64);
+        self.metrics
+            .waiting
+            .with_label_values(&[&id])
+            .set(session.guard.waiting() as i64);
     }
 }
 

@@ -2,7 +2,8 @@
 //! own after them.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 pub struct Metrics {
@@ -22,6 +23,12 @@ pub struct Metrics {
     pub traps: IntCounter,
     pub hot_swaps: IntCounter,
     pub component: IntGaugeVec,
+    /// The part of a transcode spent waiting on the gateway, no instance
+    /// held: from the request handed to the connection to the response
+    /// head.
+    pub gateway_wait_ms: Histogram,
+    /// A transcode's duration minus its gateway wait: what this host adds.
+    pub host_overhead_ms: Histogram,
 }
 
 impl Metrics {
@@ -34,7 +41,7 @@ impl Metrics {
         let m = Metrics {
             transcode_duration_ms: HistogramVec::new(
                 HistogramOpts::new("streamplace_transcode_duration_ms", "Time to transcode a segment, ms")
-                    .buckets(buckets),
+                    .buckets(buckets.clone()),
                 &["streamer"],
             )
             .unwrap(),
@@ -81,6 +88,24 @@ impl Metrics {
                 &["version", "sha256"],
             )
             .unwrap(),
+            gateway_wait_ms: Histogram::with_opts(
+                HistogramOpts::new(
+                    "lpbridge_gateway_wait_ms",
+                    "Time a segment waited for the gateway's response head, ms",
+                )
+                .buckets(buckets.clone()),
+            )
+            .unwrap(),
+            host_overhead_ms: Histogram::with_opts(
+                HistogramOpts::new(
+                    "lpbridge_host_overhead_ms",
+                    "Time to transcode a segment minus the gateway wait, ms",
+                )
+                .buckets(vec![
+                    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0,
+                ]),
+            )
+            .unwrap(),
             registry,
         };
         let r = &m.registry;
@@ -98,6 +123,8 @@ impl Metrics {
         r.register(Box::new(m.traps.clone())).unwrap();
         r.register(Box::new(m.hot_swaps.clone())).unwrap();
         r.register(Box::new(m.component.clone())).unwrap();
+        r.register(Box::new(m.gateway_wait_ms.clone())).unwrap();
+        r.register(Box::new(m.host_overhead_ms.clone())).unwrap();
         m
     }
 

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -210,7 +210,7 @@ impl Runtime {
         request: &SegmentRequest,
         hooks: PolicyHooks,
         deadline: Duration,
-    ) -> Result<Result<TranscodeOutput, TranscodeError>> {
+    ) -> Result<RoundTrip> {
         // Reading the answer sends nothing: its store denies every request.
         let read_hooks = PolicyHooks {
             refusals: hooks.refusals.clone(),
@@ -220,21 +220,40 @@ impl Runtime {
         let (response, pending) = {
             let (_slot, mut store, r) = self.instance_until(hooks, deadline).await?;
             match r.streamplace_livepeer_session().call_send(&mut store, request).await? {
-                Err(e) => return Ok(Err(e)),
+                Err(e) => {
+                    return Ok(RoundTrip {
+                        answer: Err(e),
+                        gateway_wait: Duration::ZERO,
+                    });
+                }
                 Ok((response, pending)) => (store.data_mut().table.delete(response)?, pending),
             }
         };
         // No instance from here until the response head arrives.
+        let waiting = Instant::now();
         let response = match response {
             HostFutureIncomingResponse::Pending(head) => HostFutureIncomingResponse::Ready(head.await),
             done => done,
         };
+        let gateway_wait = waiting.elapsed();
         let (_slot, mut store, r) = self.instance_until(read_hooks, deadline).await?;
         let response = store.data_mut().table.push(response)?;
-        Ok(r.streamplace_livepeer_session()
+        let answer = r
+            .streamplace_livepeer_session()
             .call_receive(&mut store, response, &pending)
-            .await?)
+            .await?;
+        Ok(RoundTrip { answer, gateway_wait })
     }
+}
+
+/// A round trip's answer, and the time the host spent waiting on the
+/// gateway with no instance held: from the end of `send` (the body handed
+/// to the connection, which uploads what it has not sent yet) to the
+/// response head. The rest of the round trip is the host's own overhead:
+/// splitting, reading and joining the answer, and queueing for a slot.
+pub struct RoundTrip {
+    pub answer: Result<TranscodeOutput, TranscodeError>,
+    pub gateway_wait: Duration,
 }
 
 fn engine(limits: &Limits) -> Result<Engine> {

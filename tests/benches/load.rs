@@ -1,13 +1,14 @@
 //! Load generator: N concurrent sessions through the bridge to a
 //! passthrough gateway on loopback (a child process, so the RSS measured is
 //! the host's alone), with a 2 s 720p30 segment and 3 renditions (360p,
-//! 240p, 160p) each. Prints segments/s, per-segment latency percentiles and
-//! the host's peak RSS.
+//! 240p, 160p) each. Prints segments/s, per-segment latency percentiles
+//! (the whole round trip, and the host's overhead: the round trip minus the
+//! wait for the gateway's response head) and the host's peak RSS.
 //!
 //! `cargo bench -p lpbridge-tests --bench load` (`scripts/bench-load.sh`).
 //! The passthrough gateway does no transcoding: it echoes the TS once per
-//! rendition, so a segment's latency is the host's overhead plus loopback
-//! transfer of ~3.2 MB, an upper bound of the overhead.
+//! rendition, so a segment's round trip is the host's overhead plus the
+//! loopback transfer of ~3.2 MB; reading the echoed body counts as overhead.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -100,8 +101,10 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|r| r.parse::<usize>().ok())
     else {
-        println!("| sessions | pacing | segments | segments/s | p50 ms | p99 ms | peak RSS MB |");
-        println!("|---------:|:-------|---------:|-----------:|-------:|-------:|------------:|");
+        println!(
+            "| sessions | pacing | segments | segments/s | total p50 ms | total p99 ms | overhead p50 ms | overhead p99 ms | peak RSS MB |"
+        );
+        println!("|---------:|:-------|---------:|-----------:|-------:|-------:|-------:|-------:|------------:|");
         drop(child.stdin.take());
         let _ = child.wait();
         for row in 0..rows.len() {
@@ -138,29 +141,35 @@ fn main() {
                             let t = Instant::now();
                             let out = bridge.transcode(&format!("did:plc:load{s}"), &segment).await.unwrap();
                             assert_eq!(out.renditions.len(), 3);
-                            lat.push(t.elapsed());
+                            let total = t.elapsed();
+                            lat.push((total, total.saturating_sub(out.gateway_wait)));
                         }
                         lat
                     })
                 })
                 .collect();
-            let mut all: Vec<Duration> = Vec::new();
+            let mut all: Vec<(Duration, Duration)> = Vec::new();
             for t in tasks {
                 all.extend(t.await.unwrap());
             }
             all
         });
         let wall = started.elapsed();
-        let mut l = latencies;
-        l.sort();
-        let pct = |p: f64| l[((l.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+        let pct = |mut l: Vec<Duration>, p: f64| {
+            l.sort();
+            l[((l.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3
+        };
+        let total: Vec<Duration> = latencies.iter().map(|l| l.0).collect();
+        let overhead: Vec<Duration> = latencies.iter().map(|l| l.1).collect();
         println!(
-            "| {sessions:>8} | {:<6} | {:>8} | {:>10.0} | {:>6.1} | {:>6.1} | {:>11.0} |",
+            "| {sessions:>8} | {:<6} | {:>8} | {:>10.0} | {:>6.1} | {:>6.1} | {:>6.1} | {:>6.1} | {:>11.0} |",
             if paced { "2 s" } else { "none" },
-            l.len(),
-            l.len() as f64 / wall.as_secs_f64(),
-            pct(0.5),
-            pct(0.99),
+            latencies.len(),
+            latencies.len() as f64 / wall.as_secs_f64(),
+            pct(total.clone(), 0.5),
+            pct(total, 0.99),
+            pct(overhead.clone(), 0.5),
+            pct(overhead, 0.99),
             peak_rss_mb()
         );
     }

@@ -158,6 +158,8 @@ async fn service_end_to_end() {
         "streamplace_transcode_successes_total 1",
         "streamplace_transcode_errors_total 0",
         "lpbridge_component_info{",
+        "lpbridge_gateway_wait_ms_count 1",
+        "lpbridge_host_overhead_ms_count 1",
     ] {
         assert!(text.contains(name), "/metrics lacks {name}:\n{text}");
     }

@@ -204,7 +204,8 @@ async fn a_request_for_another_host_is_denied() {
     let out = runtime
         .transcode(&request, hooks, Duration::from_secs(30))
         .await
-        .unwrap();
+        .unwrap()
+        .answer;
     assert!(
         matches!(&out, Err(lpbridge::bindings::session::TranscodeError::Http(m)) if m.contains("denied")),
         "{out:?}"
@@ -325,4 +326,41 @@ async fn no_instance_is_held_while_the_gateway_works() {
         assert_eq!(t.await.unwrap().unwrap().renditions.len(), 2);
     }
     assert_eq!(gw.max_total_in_flight(), 2, "both segments were at the gateway at once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_wait_is_told_apart_from_the_host_overhead() {
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    let delay = Duration::from_millis(600);
+    *gw.delay.lock().unwrap() = delay;
+    let b = bridge(&gw, |_| {});
+    let t = b
+        .transcode("did:plc:wait", &segment("few-video-frames.mp4"))
+        .await
+        .unwrap();
+    // The gateway held its answer back `delay`: that is gateway time, not
+    // the host's, and the round trip holds both.
+    let times = (t.elapsed, t.gateway_wait);
+    assert!(t.gateway_wait >= delay, "{times:?}");
+    assert!(t.elapsed > t.gateway_wait, "{times:?}");
+    let text = b.metrics.render();
+    for name in ["lpbridge_gateway_wait_ms_count 1", "lpbridge_host_overhead_ms_count 1"] {
+        assert!(text.contains(name), "/metrics lacks {name}:\n{text}");
+    }
+    let sum = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    };
+    assert!(
+        sum("lpbridge_gateway_wait_ms_sum") >= delay.as_secs_f64() * 1e3,
+        "{text}"
+    );
+    let total = sum("streamplace_transcode_duration_ms_sum{streamer=\"did:plc:wait\"}");
+    let overhead = sum("lpbridge_host_overhead_ms_sum");
+    assert!(
+        (overhead + sum("lpbridge_gateway_wait_ms_sum") - total).abs() < 1e-6,
+        "{text}"
+    );
 }
