@@ -130,6 +130,11 @@ pub struct Parser {
     state: State,
     headers: Vec<(String, String)>,
     expected_len: Option<usize>,
+    /// Bytes of the body so far (from `start`) searched for the delimiter
+    /// without a match, less what could begin one: each push searches only
+    /// what is new, or a part arriving in many reads is searched
+    /// quadratically (a 1 MB part in 64 KB reads: 8 MB scanned).
+    searched: usize,
     ready: std::collections::VecDeque<Part>,
 }
 
@@ -147,6 +152,7 @@ impl Parser {
             state: State::Preamble,
             headers: Vec::new(),
             expected_len: None,
+            searched: 0,
             ready: Default::default(),
         })
     }
@@ -265,6 +271,7 @@ impl Parser {
                     };
                     self.headers = headers;
                     self.start += h + 2;
+                    self.searched = 0;
                     self.state = State::Body;
                 }
                 State::Body => {
@@ -283,10 +290,16 @@ impl Parser {
                             }
                             len
                         }
-                        None => match self.finder.find(rest) {
-                            Some(p) => p,
-                            None => return Ok(()),
-                        },
+                        None => {
+                            let from = self.searched.min(rest.len());
+                            match self.finder.find(&rest[from..]) {
+                                Some(p) => from + p,
+                                None => {
+                                    self.searched = rest.len().saturating_sub(self.delimiter.len() - 1);
+                                    return Ok(());
+                                }
+                            }
+                        }
                     };
                     let body = rest[..found].to_vec();
                     self.start += found + self.delimiter.len();
@@ -420,6 +433,38 @@ mod tests {
             assert_eq!(parts[0].body, PartBody::Bytes(a.clone()));
             assert_eq!(parts[1].body, PartBody::Bytes(b.clone()));
             assert_eq!(parts[1].content_type.as_deref(), Some("video/mp2t; name=\"360p_7.ts\""));
+        }
+    }
+
+    #[test]
+    fn parts_without_content_length_are_found_in_any_chunking() {
+        let a: Vec<u8> = (0..5000u32).map(|i| (i % 256) as u8).collect();
+        let b = b"\r\n--0123456789abcdef012 almost a delimiter\r\n--0123456789abcdef01".to_vec();
+        let mut body = Vec::new();
+        for (name, data) in [("720p", &a), ("360p", &b)] {
+            body.extend_from_slice(b"\r\n--0123456789abcdef0123\r\nRendition-Name: ");
+            body.extend_from_slice(name.as_bytes());
+            body.extend_from_slice(b"\r\n\r\n");
+            body.extend_from_slice(data);
+        }
+        body.extend_from_slice(b"\r\n--0123456789abcdef0123--\r\n");
+        for chunk in [1, 2, 3, 7, 23, 24, 25, 64, 1000, body.len()] {
+            let mut p = Parser::new(CT).unwrap();
+            let mut parts = Vec::new();
+            for c in body.chunks(chunk) {
+                p.push(c).unwrap();
+                parts.extend(std::iter::from_fn(|| p.next_part()));
+            }
+            p.finish().unwrap();
+            let got: Vec<_> = parts.iter().map(|p| (p.name.as_deref(), &p.body)).collect();
+            assert_eq!(
+                got,
+                [
+                    (Some("720p"), &PartBody::Bytes(a.clone())),
+                    (Some("360p"), &PartBody::Bytes(b.clone()))
+                ],
+                "chunk {chunk}"
+            );
         }
     }
 

@@ -13,11 +13,11 @@ use tracing::Instrument;
 use lpbridge_guest::info::FrameRate;
 use lpbridge_guest::ladder::{self, Rung};
 
-use crate::bindings::session::{self, SegmentRequest, TranscodeError};
+use crate::bindings::session::{self, TranscodeError};
 use crate::errors::{media_kind, media_message, multipart_message};
 use crate::metrics::Metrics;
 use crate::policy::{Origin, PolicyHooks, Refusal, Refusals, Timeouts};
-use crate::runtime::Runtime;
+use crate::runtime::{Destination, Runtime};
 use crate::session::{Claim, Session, Sessions, Ticket};
 
 #[derive(Clone, Debug)]
@@ -250,7 +250,7 @@ impl Bridge {
             timeouts: self.config.timeouts,
             refusals: refusals.clone(),
         };
-        let request = SegmentRequest {
+        let to = Destination {
             gateway: self.config.gateway.clone(),
             manifest: claim.manifest.clone(),
             seq: claim.seq,
@@ -266,13 +266,12 @@ impl Bridge {
                     profile: p.profile.clone(),
                 })
                 .collect(),
-            segment: segment.to_vec(),
         };
         let limit = self.config.request_timeout;
         let outcome = tokio::time::timeout(
             limit,
             runtime
-                .transcode(&request, hooks, limit + Duration::from_secs(1))
+                .transcode(&to, segment, hooks, limit + Duration::from_secs(1))
                 .instrument(span.clone()),
         )
         .await;

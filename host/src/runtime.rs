@@ -20,7 +20,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::types::HostFutureIncomingResponse;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::bindings::session::{SegmentRequest, TranscodeError, TranscodeOutput};
+use crate::bindings::session::{Profile, SegmentRequest, TranscodeError, TranscodeOutput};
 use crate::bindings::types::{JoinOptions, MediaError, MultipartError, Part, SegmentInfo, SplitOutput};
 use crate::bindings::{Bridge, BridgePre};
 use crate::policy::PolicyHooks;
@@ -207,7 +207,8 @@ impl Runtime {
     /// whole.
     pub async fn transcode(
         &self,
-        request: &SegmentRequest,
+        to: &Destination,
+        segment: &[u8],
         hooks: PolicyHooks,
         deadline: Duration,
     ) -> Result<RoundTrip> {
@@ -219,7 +220,14 @@ impl Runtime {
         };
         let (response, pending) = {
             let (_slot, mut store, r) = self.instance_until(hooks, deadline).await?;
-            match r.streamplace_livepeer_session().call_send(&mut store, request).await? {
+            let request = SegmentRequest {
+                gateway: to.gateway.clone(),
+                manifest: to.manifest.clone(),
+                seq: to.seq,
+                profiles: to.profiles.clone(),
+                segment: segment.to_vec(),
+            };
+            match r.streamplace_livepeer_session().call_send(&mut store, &request).await? {
                 Err(e) => {
                     return Ok(RoundTrip {
                         answer: Err(e),
@@ -244,6 +252,17 @@ impl Runtime {
             .await?;
         Ok(RoundTrip { answer, gateway_wait })
     }
+}
+
+/// Where a segment goes and as what: a `SegmentRequest` but for the bytes,
+/// which are copied into the request only once an instance slot is free,
+/// so that segments queued for a slot hold no second copy.
+#[derive(Clone, Debug)]
+pub struct Destination {
+    pub gateway: String,
+    pub manifest: String,
+    pub seq: u64,
+    pub profiles: Vec<Profile>,
 }
 
 /// A round trip's answer, and the time the host spent waiting on the
@@ -274,6 +293,10 @@ fn engine(limits: &Limits) -> Result<Engine> {
         .table_keep_resident(64 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config.epoch_interruption(true);
+    // `perf` names the guest's functions from /tmp/perf-<pid>.map.
+    if std::env::var_os("LPBRIDGE_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let engine = Engine::new(&config)?;
     // One ticker per engine; it ends when the engine is gone.
     let weak = engine.weak();

@@ -194,15 +194,14 @@ async fn a_request_for_another_host_is_denied() {
         timeouts: Default::default(),
         refusals: refusals.clone(),
     };
-    let request = lpbridge::bindings::session::SegmentRequest {
+    let to = lpbridge::runtime::Destination {
         gateway: other.url(),
         manifest: "m".into(),
         seq: 0,
         profiles: vec![],
-        segment: segment("few-video-frames.mp4"),
     };
     let out = runtime
-        .transcode(&request, hooks, Duration::from_secs(30))
+        .transcode(&to, &segment("few-video-frames.mp4"), hooks, Duration::from_secs(30))
         .await
         .unwrap()
         .answer;
