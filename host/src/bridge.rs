@@ -205,8 +205,25 @@ impl Bridge {
         segment: &[u8],
         started: Instant,
     ) -> Result<Transcoded, BridgeError> {
+        let metrics = self.metrics.clone();
+        let refusals = Refusals::with_listener(move |r| {
+            let reason = match r {
+                Refusal::NotAllowed(_) => "not-allowed",
+                Refusal::Backlog(_) => "backlog",
+            };
+            metrics.denied.with_label_values(&[reason]).inc();
+        });
+        let hooks = PolicyHooks {
+            allowed: Some(self.origin.clone()),
+            guard: Some(session.guard.clone()),
+            timeouts: self.config.timeouts,
+            refusals: refusals.clone(),
+        };
+        // Probed and sent from one instance: nothing between the two calls
+        // waits on anything.
         let runtime = self.runtime();
-        let info = runtime
+        let mut opened = runtime.open(hooks).await.map_err(|e| self.component_error(e))?;
+        let info = opened
             .probe(segment)
             .await
             .map_err(|e| self.component_error(e))?
@@ -235,21 +252,6 @@ impl Bridge {
         let claim = ticket.claim(profiles.len());
         let span = tracing::info_span!("segment", creator, manifest = %claim.manifest, seq = claim.seq);
         self.metrics.attempts.inc();
-
-        let metrics = self.metrics.clone();
-        let refusals = Refusals::with_listener(move |r| {
-            let reason = match r {
-                Refusal::NotAllowed(_) => "not-allowed",
-                Refusal::Backlog(_) => "backlog",
-            };
-            metrics.denied.with_label_values(&[reason]).inc();
-        });
-        let hooks = PolicyHooks {
-            allowed: Some(self.origin.clone()),
-            guard: Some(session.guard.clone()),
-            timeouts: self.config.timeouts,
-            refusals: refusals.clone(),
-        };
         let to = Destination {
             gateway: self.config.gateway.clone(),
             manifest: claim.manifest.clone(),
@@ -270,8 +272,8 @@ impl Bridge {
         let limit = self.config.request_timeout;
         let outcome = tokio::time::timeout(
             limit,
-            runtime
-                .transcode(&to, segment, hooks, limit + Duration::from_secs(1))
+            opened
+                .transcode(&to, segment, limit + Duration::from_secs(1))
                 .instrument(span.clone()),
         )
         .await;

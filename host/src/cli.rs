@@ -19,7 +19,7 @@ use crate::swap::Reloader;
 
 use crate::bindings::types::PartBody;
 use crate::errors::ComponentError;
-use crate::runtime::{Limits, Runtime};
+use crate::runtime::{Limits, Runtime, default_concurrent_calls};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -36,8 +36,9 @@ pub struct Cli {
     #[arg(long, global = true, env = "LPBRIDGE_MEMORY_MIB", default_value_t = 1024)]
     pub memory_mib: usize,
 
-    /// Component calls that may hold an instance (and its memory) at once.
-    #[arg(long, global = true, env = "LPBRIDGE_CONCURRENT_CALLS", default_value_t = 32)]
+    /// Component calls that may hold an instance (and its memory) at once;
+    /// by default four per core.
+    #[arg(long, global = true, env = "LPBRIDGE_CONCURRENT_CALLS", default_value_t = default_concurrent_calls())]
     pub concurrent_calls: u32,
 
     /// Where compiled components are cached, by hash (restarts in ms).

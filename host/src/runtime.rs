@@ -51,7 +51,7 @@ impl Default for Limits {
         Limits {
             // A 60 s 1080p segment is ~25 MB; split holds it about three times.
             memory_bytes: 1 << 30,
-            concurrent_calls: 32,
+            concurrent_calls: default_concurrent_calls(),
             keep_resident_bytes: std::env::var("LPBRIDGE_KEEP_RESIDENT")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -59,6 +59,16 @@ impl Default for Limits {
             call_deadline: Duration::from_secs(10),
         }
     }
+}
+
+/// Four calls per core. A call is CPU work but for what it waits on the
+/// network (an upload larger than the connection's 1 MiB buffer, an answer
+/// streaming in slowly), so a few per core keep the cores busy, and more
+/// only hold linear memory: 200 sessions flat out on 2 cores ran as many
+/// segments a second with 8 calls as with 32, in 270 MB instead of 570.
+/// Raise it for a gateway far away.
+pub fn default_concurrent_calls() -> u32 {
+    std::thread::available_parallelism().map_or(4, |n| 4 * n.get() as u32)
 }
 
 /// Pool slots that stay warm (resident) while unused.
@@ -163,7 +173,7 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        store.set_epoch_deadline((deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64);
+        store.set_epoch_deadline(epoch_ticks(deadline));
         store.epoch_deadline_trap();
         let instance = self.pre.instantiate_async(&mut store).await?;
         Ok((slot, store, instance))
@@ -197,14 +207,7 @@ impl Runtime {
 
 impl Runtime {
     /// One segment through the gateway, with `hooks` deciding what the
-    /// component may reach, in two calls so that no instance is held while
-    /// the gateway transcodes (seconds, against the milliseconds of
-    /// remuxing): `send` splits and POSTs, then its store is dropped and
-    /// its slot freed; the host keeps the in-flight response (a host object,
-    /// moved out of that store's table) and the audio; when the response
-    /// head is in, `receive` runs in a fresh instance to read and join.
-    /// Each call's epoch deadline is `deadline`; the caller bounds the
-    /// whole.
+    /// component may reach: `open(hooks)` then `Opened::transcode`.
     pub async fn transcode(
         &self,
         to: &Destination,
@@ -212,31 +215,86 @@ impl Runtime {
         hooks: PolicyHooks,
         deadline: Duration,
     ) -> Result<RoundTrip> {
+        self.open(hooks).await?.transcode(to, segment, deadline).await
+    }
+
+    /// An instance for a segment's first call or two: `probe`, whose answer
+    /// tells the host where to send it, then `transcode`, which sends it
+    /// from the same instance (one instantiation and one memory reset
+    /// fewer per segment). Calls get the remux deadline until `transcode`.
+    pub async fn open(&self, hooks: PolicyHooks) -> Result<Opened<'_>> {
+        let (slot, store, bridge) = self.instance(hooks).await?;
+        Ok(Opened {
+            runtime: self,
+            store,
+            bridge,
+            slot,
+        })
+    }
+}
+
+/// A segment's instance, holding its pool slot, before the request is
+/// sent. See `Runtime::open`.
+pub struct Opened<'a> {
+    runtime: &'a Runtime,
+    store: Store<HostState>,
+    bridge: Bridge,
+    /// Last: fields drop in order, and the permit goes back only after the
+    /// store has released its pool slot.
+    slot: OwnedSemaphorePermit,
+}
+
+impl Opened<'_> {
+    pub async fn probe(&mut self, segment: &[u8]) -> Result<Result<SegmentInfo, MediaError>> {
+        Ok(self
+            .bridge
+            .streamplace_livepeer_remux()
+            .call_probe(&mut self.store, segment)
+            .await?)
+    }
+
+    /// The round trip, in two calls so that no instance is held while the
+    /// gateway transcodes (seconds, against the milliseconds of remuxing):
+    /// `send` splits and POSTs, then this store is dropped and its slot
+    /// freed; the host keeps the in-flight response (a host object, moved
+    /// out of this store's table) and the audio; when the response head is
+    /// in, `receive` runs in a fresh instance to read and join. Each call's
+    /// epoch deadline is `deadline`; the caller bounds the whole.
+    pub async fn transcode(self, to: &Destination, segment: &[u8], deadline: Duration) -> Result<RoundTrip> {
+        let Opened {
+            runtime,
+            mut store,
+            bridge: r,
+            slot,
+        } = self;
         // Reading the answer sends nothing: its store denies every request.
+        let hooks = &store.data().hooks;
         let read_hooks = PolicyHooks {
             refusals: hooks.refusals.clone(),
             timeouts: hooks.timeouts,
             ..PolicyHooks::deny_all()
         };
-        let (response, pending) = {
-            let (_slot, mut store, r) = self.instance_until(hooks, deadline).await?;
-            let request = SegmentRequest {
-                gateway: to.gateway.clone(),
-                manifest: to.manifest.clone(),
-                seq: to.seq,
-                profiles: to.profiles.clone(),
-                segment: segment.to_vec(),
-            };
-            match r.streamplace_livepeer_session().call_send(&mut store, &request).await? {
-                Err(e) => {
-                    return Ok(RoundTrip {
-                        answer: Err(e),
-                        gateway_wait: Duration::ZERO,
-                    });
-                }
-                Ok((response, pending)) => (store.data_mut().table.delete(response)?, pending),
-            }
+        store.set_epoch_deadline(epoch_ticks(deadline));
+        let request = SegmentRequest {
+            gateway: to.gateway.clone(),
+            manifest: to.manifest.clone(),
+            seq: to.seq,
+            profiles: to.profiles.clone(),
+            segment: segment.to_vec(),
         };
+        let sent = r.streamplace_livepeer_session().call_send(&mut store, &request).await?;
+        let (response, pending) = match sent {
+            Err(e) => {
+                return Ok(RoundTrip {
+                    answer: Err(e),
+                    gateway_wait: Duration::ZERO,
+                });
+            }
+            Ok((response, pending)) => (store.data_mut().table.delete(response)?, pending),
+        };
+        // The store first, then its slot (see `Instance`).
+        drop((request, store, r));
+        drop(slot);
         // No instance from here until the response head arrives.
         let waiting = Instant::now();
         let response = match response {
@@ -244,7 +302,7 @@ impl Runtime {
             done => done,
         };
         let gateway_wait = waiting.elapsed();
-        let (_slot, mut store, r) = self.instance_until(read_hooks, deadline).await?;
+        let (_slot, mut store, r) = runtime.instance_until(read_hooks, deadline).await?;
         let response = store.data_mut().table.push(response)?;
         let answer = r
             .streamplace_livepeer_session()
@@ -252,6 +310,10 @@ impl Runtime {
             .await?;
         Ok(RoundTrip { answer, gateway_wait })
     }
+}
+
+fn epoch_ticks(deadline: Duration) -> u64 {
+    (deadline.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
 }
 
 /// Where a segment goes and as what: a `SegmentRequest` but for the bytes,

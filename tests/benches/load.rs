@@ -75,7 +75,7 @@ fn main() {
     let concurrent_calls = std::env::var("LPBRIDGE_CONCURRENT_CALLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
+        .unwrap_or_else(lpbridge::runtime::default_concurrent_calls);
     let runtime = Runtime::embedded(Limits {
         concurrent_calls,
         ..Limits::default()
