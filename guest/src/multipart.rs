@@ -414,19 +414,25 @@ mod tests {
         out
     }
 
+    /// Pushes `body` `chunk` bytes at a time, as reads from a socket come.
+    fn parse_in_chunks(body: &[u8], chunk: usize) -> Vec<Part> {
+        let mut p = Parser::new(CT).unwrap();
+        let mut parts = Vec::new();
+        for c in body.chunks(chunk) {
+            p.push(c).unwrap();
+            parts.extend(std::iter::from_fn(|| p.next_part()));
+        }
+        p.finish().unwrap();
+        parts
+    }
+
     #[test]
     fn reads_livepeer_framing_in_any_chunking() {
         let a: Vec<u8> = (0..5000u32).map(|i| (i % 256) as u8).collect();
         let b = b"\r\n--0123456789abcdef012 almost a delimiter".to_vec();
         let body = livepeer_body(&[("720p", &a), ("360p", &b)]);
         for chunk in [1, 2, 7, 64, 1000, body.len()] {
-            let mut p = Parser::new(CT).unwrap();
-            let mut parts = Vec::new();
-            for c in body.chunks(chunk) {
-                p.push(c).unwrap();
-                parts.extend(std::iter::from_fn(|| p.next_part()));
-            }
-            p.finish().unwrap();
+            let parts = parse_in_chunks(&body, chunk);
             assert_eq!(parts.len(), 2, "chunk {chunk}");
             assert_eq!(parts[0].name.as_deref(), Some("720p"));
             assert_eq!(parts[0].filename.as_deref(), Some("720p_7.ts"));
@@ -449,13 +455,7 @@ mod tests {
         }
         body.extend_from_slice(b"\r\n--0123456789abcdef0123--\r\n");
         for chunk in [1, 2, 3, 7, 23, 24, 25, 64, 1000, body.len()] {
-            let mut p = Parser::new(CT).unwrap();
-            let mut parts = Vec::new();
-            for c in body.chunks(chunk) {
-                p.push(c).unwrap();
-                parts.extend(std::iter::from_fn(|| p.next_part()));
-            }
-            p.finish().unwrap();
+            let parts = parse_in_chunks(&body, chunk);
             let got: Vec<_> = parts.iter().map(|p| (p.name.as_deref(), &p.body)).collect();
             assert_eq!(
                 got,
