@@ -32,6 +32,10 @@ type Result<T> = std::result::Result<T, MultipartError>;
 /// The part header block may not exceed this; go-livepeer's are ~200 bytes.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
+/// A part's body is moved to the front of the buffer only if this little
+/// of it has arrived (the streaming case); a body read whole is copied out.
+const COMPACT_AT_MOST: usize = 256 * 1024;
+
 /// `Content-Type` for a part whose body is a URL, not media.
 pub const URI_CONTENT_TYPE: &str = "application/vnd+livepeer.uri";
 
@@ -273,13 +277,22 @@ impl Parser {
                     self.start += h + 2;
                     self.searched = 0;
                     self.state = State::Body;
+                    // Read from a socket, little of the body is here yet:
+                    // move it to the front, so that once complete the
+                    // buffer itself is handed out as the body. No room is
+                    // made ahead for a declared length: it may lie.
+                    if self.buf.len() - self.start <= COMPACT_AT_MOST {
+                        self.buf.drain(..self.start);
+                        self.offset += self.start as u64;
+                        self.start = 0;
+                    }
                 }
                 State::Body => {
                     let found = match self.expected_len {
                         // Content-Length lets us jump, but the delimiter
                         // must be right there or the length lied.
                         Some(len) => {
-                            if rest.len() < len + self.delimiter.len() {
+                            if rest.len() < len.saturating_add(self.delimiter.len()) {
                                 return Ok(());
                             }
                             if !rest[len..].starts_with(&self.delimiter) {
@@ -301,8 +314,18 @@ impl Parser {
                             }
                         }
                     };
-                    let body = rest[..found].to_vec();
-                    self.start += found + self.delimiter.len();
+                    let end = self.start + found + self.delimiter.len();
+                    let body = if self.start == 0 {
+                        let tail = self.buf.split_off(end);
+                        let mut body = std::mem::replace(&mut self.buf, tail);
+                        body.truncate(found);
+                        self.offset += end as u64;
+                        body
+                    } else {
+                        let body = rest[..found].to_vec();
+                        self.start = end;
+                        body
+                    };
                     let part = make_part(std::mem::take(&mut self.headers), body)
                         .map_err(|r| self.malformed(self.start, r))?;
                     self.ready.push_back(part);
@@ -439,6 +462,35 @@ mod tests {
             assert_eq!(parts[0].body, PartBody::Bytes(a.clone()));
             assert_eq!(parts[1].body, PartBody::Bytes(b.clone()));
             assert_eq!(parts[1].content_type.as_deref(), Some("video/mp2t; name=\"360p_7.ts\""));
+        }
+    }
+
+    #[test]
+    fn large_parts_read_whole_or_streamed() {
+        let big: Vec<u8> = (0..600_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let body = livepeer_body(&[("720p", &big), ("360p", b"tiny"), ("240p", &big[..300_000])]);
+        // Whole, the bodies are copied out; streamed, the buffer is handed out.
+        for chunk in [4096, 65536, body.len()] {
+            let parts = parse_in_chunks(&body, chunk);
+            let got: Vec<_> = parts.iter().map(|p| &p.body).collect();
+            let want = [
+                &PartBody::Bytes(big.clone()),
+                &PartBody::Bytes(b"tiny".to_vec()),
+                &PartBody::Bytes(big[..300_000].to_vec()),
+            ];
+            assert_eq!(got, want, "chunk {chunk}");
+        }
+        // A length no body follows ends as a truncated body, and one that
+        // would overflow a sum does not.
+        for len in ["4000000000".to_string(), usize::MAX.to_string()] {
+            let mut lying = livepeer_body(&[("720p", b"abcdef")]);
+            let at = memmem::find(&lying, b"Content-Length: 6").unwrap();
+            lying.splice(at + 16..at + 17, len.bytes());
+            let mut p = Parser::new(CT).unwrap();
+            for c in lying.chunks(1000) {
+                p.push(c).unwrap();
+            }
+            assert!(matches!(p.finish(), Err(MultipartError::Truncated(_))), "{len}");
         }
     }
 
