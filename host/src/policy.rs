@@ -128,7 +128,19 @@ impl PolicyHooks {
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 type SendFuture = Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
 
+/// Writes to a request body the host takes without waiting for the
+/// connection, at wasmtime-wasi-http's 1 MiB each: 64 MiB, the service's
+/// default segment limit. With the default one, `send` handed over the
+/// first MiB of a larger TS and then waited for the connection, which
+/// waits for the session's in-flight slot: the instance was held, and with
+/// it another session's turn, until the gateway answered two segments.
+pub const REQUEST_BODY_CHUNKS: usize = 64;
+
 impl WasiHttpHooks for PolicyHooks {
+    fn p2_outgoing_body_buffer_chunks(&mut self) -> usize {
+        REQUEST_BODY_CHUNKS
+    }
+
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,

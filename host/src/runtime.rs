@@ -150,6 +150,11 @@ impl Runtime {
         })
     }
 
+    /// Instance slots free now.
+    pub fn free_calls(&self) -> usize {
+        self.calls.available_permits()
+    }
+
     /// The component built by cargo and embedded in this binary.
     pub fn embedded(limits: Limits) -> Result<Self> {
         Self::new(crate::EMBEDDED_COMPONENT, limits)

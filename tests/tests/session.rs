@@ -1,6 +1,7 @@
 //! The session client end to end: the component POSTs through the host's
 //! `wasi:http` to a fake go-livepeer gateway on loopback.
 
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -325,6 +326,74 @@ async fn no_instance_is_held_while_the_gateway_works() {
         assert_eq!(t.await.unwrap().unwrap().renditions.len(), 2);
     }
     assert_eq!(gw.max_total_in_flight(), 2, "both segments were at the gateway at once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_waiting_for_its_session_slot_holds_no_instance() {
+    // A TS of several MiB, more than wasmtime-wasi-http buffers by default:
+    // had `send` to wait for the session's slot before writing the rest,
+    // it would hold its instance (and with it, every other session's turn)
+    // until the gateway answered the two before it.
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    *gw.delay.lock().unwrap() = Duration::from_secs(2);
+    let mut config = Config::new(&gw.url());
+    config.ladder = ladder::select(&ladder::default_ladder(), "360p").unwrap();
+    let limits = Limits {
+        concurrent_calls: 1,
+        ..Limits::default()
+    };
+    let b = Arc::new(Bridge::new(Runtime::embedded(limits).unwrap(), config, Arc::new(Metrics::new())).unwrap());
+    let small = Arc::new(segment("few-video-frames.mp4"));
+    let file = scratch("session-large").join("large.mp4");
+    run(Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "8",
+            "-c:a",
+            "libopus",
+        ])
+        .arg(&file));
+    let large = Arc::new(std::fs::read(&file).unwrap());
+    assert!(large.len() > 3 << 20, "{} bytes", large.len());
+    let send = |src: &Arc<Vec<u8>>| {
+        let (b, src) = (b.clone(), src.clone());
+        tokio::spawn(async move { b.transcode("did:plc:busy", &src).await })
+    };
+    let first = [send(&small), send(&small)];
+    while gw.seen().len() < 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let third = send(&large);
+    let session = b.sessions.get("did:plc:busy");
+    loop {
+        let (waiting, free) = (session.guard.waiting(), b.runtime().free_calls());
+        if waiting == 1 && free == 1 {
+            break; // waiting for its session's slot, with no instance
+        }
+        assert!(
+            gw.seen().len() < 3,
+            "the instance was held until the gateway answered the first two"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for t in first.into_iter().chain([third]) {
+        assert_eq!(t.await.unwrap().unwrap().renditions.len(), 1);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
