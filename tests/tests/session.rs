@@ -300,6 +300,17 @@ async fn segments_that_exhaust_memory_or_time_fail_and_the_next_succeeds() {
     b.transcode("did:plc:time", &good).await.unwrap();
 }
 
+/// A bridge that runs one component call at a time.
+fn one_call_bridge(gateway: &FakeGateway, renditions: &str) -> Arc<Bridge> {
+    let mut config = Config::new(&gateway.url());
+    config.ladder = ladder::select(&ladder::default_ladder(), renditions).unwrap();
+    let limits = Limits {
+        concurrent_calls: 1,
+        ..Limits::default()
+    };
+    Arc::new(Bridge::new(Runtime::embedded(limits).unwrap(), config, Arc::new(Metrics::new())).unwrap())
+}
+
 /// While the gateway works no instance is held: with one component call
 /// at a time, two sessions still have a segment each at the gateway at
 /// once (a call ends when its body is sent; a fresh one reads the answer).
@@ -307,13 +318,7 @@ async fn segments_that_exhaust_memory_or_time_fail_and_the_next_succeeds() {
 async fn no_instance_is_held_while_the_gateway_works() {
     let gw = FakeGateway::start(Mode::Passthrough).await;
     *gw.delay.lock().unwrap() = Duration::from_secs(1);
-    let mut config = Config::new(&gw.url());
-    config.ladder = ladder::select(&ladder::default_ladder(), "720p,360p").unwrap();
-    let limits = Limits {
-        concurrent_calls: 1,
-        ..Limits::default()
-    };
-    let b = Arc::new(Bridge::new(Runtime::embedded(limits).unwrap(), config, Arc::new(Metrics::new())).unwrap());
+    let b = one_call_bridge(&gw, "720p,360p");
     let src = Arc::new(segment("sample-segment.mp4"));
     let tasks: Vec<_> = ["did:plc:one", "did:plc:two"]
         .into_iter()
@@ -336,13 +341,7 @@ async fn a_segment_waiting_for_its_session_slot_holds_no_instance() {
     // until the gateway answered the two before it.
     let gw = FakeGateway::start(Mode::Passthrough).await;
     *gw.delay.lock().unwrap() = Duration::from_secs(2);
-    let mut config = Config::new(&gw.url());
-    config.ladder = ladder::select(&ladder::default_ladder(), "360p").unwrap();
-    let limits = Limits {
-        concurrent_calls: 1,
-        ..Limits::default()
-    };
-    let b = Arc::new(Bridge::new(Runtime::embedded(limits).unwrap(), config, Arc::new(Metrics::new())).unwrap());
+    let b = one_call_bridge(&gw, "360p");
     let small = Arc::new(segment("few-video-frames.mp4"));
     let file = scratch("session-large").join("large.mp4");
     run(Command::new("ffmpeg")
