@@ -167,12 +167,17 @@ impl Parser {
             return Ok(());
         }
         if self.start > 0 && self.start * 2 >= self.buf.len() {
-            self.buf.drain(..self.start);
-            self.offset += self.start as u64;
-            self.start = 0;
+            self.compact();
         }
         self.buf.extend_from_slice(data);
         self.advance()
+    }
+
+    /// Drops the consumed bytes from the buffer.
+    fn compact(&mut self) {
+        self.buf.drain(..self.start);
+        self.offset += self.start as u64;
+        self.start = 0;
     }
 
     /// The next complete part, if any.
@@ -282,9 +287,7 @@ impl Parser {
                     // buffer itself is handed out as the body. No room is
                     // made ahead for a declared length: it may lie.
                     if self.buf.len() - self.start <= COMPACT_AT_MOST {
-                        self.buf.drain(..self.start);
-                        self.offset += self.start as u64;
-                        self.start = 0;
+                        self.compact();
                     }
                 }
                 State::Body => {

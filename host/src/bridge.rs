@@ -389,23 +389,25 @@ impl Bridge {
     /// Per-session in-flight and waiting gauges, for a scrape.
     pub fn publish_load(&self) {
         for (id, in_flight, waiting) in self.sessions.load() {
-            self.metrics.in_flight.with_label_values(&[&id]).set(in_flight as i64);
-            self.metrics.waiting.with_label_values(&[&id]).set(waiting as i64);
+            self.set_load(&id, in_flight, waiting);
         }
     }
 
     /// One session's gauges, after its segment: every session's at each
     /// segment made the cost per segment grow with the sessions.
     fn publish_session(&self, session: &Session) {
-        let id = session.id();
+        self.set_load(&session.id(), session.guard.in_flight(), session.guard.waiting());
+    }
+
+    fn set_load(&self, session_id: &str, in_flight: usize, waiting: usize) {
         self.metrics
             .in_flight
-            .with_label_values(&[&id])
-            .set(session.guard.in_flight() as i64);
+            .with_label_values(&[session_id])
+            .set(in_flight as i64);
         self.metrics
             .waiting
-            .with_label_values(&[&id])
-            .set(session.guard.waiting() as i64);
+            .with_label_values(&[session_id])
+            .set(waiting as i64);
     }
 }
 

@@ -124,55 +124,55 @@ fn main() {
         }
         return;
     };
-    for &(sessions, per_session, paced) in &rows[row..=row.min(rows.len() - 1)] {
-        let started = Instant::now();
-        let latencies = rt.block_on(async {
-            let tasks: Vec<_> = (0..sessions)
-                .map(|s| {
-                    let (bridge, segment) = (bridge.clone(), segment.clone());
-                    tokio::spawn(async move {
-                        let mut lat = Vec::new();
-                        // Sessions start spread over the first 2 s.
-                        let start = Instant::now() + Duration::from_millis((s as u64 * 2000) / sessions as u64);
-                        for i in 0..per_session {
-                            if paced {
-                                tokio::time::sleep_until((start + Duration::from_secs(2) * i as u32).into()).await;
-                            }
-                            let t = Instant::now();
-                            let out = bridge.transcode(&format!("did:plc:load{s}"), &segment).await.unwrap();
-                            assert_eq!(out.renditions.len(), 3);
-                            let total = t.elapsed();
-                            lat.push((total, total.saturating_sub(out.gateway_wait)));
+    let (sessions, per_session, paced) = rows[row.min(rows.len() - 1)];
+    let started = Instant::now();
+    let latencies = rt.block_on(async {
+        let tasks: Vec<_> = (0..sessions)
+            .map(|s| {
+                let (bridge, segment) = (bridge.clone(), segment.clone());
+                tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    // Sessions start spread over the first 2 s.
+                    let start = Instant::now() + Duration::from_millis((s as u64 * 2000) / sessions as u64);
+                    for i in 0..per_session {
+                        if paced {
+                            tokio::time::sleep_until((start + Duration::from_secs(2) * i as u32).into()).await;
                         }
-                        lat
-                    })
+                        let t = Instant::now();
+                        let out = bridge.transcode(&format!("did:plc:load{s}"), &segment).await.unwrap();
+                        assert_eq!(out.renditions.len(), 3);
+                        let total = t.elapsed();
+                        lat.push((total, total.saturating_sub(out.gateway_wait)));
+                    }
+                    lat
                 })
-                .collect();
-            let mut all: Vec<(Duration, Duration)> = Vec::new();
-            for t in tasks {
-                all.extend(t.await.unwrap());
-            }
-            all
-        });
-        let wall = started.elapsed();
-        let pct = |mut l: Vec<Duration>, p: f64| {
-            l.sort();
-            l[((l.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3
-        };
-        let total: Vec<Duration> = latencies.iter().map(|l| l.0).collect();
-        let overhead: Vec<Duration> = latencies.iter().map(|l| l.1).collect();
-        println!(
-            "| {sessions:>8} | {:<6} | {:>8} | {:>10.0} | {:>6.1} | {:>6.1} | {:>6.1} | {:>6.1} | {:>11.0} |",
-            if paced { "2 s" } else { "none" },
-            latencies.len(),
-            latencies.len() as f64 / wall.as_secs_f64(),
-            pct(total.clone(), 0.5),
-            pct(total, 0.99),
-            pct(overhead.clone(), 0.5),
-            pct(overhead, 0.99),
-            peak_rss_mb()
-        );
-    }
+            })
+            .collect();
+        let mut all: Vec<(Duration, Duration)> = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all
+    });
+    let wall = started.elapsed();
+    let sorted = |pick: fn(&(Duration, Duration)) -> Duration| {
+        let mut l: Vec<Duration> = latencies.iter().map(pick).collect();
+        l.sort();
+        l
+    };
+    let pct = |l: &[Duration], p: f64| l[((l.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+    let (total, overhead) = (sorted(|l| l.0), sorted(|l| l.1));
+    println!(
+        "| {sessions:>8} | {:<6} | {:>8} | {:>10.0} | {:>6.1} | {:>6.1} | {:>6.1} | {:>6.1} | {:>11.0} |",
+        if paced { "2 s" } else { "none" },
+        latencies.len(),
+        latencies.len() as f64 / wall.as_secs_f64(),
+        pct(&total, 0.5),
+        pct(&total, 0.99),
+        pct(&overhead, 0.5),
+        pct(&overhead, 0.99),
+        peak_rss_mb()
+    );
     drop(child.stdin.take());
     let _ = child.wait();
 }
