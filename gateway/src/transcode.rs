@@ -275,7 +275,11 @@ fn encode_rendition(
     };
 
     let video_bytes: u64 = frames.iter().map(|f| f.0.len() as u64).sum();
-    let mut mux = Muxer::with_capacity(Muxer::packets_for(video_bytes as usize + frames.len() * 32) * 188);
+    let packets: usize = frames
+        .iter()
+        .map(|f| Muxer::packets_for_pes(f.0.len()) + if f.2 { 2 } else { 0 })
+        .sum();
+    let mut mux = Muxer::with_capacity(packets * 188);
     for (annexb, pts, keyframe) in &frames {
         if *keyframe {
             mux.write_tables();

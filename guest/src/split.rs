@@ -68,8 +68,28 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
 
     const AUD: [u8; 6] = [0, 0, 0, 1, 0x09, 0xf0];
     const START: [u8; 4] = [0, 0, 0, 1];
-    let payload: usize = video.samples.iter().map(|s| s.size as usize + 64).sum();
-    let mut mux = Muxer::with_capacity(Muxer::packets_for(payload) * crate::ts::PACKET);
+    // The exact room, or a few bytes over: a short guess would double the
+    // buffer (a copy, and twice the memory a component must later zero).
+    let params: usize = config
+        .sps
+        .iter()
+        .chain(config.pps.iter())
+        .map(|p| START.len() + p.len())
+        .sum();
+    let widening = START.len().saturating_sub(config.length_size);
+    let packets: usize = video
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let size = s.size as usize;
+            let nals = size / (config.length_size + 1);
+            let key = s.sync || i == 0;
+            let pes = AUD.len() + size + widening * nals + if key { params } else { 0 };
+            Muxer::packets_for_pes(pes) + if key { 2 } else { 0 }
+        })
+        .sum();
+    let mut mux = Muxer::with_capacity(packets * crate::ts::PACKET);
     let mut nals: Vec<&[u8]> = Vec::new();
     let mut pieces: Vec<&[u8]> = Vec::new();
     for (i, s) in video.samples.iter().enumerate() {

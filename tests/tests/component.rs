@@ -87,9 +87,10 @@ fn multipart_through_the_component() {
 
 #[test]
 fn memory_cap_errors_and_the_next_call_still_works() {
-    // 4 MiB of linear memory cannot hold a 1 MB segment three times over.
+    // 2 MiB of linear memory, about 1 MiB of it the guest's stack and
+    // data, cannot hold a 1 MB segment and the TS made from it.
     let small = Runtime::embedded(Limits {
-        memory_bytes: 4 << 20,
+        memory_bytes: 2 << 20,
         ..Limits::default()
     })
     .unwrap();

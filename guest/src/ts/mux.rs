@@ -34,9 +34,11 @@ impl Muxer {
         self.out
     }
 
-    /// Room for `payload` bytes of PES data split into packets.
-    pub fn packets_for(payload: usize) -> usize {
-        (payload + 32).div_ceil(PACKET - 4) + 2
+    /// Packets `write_pes` takes for `payload` bytes, or one more: the
+    /// first packet gives up to 27 bytes to the PES header (19) and the
+    /// PCR's adaptation field (8).
+    pub fn packets_for_pes(payload: usize) -> usize {
+        (payload + 27).div_ceil(PACKET - 4)
     }
 
     pub fn write_tables(&mut self) {
@@ -68,13 +70,11 @@ impl Muxer {
         let mut within = 0usize;
         let mut left = total;
         let mut first = true;
-        // Each packet is built in a stack buffer and appended in one copy.
-        let mut pkt = [0xffu8; PACKET];
+        // Each packet is appended field by field: the payload is copied once,
+        // straight from the access unit into the stream.
         while first || left > 0 {
-            pkt[0] = SYNC;
-            let pid = if first { 0x4000 } else { 0 } | VIDEO_PID;
-            pkt[1..3].copy_from_slice(&pid.to_be_bytes());
-
+            let packet_start = self.out.len();
+            self.out.reserve(PACKET);
             // Adaptation field: PCR and random access on the first packet.
             let mut af = [0u8; 7];
             let af_len = if first {
@@ -91,35 +91,32 @@ impl Muxer {
             let take = left.min(room);
             let stuffing = room - take;
             let has_af = af_len > 0 || stuffing > 0;
-            pkt[3] = if has_af { 0x30 } else { 0x10 } | self.cc_video;
+            let pid = if first { 0x4000 } else { 0 } | VIDEO_PID;
+            let [pid_hi, pid_lo] = pid.to_be_bytes();
+            let flags = if has_af { 0x30 } else { 0x10 } | self.cc_video;
+            self.out.extend_from_slice(&[SYNC, pid_hi, pid_lo, flags]);
             self.cc_video = (self.cc_video + 1) & 0xf;
-            let mut at = 4;
             if has_af {
                 if af_len == 0 && stuffing == 1 {
-                    pkt[4] = 0; // adaptation_field_length 0
-                    at = 5;
+                    self.out.u8(0); // adaptation_field_length 0
                 } else if af_len == 0 {
-                    pkt[4] = (stuffing - 1) as u8;
-                    pkt[5] = 0; // no flags
-                    pkt[6..4 + stuffing].fill(0xff);
-                    at = 4 + stuffing;
+                    self.out.u8((stuffing - 1) as u8);
+                    self.out.u8(0); // no flags
+                    self.out.resize(self.out.len() + stuffing - 2, 0xff);
                 } else {
-                    pkt[4] = (af_len + stuffing) as u8;
-                    pkt[5..5 + af_len].copy_from_slice(&af[..af_len]);
-                    pkt[5 + af_len..5 + af_len + stuffing].fill(0xff);
-                    at = 5 + af_len + stuffing;
+                    self.out.u8((af_len + stuffing) as u8);
+                    self.out.extend_from_slice(&af[..af_len]);
+                    self.out.resize(self.out.len() + stuffing, 0xff);
                 }
             }
             if first {
-                pkt[at..at + pes_header].copy_from_slice(&header);
-                at += pes_header;
+                self.out.extend_from_slice(&header);
             }
             let mut need = take;
             while need > 0 {
                 let p = pieces[piece];
                 let n = need.min(p.len() - within);
-                pkt[at..at + n].copy_from_slice(&p[within..within + n]);
-                at += n;
+                self.out.extend_from_slice(&p[within..within + n]);
                 within += n;
                 need -= n;
                 if within == p.len() {
@@ -131,8 +128,7 @@ impl Muxer {
                 piece += 1;
                 within = 0;
             }
-            debug_assert_eq!(at, PACKET);
-            self.out.extend_from_slice(&pkt);
+            debug_assert_eq!(self.out.len() - packet_start, PACKET);
             left -= take;
             first = false;
         }
@@ -163,6 +159,23 @@ fn put_timestamp(out: &mut Vec<u8>, prefix: u8, ts: i64) {
 mod tests {
     use super::super::demux::Demuxer;
     use super::*;
+
+    #[test]
+    fn packets_for_pes_is_exact_or_one_over() {
+        for size in 0..2000usize {
+            let payload = vec![7u8; size];
+            for (pts, dts) in [(900_000, 900_000), (903_003, 900_000)] {
+                let mut mux = Muxer::with_capacity(0);
+                mux.write_pes(&[&payload], pts, dts, false);
+                let written = mux.finish().len() / PACKET;
+                let bound = Muxer::packets_for_pes(size);
+                assert!(
+                    written <= bound && bound <= written + 1,
+                    "size {size}: {written} packets, bound {bound}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn pes_round_trips_through_the_demuxer_at_every_size() {
