@@ -360,6 +360,13 @@ fn engine(limits: &Limits) -> Result<Engine> {
         .table_keep_resident(64 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config.epoch_interruption(true);
+    // Explicit bounds checks instead of guard pages. With guard pages, a
+    // slot's accessible size is reset with `mprotect` at every instantiation
+    // and grown with `mprotect` again as the guest grows its memory; on warm
+    // (resident) slots that walks every page table entry twice per call, and
+    // it was a quarter of a 60 s split's time here (`change_pte_range`).
+    // Without them a warm slot stays read/write and the checks cost less.
+    config.signals_based_traps(false).memory_guard_size(0);
     // `perf` names the guest's functions from /tmp/perf-<pid>.map.
     if std::env::var_os("LPBRIDGE_PERFMAP").is_some() {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
