@@ -373,6 +373,10 @@ impl Bridge {
                 message: media_message(&m),
             },
             TranscodeError::Http(m) if m.contains("timed out") => BridgeError::Timeout(self.config.timeouts.first_byte),
+            // The body stalled longer than the between-bytes limit.
+            TranscodeError::Http(m) if m.contains("read timeout") => {
+                BridgeError::Timeout(self.config.timeouts.between_bytes)
+            }
             TranscodeError::Http(m) => BridgeError::Transport(m),
             TranscodeError::Status(s) => BridgeError::Gateway {
                 status: s.status,

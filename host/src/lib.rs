@@ -4,6 +4,7 @@
 pub mod bindings;
 pub mod bridge;
 pub mod cli;
+pub mod connect;
 pub mod demo;
 pub mod errors;
 pub mod guard;

@@ -11,6 +11,7 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
 
+use crate::connect;
 use crate::guard::Guard;
 
 /// scheme://host:port, lowercased, with the default port filled in.
@@ -179,12 +180,18 @@ impl WasiHttpHooks for PolicyHooks {
                 },
                 None => None,
             };
-            let sent = default_send_request(request, Some(options)).await;
+            let sent = if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+                default_send_request(request, Some(options))
+                    .await
+                    .map(|(response, io)| (response.map(BodyExt::boxed_unsync), Box::pin(io) as connect::IoFuture))
+            } else {
+                connect::send_plain(request, options).await
+            };
             // The response headers are here (or the request failed): the
             // slot goes back now, as upstream's Guard does.
             drop(slot);
             let (response, io) = sent?;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
+            Ok((response, Box::new(io) as IoFuture))
         })
     }
 }

@@ -37,6 +37,9 @@ pub struct Limits {
     /// instead of `madvise`, so the next call does not page-fault its way
     /// through fresh memory (page zeroing was 45% of a 60 s join's time).
     /// At most `WARM_SLOTS` slots keep theirs, which bounds the idle RSS.
+    /// A slot keeps the largest size it has grown to (no guard pages, see
+    /// `engine`), so after one large segment every later call on it zeroes
+    /// up to this many bytes, however little it used.
     pub keep_resident_bytes: usize,
     /// Wall time a remux call may run before it is interrupted (epoch
     /// deadline); a gateway round trip gets its request timeout instead.

@@ -28,6 +28,9 @@ pub enum Mode {
     ServerError,
     /// A 200 whose body stops before the close delimiter.
     Truncated,
+    /// A 200 whose body sends its first part and then nothing, with the
+    /// connection left open.
+    Stalled,
     /// Answers only after this long.
     Slow(Duration),
     /// The first part's bytes are not a transport stream.
@@ -249,6 +252,15 @@ fn multipart(profiles: &[String], seq: u64, ext: &str, ts: &Bytes, mode: &Mode) 
         chunks.push(Bytes::from(head));
         chunks.push(data);
     }
+    if *mode == Mode::Stalled {
+        chunks.truncate(2);
+        return Response::builder()
+            .header("Content-Type", format!("multipart/mixed; boundary={boundary}"))
+            .body(BodyExt::boxed(StallAfter(lpbridge_gateway::server::Chunks(
+                chunks.into(),
+            ))))
+            .unwrap();
+    }
     if *mode != Mode::Truncated {
         chunks.push(Bytes::from(lpbridge_gateway::multipart::close(&boundary)));
     }
@@ -256,4 +268,22 @@ fn multipart(profiles: &[String], seq: u64, ext: &str, ts: &Bytes, mode: &Mode) 
         .header("Content-Type", format!("multipart/mixed; boundary={boundary}"))
         .body(BodyExt::boxed(lpbridge_gateway::server::Chunks(chunks.into())))
         .unwrap()
+}
+
+/// Its chunks, then nothing, ever.
+struct StallAfter(lpbridge_gateway::server::Chunks);
+
+impl hyper::body::Body for StallAfter {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        match std::pin::Pin::new(&mut self.0).poll_frame(cx) {
+            std::task::Poll::Ready(None) => std::task::Poll::Pending,
+            other => other,
+        }
+    }
 }

@@ -111,7 +111,10 @@ async fn more_than_the_backlog_waiting_is_refused_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_gateway_fault_is_a_typed_error_and_slots_come_back() {
     let gw = FakeGateway::start(Mode::Passthrough).await;
-    let b = bridge(&gw, |c| c.timeouts.first_byte = Duration::from_millis(1500));
+    let b = bridge(&gw, |c| {
+        c.timeouts.first_byte = Duration::from_millis(1500);
+        c.timeouts.between_bytes = Duration::from_millis(1500);
+    });
     let src = segment("few-video-frames.mp4");
     let cases = [
         (Mode::NoSessions, "gateway-status"),
@@ -119,6 +122,7 @@ async fn every_gateway_fault_is_a_typed_error_and_slots_come_back() {
         (Mode::ServerError, "gateway-status"),
         (Mode::Truncated, "gateway-answer"),
         (Mode::Slow(Duration::from_secs(4)), "timeout"),
+        (Mode::Stalled, "timeout"),
         (Mode::GarbagePart, "rendition"),
         (Mode::Reset, "gateway-transport"),
         (Mode::NotMultipart, "gateway-answer"),
