@@ -4,10 +4,11 @@
 //!
 //! Why: a segment whose response head is in waits for an instance to read
 //! its body, and meanwhile hyper reads ahead into its buffer and one chunk
-//! of the body channel, each growing to ~400 KB with hyper's defaults. At
-//! 200 sessions flat out that was ~0.8 MB per waiting segment, most of the
-//! host's memory. With a 64 KiB buffer the rest of the answer waits in the
-//! socket, and TCP flow control holds the gateway back until it is read.
+//! of the body channel, each growing to ~400 KB with hyper's defaults: up
+//! to ~0.8 MB per waiting segment. With a 64 KiB buffer the rest of the
+//! answer waits in the socket, and TCP flow control holds the gateway back
+//! until it is read; at 200 sessions flat out, peak RSS fell from 270-288
+//! MB to 208-228 MB.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
