@@ -155,6 +155,9 @@ pub struct GatewayOptions {
     /// go-livepeer answers only once it has transcoded the segment.
     #[arg(long, env = "LPBRIDGE_FIRST_BYTE_TIMEOUT_MS", default_value_t = 60_000)]
     pub first_byte_timeout_ms: u64,
+    /// How long the answer's body may go without a byte.
+    #[arg(long, env = "LPBRIDGE_BETWEEN_BYTES_TIMEOUT_MS", default_value_t = 30_000)]
+    pub between_bytes_timeout_ms: u64,
     /// The whole round trip of one segment.
     #[arg(long, env = "LPBRIDGE_REQUEST_TIMEOUT_SECS", default_value_t = 300)]
     pub request_timeout_secs: u64,
@@ -192,6 +195,7 @@ impl GatewayOptions {
             .map_err(|n| anyhow::anyhow!("unknown rendition {n:?} (the ladder has 1080p, 720p, 360p, 240p, 160p)"))?;
         c.timeouts.connect = Duration::from_millis(self.connect_timeout_ms);
         c.timeouts.first_byte = Duration::from_millis(self.first_byte_timeout_ms);
+        c.timeouts.between_bytes = Duration::from_millis(self.between_bytes_timeout_ms);
         c.request_timeout = Duration::from_secs(self.request_timeout_secs);
         c.max_waiting = self.max_waiting;
         c.session_idle = Duration::from_secs(self.session_idle_secs);
