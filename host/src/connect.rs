@@ -27,8 +27,8 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 pub const READ_BUFFER: usize = 64 << 10;
 
 /// Drives the connection once the response head is in; wasmtime-wasi-http
-/// spawns it.
-pub type IoFuture = Pin<Box<dyn Future<Output = Result<(), HttpError>> + Send>>;
+/// spawns it. The type its `WasiHttpHooks::send_request` takes.
+pub type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 
 /// Sends `request` on a new HTTP/1.1 connection, within the three timeouts
 /// of `options` (the caller has bounded them): connect (TCP and handshake),
@@ -79,7 +79,7 @@ pub async fn send_plain(
         }
     };
     let response = head.map_err(|_| HttpError::ConnectionReadTimeout)??;
-    let io: IoFuture = Box::pin(async move {
+    let io: IoFuture = Box::new(async move {
         let done = match ended {
             Some(done) => done,
             None => conn.await,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
 
-use crate::connect;
+use crate::connect::{self, IoFuture};
 use crate::guard::Guard;
 
 /// scheme://host:port, lowercased, with the default port filled in.
@@ -126,7 +126,6 @@ impl PolicyHooks {
     }
 }
 
-type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 type SendFuture = Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
 
 /// Writes to a request body the host takes without waiting for the
@@ -183,15 +182,14 @@ impl WasiHttpHooks for PolicyHooks {
             let sent = if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
                 default_send_request(request, Some(options))
                     .await
-                    .map(|(response, io)| (response.map(BodyExt::boxed_unsync), Box::pin(io) as connect::IoFuture))
+                    .map(|(response, io)| (response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
             } else {
                 connect::send_plain(request, options).await
             };
             // The response headers are here (or the request failed): the
             // slot goes back now, as upstream's Guard does.
             drop(slot);
-            let (response, io) = sent?;
-            Ok((response, Box::new(io) as IoFuture))
+            sent
         })
     }
 }
