@@ -277,7 +277,7 @@ fn encode_rendition(
     let video_bytes: u64 = frames.iter().map(|f| f.0.len() as u64).sum();
     let packets: usize = frames
         .iter()
-        .map(|f| Muxer::packets_for_pes(f.0.len()) + if f.2 { 2 } else { 0 })
+        .map(|f| Muxer::packets_for_access_unit(f.0.len(), f.2))
         .sum();
     let mut mux = Muxer::with_capacity(packets * 188);
     for (annexb, pts, keyframe) in &frames {

@@ -86,7 +86,7 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
             let nals = size / (config.length_size + 1);
             let key = s.sync || i == 0;
             let pes = AUD.len() + size + widening * nals + if key { params } else { 0 };
-            Muxer::packets_for_pes(pes) + if key { 2 } else { 0 }
+            Muxer::packets_for_access_unit(pes, key)
         })
         .sum();
     let mut mux = Muxer::with_capacity(packets * crate::ts::PACKET);

@@ -41,6 +41,12 @@ impl Muxer {
         (payload + 27).div_ceil(PACKET - 4)
     }
 
+    /// Packets an access unit of `payload` bytes takes, or one more, with
+    /// the PAT and PMT that `write_tables` puts before a keyframe.
+    pub fn packets_for_access_unit(payload: usize, keyframe: bool) -> usize {
+        Self::packets_for_pes(payload) + if keyframe { 2 } else { 0 }
+    }
+
     pub fn write_tables(&mut self) {
         let pat = psi::pat(PMT_PID);
         let pmt = psi::pmt(VIDEO_PID);
