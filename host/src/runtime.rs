@@ -65,8 +65,8 @@ impl Default for Limits {
 }
 
 /// Four calls per core. A call is CPU work but for what it waits on the
-/// network (an upload larger than the connection's 1 MiB buffer, an answer
-/// streaming in slowly), so a few per core keep the cores busy, and more
+/// network (an answer streaming in slowly), so a few per core keep the
+/// cores busy, and more
 /// only hold linear memory: 200 sessions flat out on 2 cores ran as many
 /// segments a second with 8 calls as with 32, in 270 MB instead of 570.
 /// Raise it for a gateway far away.
