@@ -12,7 +12,7 @@ wit_bindgen::generate!({
 });
 
 use exports::streamplace::livepeer::session as wit_session;
-use exports::streamplace::livepeer::{multipart as wit_multipart, remux};
+use exports::streamplace::livepeer::{calibrate, multipart as wit_multipart, remux};
 use streamplace::livepeer::types as wit;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
@@ -87,6 +87,12 @@ impl remux::Guest for Component {
 
     fn join(video_ts: Vec<u8>, audio_mp4: Vec<u8>, _options: wit::JoinOptions) -> Result<Vec<u8>, wit::MediaError> {
         crate::join(&video_ts, &audio_mp4, crate::JoinOptions::default()).map_err(media_error)
+    }
+}
+
+impl calibrate::Guest for Component {
+    fn echo(bytes: Vec<u8>) -> Vec<u8> {
+        bytes
     }
 }
 

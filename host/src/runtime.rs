@@ -205,6 +205,14 @@ impl Runtime {
             .await?)
     }
 
+    /// `bytes` into a fresh instance and back out, unchanged: the floor
+    /// under every call that moves bytes through the sandbox (the
+    /// instantiation, one copy in, one copy out, and the memory reset).
+    pub async fn echo(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
+        Ok(r.streamplace_livepeer_calibrate().call_echo(&mut store, bytes).await?)
+    }
+
     pub async fn multipart(&self, content_type: &str, body: &[u8]) -> Result<Result<Vec<Part>, MultipartError>> {
         let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         Ok(r.streamplace_livepeer_multipart()

@@ -31,6 +31,14 @@ fn component_output_equals_native_output() {
 }
 
 #[test]
+fn echo_gives_back_its_input() {
+    let rt = runtime();
+    for bytes in [Vec::new(), (0..3_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect()] {
+        assert_eq!(block_on(rt.echo(&bytes)).unwrap(), bytes);
+    }
+}
+
+#[test]
 fn media_errors_are_typed_across_the_boundary() {
     let rt = runtime();
     assert!(matches!(
