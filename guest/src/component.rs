@@ -85,8 +85,11 @@ impl remux::Guest for Component {
         })
     }
 
-    fn join(video_ts: Vec<u8>, audio_mp4: Vec<u8>, _options: wit::JoinOptions) -> Result<Vec<u8>, wit::MediaError> {
-        crate::join(&video_ts, &audio_mp4, crate::JoinOptions::default()).map_err(media_error)
+    fn join(video_ts: Vec<u8>, audio_mp4: Vec<u8>, options: wit::JoinOptions) -> Result<Vec<u8>, wit::MediaError> {
+        let options = crate::JoinOptions {
+            fragmented: options.fragmented,
+        };
+        crate::join(&video_ts, &audio_mp4, options).map_err(media_error)
     }
 }
 

@@ -1,4 +1,5 @@
-//! Rendition TS + the audio MP4 from `split` → one progressive MP4.
+//! Rendition TS + the audio MP4 from `split` → one MP4: progressive
+//! (`moov` first) by default, or fragmented (a `moof` per GOP).
 //!
 //! The rendition's video is put back on the source's timeline: its first
 //! presented frame lands where the source's first video frame was shown,
@@ -21,7 +22,11 @@ const MAX_DTS_STEP: i64 = 10 * 90_000;
 const DEFAULT_STEP: i64 = 3_000;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct JoinOptions {}
+pub struct JoinOptions {
+    /// A fragmented MP4 (empty `moov`, then a `moof` + `mdat` per video
+    /// GOP) instead of a progressive one. The samples are the same.
+    pub fragmented: bool,
+}
 
 /// One access unit of the rendition, after framing conversion.
 struct Frame {
@@ -45,7 +50,7 @@ pub fn join(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -> Result<V
 }
 
 /// `join`, also saying the rendition's picture size and frame count.
-pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) -> Result<Joined> {
+pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -> Result<Joined> {
     let movie = mp4::parse(audio_mp4)?;
     let audio = movie
         .tracks
@@ -163,8 +168,13 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], _options: JoinOptions) 
         data,
     };
     let audio_track = MuxTrack::verbatim(audio, audio_mp4);
+    let tracks = [video_track, audio_track];
     Ok(Joined {
-        mp4: mp4::mux_progressive(movie.timescale, &[video_track, audio_track], &[]),
+        mp4: if options.fragmented {
+            mp4::mux_fragmented(movie.timescale, &tracks, &[])
+        } else {
+            mp4::mux_progressive(movie.timescale, &tracks, &[])
+        },
         width: sps_info.width,
         height: sps_info.height,
         frames: n as u32,

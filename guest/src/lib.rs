@@ -6,8 +6,8 @@
 //! of WIT glue over it.
 //!
 //! - [`split`]: MP4 segment → MPEG-TS (video) + MP4 (audio, verbatim).
-//! - [`join`]: rendition TS + that audio MP4 → one progressive MP4 on the
-//!   source's timeline.
+//! - [`join`]: rendition TS + that audio MP4 → one MP4 on the source's
+//!   timeline, progressive or fragmented.
 //! - [`multipart`]: the gateway's `multipart/mixed` answer, incrementally.
 
 pub mod buf;

@@ -103,6 +103,77 @@ fn real_segments_survive_split_and_join() {
     }
 }
 
+/// Sum of the sample counts of every `sbgp` in `boxes` and below.
+fn sbgp_samples(boxes: mp4::Atoms<'_>) -> u64 {
+    let mut total = 0u64;
+    for b in boxes {
+        let b = b.unwrap();
+        match &b.kind.0 {
+            b"sbgp" => {
+                let (version, _, body) = b.full().unwrap();
+                let at = if version == 1 { 8 } else { 4 };
+                let n = u32::from_be_bytes(body[at..at + 4].try_into().unwrap()) as usize;
+                for k in 0..n {
+                    let e = at + 4 + 8 * k;
+                    total += u32::from_be_bytes(body[e..e + 4].try_into().unwrap()) as u64;
+                }
+            }
+            b"moov" | b"trak" | b"mdia" | b"minf" | b"stbl" | b"moof" | b"traf" => total += sbgp_samples(b.children()),
+            _ => {}
+        }
+    }
+    total
+}
+
+#[test]
+fn fragmented_join_holds_the_progressive_samples() {
+    for (name, src) in segments() {
+        let parts = split(&src).unwrap();
+        let progressive = join(&parts.video_ts, &parts.audio_mp4, JoinOptions::default()).unwrap();
+        let fragmented = join(&parts.video_ts, &parts.audio_mp4, JoinOptions { fragmented: true }).unwrap();
+        let (p, f) = (mp4::parse(&progressive).unwrap(), mp4::parse(&fragmented).unwrap());
+        assert!(!p.fragmented && f.fragmented, "{name}");
+        assert_eq!(p.timescale, f.timescale, "{name}");
+        for kind in [TrackKind::Video, TrackKind::Audio] {
+            let (a, b) = (track(&p, kind), track(&f, kind));
+            assert_eq!(
+                (a.id, a.timescale, a.stsd),
+                (b.id, b.timescale, b.stsd),
+                "{name} {kind:?}"
+            );
+            // The audio's edit list is carried byte for byte; the video's
+            // edits run to the end of the media when fragmented.
+            let media_times = |t: &Track<'_>| t.edits.iter().map(|e| e.media_time).collect::<Vec<_>>();
+            assert_eq!(media_times(a), media_times(b), "{name} {kind:?} edits");
+            if kind == TrackKind::Audio {
+                assert_eq!(a.edts, b.edts, "{name}: audio edit list");
+            }
+            let samples = |file: &[u8], t: &Track<'_>| {
+                t.samples
+                    .iter()
+                    .map(|s| (t.data(file, s).to_vec(), s.dts, s.cts_offset, s.duration, s.sync))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                samples(&progressive, a),
+                samples(&fragmented, b),
+                "{name} {kind:?} samples"
+            );
+        }
+        // A fragment per GOP, and the audio's sample groups cover the same
+        // samples, cut per fragment.
+        let top: Vec<_> = mp4::Atoms::new(&fragmented, 0).map(|b| b.unwrap()).collect();
+        let moofs = top.iter().filter(|b| b.kind.0 == *b"moof").count();
+        let gops = track(&f, TrackKind::Video).samples.iter().filter(|s| s.sync).count();
+        assert_eq!(moofs, gops, "{name}: one moof per GOP");
+        assert_eq!(
+            sbgp_samples(mp4::Atoms::new(&fragmented, 0)),
+            sbgp_samples(mp4::Atoms::new(&progressive, 0)),
+            "{name}: samples in sample groups"
+        );
+    }
+}
+
 #[test]
 fn split_ts_starts_decodable() {
     for (name, src) in segments() {

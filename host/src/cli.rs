@@ -73,6 +73,10 @@ pub enum Command {
         audio_mp4: PathBuf,
         #[arg(short, long)]
         output: PathBuf,
+        /// Write a fragmented MP4 (a moof per GOP) instead of a
+        /// progressive one with moov first.
+        #[arg(long)]
+        fragmented: bool,
     },
     /// Send segments through a Livepeer gateway as one creator's session,
     /// two in flight; writes OUT/<rendition>/<index>.mp4.
@@ -245,9 +249,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             video_ts,
             audio_mp4,
             output,
+            fragmented,
         } => {
+            let options = crate::bindings::types::JoinOptions { fragmented };
             let mp4 = runtime
-                .join(&read(&video_ts)?, &read(&audio_mp4)?)
+                .join_with(&read(&video_ts)?, &read(&audio_mp4)?, options)
                 .await?
                 .map_err(ComponentError::from)?;
             write(&output, &mp4)?;

@@ -197,9 +197,19 @@ impl Runtime {
         Ok(r.streamplace_livepeer_remux().call_split(&mut store, segment).await?)
     }
 
+    /// A progressive MP4; `join_with` for the options.
     pub async fn join(&self, video_ts: &[u8], audio_mp4: &[u8]) -> Result<Result<Vec<u8>, MediaError>> {
+        self.join_with(video_ts, audio_mp4, JoinOptions { fragmented: false })
+            .await
+    }
+
+    pub async fn join_with(
+        &self,
+        video_ts: &[u8],
+        audio_mp4: &[u8],
+        options: JoinOptions,
+    ) -> Result<Result<Vec<u8>, MediaError>> {
         let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
-        let options = JoinOptions { fragmented: false };
         Ok(r.streamplace_livepeer_remux()
             .call_join(&mut store, video_ts, audio_mp4, options)
             .await?)

@@ -67,7 +67,7 @@ impl<'a> MuxTrack<'a> {
         }
     }
 
-    fn media_duration(&self) -> u64 {
+    pub(super) fn media_duration(&self) -> u64 {
         self.samples.iter().map(|s| s.duration as u64).sum()
     }
 
@@ -80,7 +80,7 @@ impl<'a> MuxTrack<'a> {
     }
 
     /// Track duration in movie timescale: the edit list's if any.
-    fn movie_duration(&self, movie_timescale: u32) -> u64 {
+    pub(super) fn movie_duration(&self, movie_timescale: u32) -> u64 {
         let edits = self.edits();
         if edits.is_empty() {
             rescale(self.media_duration() as i64, self.timescale, movie_timescale) as u64
@@ -91,7 +91,7 @@ impl<'a> MuxTrack<'a> {
 }
 
 /// A run of consecutive samples of one track, stored together.
-struct Chunk {
+pub(super) struct Chunk {
     track: usize,
     first: usize,
     count: usize,
@@ -132,6 +132,35 @@ fn plan_chunks(tracks: &[MuxTrack<'_>]) -> Vec<Chunk> {
     chunks
 }
 
+/// Where the sample tables go.
+pub(super) enum Layout<'a> {
+    /// All in `moov`, with chunk offsets into the one `mdat`.
+    Progressive {
+        chunks: &'a [Chunk],
+        offsets: &'a [Vec<u64>],
+        wide: bool,
+    },
+    /// In the `moof`s: `moov` has empty tables, zero durations, and an
+    /// `mvex` naming the tracks (`trex`). No `mehd`, and a built track's
+    /// edits run to the end of the media (duration 0): with either
+    /// duration given, GStreamer's qtdemux, which ignores an edit's
+    /// media_time in a fragmented file, ends the track that much early and
+    /// loses the last frame of a stream with B-frames. ffmpeg reads both
+    /// forms alike.
+    Fragmented,
+}
+
+/// One track's sample tables as `moov` gets them.
+struct Tables<'a> {
+    samples: &'a [OutSample],
+    counts: &'a [u32],
+    offsets: &'a [u64],
+    wide: bool,
+    movie_duration: u64,
+    media_duration: u64,
+    fragmented: bool,
+}
+
 /// Writes the whole file. `moov_extra` is appended inside `moov` (our
 /// `udta`). Offsets are laid out first, so the samples are copied once.
 pub fn mux_progressive(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra: &[u8]) -> Vec<u8> {
@@ -144,7 +173,7 @@ pub fn mux_progressive(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra
     let has_video = tracks.iter().any(|t| matches!(t.source, TrakSource::Video { .. }));
 
     let mut head = Vec::new();
-    write_ftyp(&mut head, has_video);
+    write_ftyp(&mut head, has_video, false);
     let ftyp_len = head.len() as u64;
     let mdat_header = if payload + 8 > u32::MAX as u64 { 16 } else { 8 };
 
@@ -152,7 +181,12 @@ pub fn mux_progressive(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra
     let wide = ftyp_len + payload + mdat_header + (1 << 24) > u32::MAX as u64;
     let zero = vec![Vec::new(); tracks.len()];
     let mut probe = Vec::new();
-    write_moov(&mut probe, movie_timescale, tracks, &chunks, &zero, wide, moov_extra);
+    let layout = Layout::Progressive {
+        chunks: &chunks,
+        offsets: &zero,
+        wide,
+    };
+    write_moov(&mut probe, movie_timescale, tracks, &layout, moov_extra);
     let data_start = ftyp_len + probe.len() as u64 + mdat_header;
     let mut offsets = vec![Vec::new(); tracks.len()];
     let mut pos = data_start;
@@ -166,7 +200,12 @@ pub fn mux_progressive(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra
 
     let mut out = head;
     out.reserve_exact((probe.len() as u64 + mdat_header + payload) as usize);
-    write_moov(&mut out, movie_timescale, tracks, &chunks, &offsets, wide, moov_extra);
+    let layout = Layout::Progressive {
+        chunks: &chunks,
+        offsets: &offsets,
+        wide,
+    };
+    write_moov(&mut out, movie_timescale, tracks, &layout, moov_extra);
     debug_assert_eq!(out.len() as u64 + mdat_header, data_start);
     if mdat_header == 16 {
         out.u32(1);
@@ -204,11 +243,14 @@ pub(crate) fn close(out: &mut [u8], at: usize) {
     out[at..at + 4].copy_from_slice(&size.to_be_bytes());
 }
 
-fn write_ftyp(out: &mut Vec<u8>, video: bool) {
+pub(super) fn write_ftyp(out: &mut Vec<u8>, video: bool, fragmented: bool) {
     let at = open(out, b"ftyp");
     out.extend_from_slice(b"isom");
     out.u32(0x200);
     out.extend_from_slice(b"isomiso2");
+    if fragmented {
+        out.extend_from_slice(b"iso6");
+    }
     if video {
         out.extend_from_slice(b"avc1");
     }
@@ -218,21 +260,24 @@ fn write_ftyp(out: &mut Vec<u8>, video: bool) {
 
 const MATRIX: [u32; 9] = [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x4000_0000];
 
-fn write_moov(
+pub(super) fn write_moov(
     out: &mut Vec<u8>,
     movie_timescale: u32,
     tracks: &[MuxTrack<'_>],
-    chunks: &[Chunk],
-    offsets: &[Vec<u64>],
-    wide: bool,
+    layout: &Layout<'_>,
     extra: &[u8],
 ) {
     let moov = open(out, b"moov");
-    let duration = tracks
-        .iter()
-        .map(|t| t.movie_duration(movie_timescale))
-        .max()
-        .unwrap_or(0);
+    let fragmented = matches!(layout, Layout::Fragmented);
+    let duration = if fragmented {
+        0
+    } else {
+        tracks
+            .iter()
+            .map(|t| t.movie_duration(movie_timescale))
+            .max()
+            .unwrap_or(0)
+    };
     let v1 = duration > u32::MAX as u64;
     let mvhd = open_full(out, b"mvhd", v1 as u8, 0);
     if v1 {
@@ -254,30 +299,69 @@ fn write_moov(
     out.u32(tracks.iter().map(|t| t.id).max().unwrap_or(0) + 1);
     close(out, mvhd);
     for (i, track) in tracks.iter().enumerate() {
-        let counts: Vec<u32> = chunks.iter().filter(|c| c.track == i).map(|c| c.count as u32).collect();
-        let offs = if offsets[i].is_empty() {
-            vec![0; counts.len()]
-        } else {
-            offsets[i].clone()
-        };
-        write_trak(out, movie_timescale, track, &counts, &offs, wide);
+        match *layout {
+            Layout::Progressive { chunks, offsets, wide } => {
+                let counts: Vec<u32> = chunks.iter().filter(|c| c.track == i).map(|c| c.count as u32).collect();
+                let offs = if offsets[i].is_empty() {
+                    vec![0; counts.len()]
+                } else {
+                    offsets[i].clone()
+                };
+                let tables = Tables {
+                    samples: &track.samples,
+                    counts: &counts,
+                    offsets: &offs,
+                    wide,
+                    movie_duration: track.movie_duration(movie_timescale),
+                    media_duration: track.media_duration(),
+                    fragmented: false,
+                };
+                write_trak(out, track, &tables);
+            }
+            Layout::Fragmented => {
+                let tables = Tables {
+                    samples: &[],
+                    counts: &[],
+                    offsets: &[],
+                    wide: false,
+                    movie_duration: 0,
+                    media_duration: 0,
+                    fragmented: true,
+                };
+                write_trak(out, track, &tables);
+            }
+        }
+    }
+    if fragmented {
+        write_mvex(out, tracks);
     }
     out.extend_from_slice(extra);
     close(out, moov);
 }
 
-fn write_trak(out: &mut Vec<u8>, movie_timescale: u32, t: &MuxTrack<'_>, counts: &[u32], offsets: &[u64], wide: bool) {
+/// `mvex`: each track's defaults (none: every `trun` says all it needs).
+fn write_mvex(out: &mut Vec<u8>, tracks: &[MuxTrack<'_>]) {
+    let mvex = open(out, b"mvex");
+    for t in tracks {
+        let trex = open_full(out, b"trex", 0, 0);
+        out.u32(t.id);
+        out.u32(1); // sample description index
+        out.zeros(12); // duration, size, flags
+        close(out, trex);
+    }
+    close(out, mvex);
+}
+
+fn write_trak(out: &mut Vec<u8>, t: &MuxTrack<'_>, tables: &Tables<'_>) {
     let trak = open(out, b"trak");
-    let movie_duration = t.movie_duration(movie_timescale);
-    let media_duration = t.media_duration();
     match &t.source {
         TrakSource::Verbatim(src) => {
-            out.extend_from_slice(&patch_duration(src.tkhd, 20, 28, movie_duration));
+            out.extend_from_slice(&patch_duration(src.tkhd, 20, 28, tables.movie_duration));
             if let Some(edts) = src.edts {
                 out.extend_from_slice(edts);
             }
             let mdia = open(out, b"mdia");
-            out.extend_from_slice(&patch_duration(src.mdhd, 16, 24, media_duration));
+            out.extend_from_slice(&patch_duration(src.mdhd, 16, 24, tables.media_duration));
             out.extend_from_slice(src.hdlr);
             let minf = open(out, b"minf");
             if let Some(h) = src.media_header {
@@ -287,7 +371,14 @@ fn write_trak(out: &mut Vec<u8>, movie_timescale: u32, t: &MuxTrack<'_>, counts:
                 Some(d) => out.extend_from_slice(d),
                 None => write_dinf(out),
             }
-            write_stbl(out, src.stsd, t, counts, offsets, wide, &src.stbl_extra);
+            // Sample groups move into each fragment's `traf`.
+            let extra: Vec<&[u8]> = src
+                .stbl_extra
+                .iter()
+                .copied()
+                .filter(|b| !(tables.fragmented && b.get(4..8) == Some(b"sbgp")))
+                .collect();
+            write_stbl(out, src.stsd, tables, &extra);
             close(out, minf);
             close(out, mdia);
             for extra in &src.trak_extra {
@@ -299,16 +390,8 @@ fn write_trak(out: &mut Vec<u8>, movie_timescale: u32, t: &MuxTrack<'_>, counts:
             height,
             stsd,
             edits,
-        } => write_built(
-            out,
-            t,
-            movie_duration,
-            (*width, *height),
-            stsd,
-            edits,
-            (counts, offsets, wide),
-        ),
-        TrakSource::Audio { stsd } => write_built(out, t, movie_duration, (0, 0), stsd, &[], (counts, offsets, wide)),
+        } => write_built(out, t, (*width, *height), stsd, edits, tables),
+        TrakSource::Audio { stsd } => write_built(out, t, (0, 0), stsd, &[], tables),
     }
     close(out, trak);
 }
@@ -317,16 +400,24 @@ fn write_trak(out: &mut Vec<u8>, movie_timescale: u32, t: &MuxTrack<'_>, counts:
 fn write_built(
     out: &mut Vec<u8>,
     t: &MuxTrack<'_>,
-    movie_duration: u64,
     (width, height): (u32, u32),
     stsd: &[u8],
     edits: &[Edit],
-    (counts, offsets, wide): (&[u32], &[u64], bool),
+    tables: &Tables<'_>,
 ) {
     let sound = matches!(t.source, TrakSource::Audio { .. });
-    let media_duration = t.media_duration();
-    write_tkhd(out, t.id, movie_duration, width, height, sound);
-    if !edits.is_empty() {
+    let media_duration = tables.media_duration;
+    write_tkhd(out, t.id, tables.movie_duration, width, height, sound);
+    if tables.fragmented && !edits.is_empty() {
+        let to_the_end: Vec<Edit> = edits
+            .iter()
+            .map(|e| Edit {
+                segment_duration: if e.media_time == -1 { e.segment_duration } else { 0 },
+                media_time: e.media_time,
+            })
+            .collect();
+        write_edts(out, &to_the_end);
+    } else if !edits.is_empty() {
         write_edts(out, edits);
     }
     let mdia = open(out, b"mdia");
@@ -361,7 +452,7 @@ fn write_built(
         close(out, vmhd);
     }
     write_dinf(out);
-    write_stbl(out, stsd, t, counts, offsets, wide, &[]);
+    write_stbl(out, stsd, tables, &[]);
     close(out, minf);
     close(out, mdia);
 }
@@ -458,19 +549,18 @@ fn runs<T: PartialEq + Copy>(values: impl Iterator<Item = T>) -> Vec<(u32, T)> {
     out
 }
 
-fn write_stbl(
-    out: &mut Vec<u8>,
-    stsd: &[u8],
-    t: &MuxTrack<'_>,
-    counts: &[u32],
-    offsets: &[u64],
-    wide: bool,
-    extra: &[&[u8]],
-) {
+fn write_stbl(out: &mut Vec<u8>, stsd: &[u8], tables: &Tables<'_>, extra: &[&[u8]]) {
+    let Tables {
+        samples,
+        counts,
+        offsets,
+        wide,
+        ..
+    } = *tables;
     let stbl = open(out, b"stbl");
     out.extend_from_slice(stsd);
 
-    let stts = runs(t.samples.iter().map(|s| s.duration));
+    let stts = runs(samples.iter().map(|s| s.duration));
     let at = open_full(out, b"stts", 0, 0);
     out.u32(stts.len() as u32);
     for (n, d) in stts {
@@ -479,9 +569,9 @@ fn write_stbl(
     }
     close(out, at);
 
-    if t.samples.iter().any(|s| s.cts_offset != 0) {
-        let negative = t.samples.iter().any(|s| s.cts_offset < 0);
-        let ctts = runs(t.samples.iter().map(|s| s.cts_offset));
+    if samples.iter().any(|s| s.cts_offset != 0) {
+        let negative = samples.iter().any(|s| s.cts_offset < 0);
+        let ctts = runs(samples.iter().map(|s| s.cts_offset));
         let at = open_full(out, b"ctts", negative as u8, 0);
         out.u32(ctts.len() as u32);
         for (n, o) in ctts {
@@ -491,9 +581,9 @@ fn write_stbl(
         close(out, at);
     }
 
-    if t.samples.iter().any(|s| !s.sync) {
-        let sync: Vec<u32> = (1..=t.samples.len() as u32)
-            .filter(|&i| t.samples[i as usize - 1].sync)
+    if samples.iter().any(|s| !s.sync) {
+        let sync: Vec<u32> = (1..=samples.len() as u32)
+            .filter(|&i| samples[i as usize - 1].sync)
             .collect();
         let at = open_full(out, b"stss", 0, 0);
         out.u32(sync.len() as u32);
@@ -522,14 +612,14 @@ fn write_stbl(
     close(out, at);
 
     let at = open_full(out, b"stsz", 0, 0);
-    let first = t.samples.first().map_or(0, |s| s.size);
-    if !t.samples.is_empty() && t.samples.iter().all(|s| s.size == first) {
+    let first = samples.first().map_or(0, |s| s.size);
+    if !samples.is_empty() && samples.iter().all(|s| s.size == first) {
         out.u32(first);
-        out.u32(t.samples.len() as u32);
+        out.u32(samples.len() as u32);
     } else {
         out.u32(0);
-        out.u32(t.samples.len() as u32);
-        for s in &t.samples {
+        out.u32(samples.len() as u32);
+        for s in samples {
             out.u32(s.size);
         }
     }

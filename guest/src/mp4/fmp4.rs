@@ -1,0 +1,351 @@
+//! Fragmented MP4 writing (ISO/IEC 14496-12 §8.8): `ftyp`, a `moov` with
+//! empty sample tables and an `mvex`, then one `moof` + `mdat` per video
+//! GOP, each carrying the other tracks' samples that start during that
+//! GOP. A player can start at any fragment, and a live packager can pass
+//! the fragments on as they are. The samples, their timing and the audio's
+//! boxes are those of the progressive layout; the audio's sample-to-group
+//! table (`sbgp`) is cut into one per fragment, as §8.9.2 has it.
+
+use crate::buf::WriteBe;
+
+use super::mux::{Layout, MuxTrack, TrakSource, close, open, open_full, write_ftyp, write_moov};
+
+/// `trun` flags (§8.8.8.1).
+const DATA_OFFSET: u32 = 0x1;
+const SAMPLE_DURATION: u32 = 0x100;
+const SAMPLE_SIZE: u32 = 0x200;
+const SAMPLE_FLAGS: u32 = 0x400;
+const SAMPLE_CTS: u32 = 0x800;
+
+/// `tfhd`: data offsets count from the start of the `moof` (§8.8.7.1).
+const DEFAULT_BASE_IS_MOOF: u32 = 0x2_0000;
+
+/// `sample_flags` (§8.8.3.1): a sync sample depends on no other; any other
+/// sample depends on others and is not a sync sample.
+const SYNC_SAMPLE: u32 = 0x0200_0000;
+const NON_SYNC_SAMPLE: u32 = 0x0101_0000;
+
+/// One fragment: for each track, the samples `[from, to)` it carries.
+struct Fragment {
+    ranges: Vec<(usize, usize)>,
+}
+
+/// Writes the whole file. `moov_extra` is appended inside `moov`.
+pub fn mux_fragmented(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra: &[u8]) -> Vec<u8> {
+    let payload: usize = tracks
+        .iter()
+        .flat_map(|t| t.samples.iter())
+        .map(|s| s.size as usize)
+        .sum();
+    let samples: usize = tracks.iter().map(|t| t.samples.len()).sum();
+    let has_video = tracks.iter().any(|t| matches!(t.source, TrakSource::Video { .. }));
+    let fragments = plan_fragments(tracks);
+
+    let mut out = Vec::new();
+    write_ftyp(&mut out, has_video, true);
+    write_moov(&mut out, movie_timescale, tracks, &Layout::Fragmented, moov_extra);
+    // moof, mfhd, and per traf tfhd + tfdt + trun + sbgp headers: under
+    // 160 bytes; each sample adds at most 16 to its trun and 8 to a sbgp.
+    out.reserve(payload + fragments.len() * (40 + tracks.len() * 160) + samples * 24);
+
+    let groups: Vec<Option<SampleGroups>> = tracks.iter().map(SampleGroups::of).collect();
+    let mut decode_time = vec![0u64; tracks.len()];
+    for (i, fragment) in fragments.iter().enumerate() {
+        write_fragment(&mut out, i as u32 + 1, tracks, &groups, fragment, &mut decode_time);
+    }
+    out
+}
+
+/// A fragment starts at every sync sample of the video track (the first
+/// track when there is no video); every other track's sample goes to the
+/// fragment during which it starts, in decode time.
+fn plan_fragments(tracks: &[MuxTrack<'_>]) -> Vec<Fragment> {
+    let Some(lead) = tracks
+        .iter()
+        .position(|t| matches!(t.source, TrakSource::Video { .. }))
+        .or((!tracks.is_empty()).then_some(0))
+    else {
+        return Vec::new();
+    };
+    let lead_track = &tracks[lead];
+    // Start of each fragment: (first sample, decode time in lead ticks).
+    let mut starts: Vec<(usize, u64)> = Vec::new();
+    let mut t = 0u64;
+    for (k, s) in lead_track.samples.iter().enumerate() {
+        if k == 0 || s.sync {
+            starts.push((k, t));
+        }
+        t += s.duration as u64;
+    }
+    if starts.is_empty() {
+        starts.push((0, 0));
+    }
+
+    let mut fragments: Vec<Fragment> = starts
+        .iter()
+        .enumerate()
+        .map(|(f, &(first, _))| {
+            let end = starts.get(f + 1).map_or(lead_track.samples.len(), |s| s.0);
+            let mut ranges = vec![(0, 0); tracks.len()];
+            ranges[lead] = (first, end);
+            Fragment { ranges }
+        })
+        .collect();
+    for (i, track) in tracks.iter().enumerate() {
+        if i == lead {
+            continue;
+        }
+        // Fragment f takes the samples that start before fragment f + 1.
+        let mut next = 0usize;
+        let mut t = 0u64;
+        for (f, fragment) in fragments.iter_mut().enumerate() {
+            let first = next;
+            let limit = starts.get(f + 1).map(|s| s.1);
+            while next < track.samples.len()
+                && limit.is_none_or(|l| {
+                    (t as u128) * (lead_track.timescale as u128) < (l as u128) * (track.timescale as u128)
+                })
+            {
+                t += track.samples[next].duration as u64;
+                next += 1;
+            }
+            fragment.ranges[i] = (first, next);
+        }
+    }
+    fragments
+}
+
+fn write_fragment(
+    out: &mut Vec<u8>,
+    sequence: u32,
+    tracks: &[MuxTrack<'_>],
+    groups: &[Option<SampleGroups>],
+    fragment: &Fragment,
+    decode_time: &mut [u64],
+) {
+    let moof_start = out.len();
+    let moof = open(out, b"moof");
+    let mfhd = open_full(out, b"mfhd", 0, 0);
+    out.u32(sequence);
+    close(out, mfhd);
+    // Where each traf's data_offset field is, to fill in once the moof's
+    // size is known.
+    let mut offset_fields: Vec<(usize, usize)> = Vec::new();
+    for (i, t) in tracks.iter().enumerate() {
+        let (from, to) = fragment.ranges[i];
+        if from == to {
+            continue;
+        }
+        let samples = &t.samples[from..to];
+        let traf = open(out, b"traf");
+        let tfhd = open_full(out, b"tfhd", 0, DEFAULT_BASE_IS_MOOF);
+        out.u32(t.id);
+        close(out, tfhd);
+        let tfdt = open_full(out, b"tfdt", 1, 0);
+        out.u64(decode_time[i]);
+        close(out, tfdt);
+        decode_time[i] += samples.iter().map(|s| s.duration as u64).sum::<u64>();
+
+        // The same fields in every fragment of a track: flags when any of
+        // its samples is not a sync sample (else trex's default, sync),
+        // composition offsets when any is non-zero (signed, version 1,
+        // when any is negative).
+        let per_sample_flags = t.samples.iter().any(|s| !s.sync);
+        let cts = t.samples.iter().any(|s| s.cts_offset != 0);
+        let negative = t.samples.iter().any(|s| s.cts_offset < 0);
+        let mut flags = DATA_OFFSET | SAMPLE_DURATION | SAMPLE_SIZE;
+        if per_sample_flags {
+            flags |= SAMPLE_FLAGS;
+        }
+        if cts {
+            flags |= SAMPLE_CTS;
+        }
+        let trun = open_full(out, b"trun", negative as u8, flags);
+        out.u32(samples.len() as u32);
+        offset_fields.push((out.len(), i));
+        out.u32(0); // data_offset, filled in below
+        for s in samples {
+            out.u32(s.duration);
+            out.u32(s.size);
+            if per_sample_flags {
+                out.u32(if s.sync { SYNC_SAMPLE } else { NON_SYNC_SAMPLE });
+            }
+            if cts {
+                out.u32(s.cts_offset as u32);
+            }
+        }
+        close(out, trun);
+        if let Some(g) = &groups[i] {
+            g.write_slice(out, from, to);
+        }
+        close(out, traf);
+    }
+    close(out, moof);
+
+    let payload: u64 = tracks
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| {
+            let (from, to) = fragment.ranges[i];
+            t.samples[from..to].iter()
+        })
+        .map(|s| s.size as u64)
+        .sum();
+    let mdat_header = if payload + 8 > u32::MAX as u64 { 16 } else { 8 };
+    let mut data = out.len() - moof_start + mdat_header;
+    for (field, i) in offset_fields {
+        out[field..field + 4].copy_from_slice(&(data as u32).to_be_bytes());
+        let (from, to) = fragment.ranges[i];
+        data += tracks[i].samples[from..to]
+            .iter()
+            .map(|s| s.size as usize)
+            .sum::<usize>();
+    }
+    if mdat_header == 16 {
+        out.u32(1);
+        out.extend_from_slice(b"mdat");
+        out.u64(payload + 16);
+    } else {
+        out.u32((payload + 8) as u32);
+        out.extend_from_slice(b"mdat");
+    }
+    for (i, t) in tracks.iter().enumerate() {
+        let (from, to) = fragment.ranges[i];
+        for d in &t.data[from..to] {
+            out.extend_from_slice(d);
+        }
+    }
+}
+
+/// A carried-over track's sample-to-group table (`sbgp`), as runs.
+struct SampleGroups {
+    /// grouping_type, and grouping_type_parameter when version 1.
+    grouping_type: [u8; 4],
+    parameter: Option<u32>,
+    /// (sample_count, group_description_index), as the source has them.
+    runs: Vec<(u32, u32)>,
+}
+
+impl SampleGroups {
+    /// The first `sbgp` of a carried-over track, if it has one that reads.
+    fn of(track: &MuxTrack<'_>) -> Option<Self> {
+        let TrakSource::Verbatim(src) = &track.source else {
+            return None;
+        };
+        let raw = src.stbl_extra.iter().find(|b| b.get(4..8) == Some(b"sbgp"))?;
+        // Our own demuxer read this box; a size-1 (64-bit) header would be
+        // odd but is handled.
+        let header = if raw.get(..4) == Some(&[0, 0, 0, 1]) { 16 } else { 8 };
+        Self::parse(raw.get(header..)?)
+    }
+
+    /// A `sbgp` body (after the box header), or `None` where it does not
+    /// hold what it declares.
+    fn parse(body: &[u8]) -> Option<Self> {
+        let version = *body.first()?;
+        let mut at = 4;
+        let word = |at: usize| -> Option<u32> { Some(u32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?)) };
+        let grouping_type = body.get(at..at + 4)?.try_into().ok()?;
+        at += 4;
+        let parameter = if version == 1 {
+            at += 4;
+            Some(word(at - 4)?)
+        } else {
+            None
+        };
+        let count = word(at)? as usize;
+        at += 4;
+        // The count is checked against the bytes that hold the entries.
+        if body.len().saturating_sub(at) / 8 < count {
+            return None;
+        }
+        let runs = (0..count)
+            .map(|k| Some((word(at + 8 * k)?, word(at + 8 * k + 4)?)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(SampleGroups {
+            grouping_type,
+            parameter,
+            runs,
+        })
+    }
+
+    /// A `sbgp` for samples `[from, to)` of the track.
+    fn write_slice(&self, out: &mut Vec<u8>, from: usize, to: usize) {
+        let mut slice: Vec<(u32, u32)> = Vec::new();
+        let mut start = 0usize;
+        for &(count, index) in &self.runs {
+            let end = start.saturating_add(count as usize);
+            let (a, b) = (start.max(from), end.min(to));
+            if a < b {
+                slice.push(((b - a) as u32, index));
+            }
+            start = end;
+            if start >= to {
+                break;
+            }
+        }
+        if slice.is_empty() {
+            return;
+        }
+        let sbgp = open_full(out, b"sbgp", self.parameter.is_some() as u8, 0);
+        out.extend_from_slice(&self.grouping_type);
+        if let Some(p) = self.parameter {
+            out.u32(p);
+        }
+        out.u32(slice.len() as u32);
+        for (count, index) in slice {
+            out.u32(count);
+            out.u32(index);
+        }
+        close(out, sbgp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The entries of a `sbgp` box `write_slice` wrote.
+    fn entries(out: &[u8]) -> Vec<(u32, u32)> {
+        let word = |at: usize| u32::from_be_bytes(out[at..at + 4].try_into().unwrap());
+        assert_eq!(&out[4..8], b"sbgp");
+        assert_eq!(word(0) as usize, out.len());
+        (0..word(16) as usize)
+            .map(|k| (word(20 + 8 * k), word(24 + 8 * k)))
+            .collect()
+    }
+
+    #[test]
+    fn sample_groups_are_cut_at_fragment_edges() {
+        let groups = SampleGroups {
+            grouping_type: *b"roll",
+            parameter: None,
+            runs: vec![(3, 1), (2, 0), (5, 1)],
+        };
+        let slice = |from, to| {
+            let mut out = Vec::new();
+            groups.write_slice(&mut out, from, to);
+            if out.is_empty() { Vec::new() } else { entries(&out) }
+        };
+        assert_eq!(slice(0, 10), groups.runs);
+        assert_eq!(slice(2, 7), vec![(1, 1), (2, 0), (2, 1)]);
+        assert_eq!(slice(3, 5), vec![(2, 0)]);
+        // Samples past the table's end belong to no group: no box.
+        assert_eq!(slice(10, 12), Vec::new());
+    }
+
+    #[test]
+    fn a_sbgp_whose_count_outruns_its_bytes_is_left_out() {
+        let mut sbgp = vec![0, 0, 0, 28];
+        sbgp.extend_from_slice(b"sbgp");
+        sbgp.extend_from_slice(&[0, 0, 0, 0]);
+        sbgp.extend_from_slice(b"roll");
+        sbgp.extend_from_slice(&u32::MAX.to_be_bytes()); // entry_count
+        sbgp.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1]);
+        let body = &sbgp[8..];
+        assert!(SampleGroups::parse(body).is_none());
+        let mut honest = sbgp.clone();
+        honest[16..20].copy_from_slice(&1u32.to_be_bytes());
+        assert_eq!(SampleGroups::parse(&honest[8..]).map(|g| g.runs), Some(vec![(1, 1)]));
+    }
+}
