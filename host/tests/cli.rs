@@ -58,7 +58,29 @@ fn split_then_join_writes_files() {
         .output()
         .unwrap();
     assert!(j.status.success(), "{}", String::from_utf8_lossy(&j.stderr));
-    assert_eq!(&std::fs::read(&out).unwrap()[4..8], b"ftyp");
+    let progressive = std::fs::read(&out).unwrap();
+    assert_eq!(&progressive[4..8], b"ftyp");
+
+    let fragmented = dir.join("f.mp4");
+    let j = bin()
+        .args(["join", "--fragmented", "--video-ts"])
+        .arg(&ts)
+        .arg("--audio-mp4")
+        .arg(&audio)
+        .arg("-o")
+        .arg(&fragmented)
+        .output()
+        .unwrap();
+    assert!(j.status.success(), "{}", String::from_utf8_lossy(&j.stderr));
+    let movie = std::fs::read(&fragmented).unwrap();
+    let (f, p) = (
+        lpbridge_guest::mp4::parse(&movie).unwrap(),
+        lpbridge_guest::mp4::parse(&progressive).unwrap(),
+    );
+    assert!(f.fragmented && !p.fragmented, "--fragmented chose the layout");
+    let samples = |m: &lpbridge_guest::mp4::Movie<'_>| m.tracks.iter().map(|t| t.samples.len()).collect::<Vec<_>>();
+    assert_eq!(samples(&f), samples(&p));
+    assert_eq!(samples(&f)[0], 49);
 }
 
 #[test]
