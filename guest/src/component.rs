@@ -174,6 +174,7 @@ impl wit_session::Guest for Component {
             info: segment_info(prepared.split.info),
             audio_mp4: prepared.split.audio_mp4,
             profiles: r.profiles,
+            join: r.join,
         };
         Ok((response, pending))
     }
@@ -184,7 +185,10 @@ impl wit_session::Guest for Component {
     ) -> Result<wit_session::TranscodeOutput, wit_session::TranscodeError> {
         let profiles = profiles_of(&pending.profiles);
         let response = response_head(&response).map_err(transcode_error)?;
-        let renditions = read_answer(response, &pending.audio_mp4, &profiles).map_err(transcode_error)?;
+        let options = crate::JoinOptions {
+            fragmented: pending.join.fragmented,
+        };
+        let renditions = read_answer(response, &pending.audio_mp4, &profiles, options).map_err(transcode_error)?;
         Ok(wit_session::TranscodeOutput {
             info: pending.info,
             renditions: renditions
@@ -207,6 +211,7 @@ fn read_answer(
     response: IncomingResponse,
     audio_mp4: &[u8],
     profiles: &[crate::ladder::Profile],
+    options: crate::JoinOptions,
 ) -> Result<Vec<core::Rendition>, TranscodeError> {
     let status = response.status();
     let content_type = response
@@ -258,7 +263,7 @@ fn read_answer(
         return Err(TranscodeError::NotMultipart(content_type));
     }
     let mut parser = multipart::Parser::new(&content_type).map_err(TranscodeError::Multipart)?;
-    let mut collector = core::Collector::new(audio_mp4, profiles);
+    let mut collector = core::Collector::new(audio_mp4, profiles, options);
     read(64 * 1024, &mut |chunk| {
         parser.push(chunk).map_err(TranscodeError::Multipart)?;
         while let Some(part) = parser.next_part() {

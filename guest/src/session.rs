@@ -127,14 +127,16 @@ pub struct Rendition {
 /// matches parts to profiles by `Rendition-Name`, never by position.
 pub struct Collector<'a> {
     audio_mp4: &'a [u8],
+    options: JoinOptions,
     wanted: Vec<String>,
     done: Vec<Option<Rendition>>,
 }
 
 impl<'a> Collector<'a> {
-    pub fn new(audio_mp4: &'a [u8], profiles: &[Profile]) -> Self {
+    pub fn new(audio_mp4: &'a [u8], profiles: &[Profile], options: JoinOptions) -> Self {
         Collector {
             audio_mp4,
+            options,
             wanted: profiles.iter().map(|p| p.name.clone()).collect(),
             done: vec![None; profiles.len()],
         }
@@ -157,7 +159,7 @@ impl<'a> Collector<'a> {
             PartBody::Url(url) => return Err(TranscodeError::UrlRendition(name, url)),
             PartBody::Bytes(b) => b,
         };
-        let joined = join_rendition(&bytes, self.audio_mp4, JoinOptions::default())
+        let joined = join_rendition(&bytes, self.audio_mp4, self.options)
             .map_err(|e| TranscodeError::Rendition(name.clone(), e))?;
         self.done[slot] = Some(Rendition {
             name,

@@ -31,6 +31,9 @@ pub struct Config {
     pub max_waiting: usize,
     pub session_idle: Duration,
     pub rotate_after: u32,
+    /// Renditions as fragmented MP4s (a `moof` per GOP) instead of
+    /// progressive ones.
+    pub fragmented: bool,
 }
 
 impl Config {
@@ -44,6 +47,7 @@ impl Config {
             max_waiting: 2,
             session_idle: Duration::from_secs(60),
             rotate_after: 5,
+            fragmented: false,
         }
     }
 }
@@ -268,6 +272,7 @@ impl Bridge {
                     profile: p.profile.clone(),
                 })
                 .collect(),
+            fragmented: self.config.fragmented,
         };
         let limit = self.config.request_timeout;
         let outcome = tokio::time::timeout(

@@ -170,6 +170,10 @@ pub struct GatewayOptions {
     pub max_waiting: usize,
     #[arg(long, env = "LPBRIDGE_SESSION_IDLE_SECS", default_value_t = 60)]
     pub session_idle_secs: u64,
+    /// Write renditions as fragmented MP4s (a moof per GOP), for CMAF or
+    /// LL-HLS packaging, instead of progressive ones with moov first.
+    #[arg(long, env = "LPBRIDGE_FRAGMENTED")]
+    pub fragmented: bool,
 }
 
 impl GatewayOptions {
@@ -203,6 +207,7 @@ impl GatewayOptions {
         c.request_timeout = Duration::from_secs(self.request_timeout_secs);
         c.max_waiting = self.max_waiting;
         c.session_idle = Duration::from_secs(self.session_idle_secs);
+        c.fragmented = self.fragmented;
         Ok(c)
     }
 }

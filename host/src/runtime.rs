@@ -307,6 +307,9 @@ impl Opened<'_> {
             seq: to.seq,
             profiles: to.profiles.clone(),
             segment: segment.to_vec(),
+            join: JoinOptions {
+                fragmented: to.fragmented,
+            },
         };
         let sent = r.streamplace_livepeer_session().call_send(&mut store, &request).await?;
         let (response, pending) = match sent {
@@ -351,6 +354,8 @@ pub struct Destination {
     pub manifest: String,
     pub seq: u64,
     pub profiles: Vec<Profile>,
+    /// Renditions as fragmented MP4s (a `moof` per GOP).
+    pub fragmented: bool,
 }
 
 /// A round trip's answer, and the time the host spent waiting on the

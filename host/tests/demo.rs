@@ -20,10 +20,11 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn run_demo(out: &Path, segments: u32) -> String {
+fn run_demo(out: &Path, segments: u32, extra: &[&str]) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_lpbridge"))
         .args(["demo", "--segments", &segments.to_string(), "--out"])
         .arg(out)
+        .args(extra)
         .output()
         .unwrap();
     assert!(o.status.success(), "demo: {}", String::from_utf8_lossy(&o.stderr));
@@ -33,7 +34,7 @@ fn run_demo(out: &Path, segments: u32) -> String {
 #[test]
 fn demo_writes_renditions_a_table_and_a_page() {
     let out = scratch("demo-table");
-    let stdout = run_demo(&out, 2);
+    let stdout = run_demo(&out, 2, &[]);
     let rows: Vec<Vec<&str>> = stdout
         .lines()
         .map(|l| l.split_whitespace().collect())
@@ -120,15 +121,31 @@ async fn serve(root: PathBuf, report: tokio::sync::mpsc::Sender<Bytes>) -> std::
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_page_plays_every_rendition_in_headless_chromium() {
     let out = scratch("demo-browser");
-    run_demo(&out, 2);
+    run_demo(&out, 2, &[]);
+    plays_in_chromium(&out, false).await;
+}
+
+/// The same with `--fragmented`: Chromium plays fragmented renditions too
+/// (the source stays progressive).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_page_plays_fragmented_renditions_in_headless_chromium() {
+    let out = scratch("demo-browser-fragmented");
+    run_demo(&out, 2, &["--fragmented"]);
+    plays_in_chromium(&out, true).await;
+}
+
+/// Opens `out/index.html` in headless Chromium and checks what the page
+/// reports of every video against the file; `fragmented` says what the
+/// renditions must be.
+async fn plays_in_chromium(out: &Path, fragmented: bool) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-    let addr = serve(out.clone(), tx).await;
+    let addr = serve(out.to_path_buf(), tx).await;
 
     let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
         .find(|p| Path::new(p).exists())
         .expect("Debian's chromium package (.ci/run installs it)");
-    let profile = scratch("demo-browser-profile");
+    let profile = scratch(&format!("demo-browser-profile-{fragmented}"));
     let mut browser = tokio::process::Command::new(chromium)
         .args([
             "--headless",
@@ -162,6 +179,8 @@ async fn demo_page_plays_every_rendition_in_headless_chromium() {
         // The browser's numbers against the file's own.
         let file = std::fs::read(out.join(src)).unwrap();
         let info = lpbridge_guest::probe(&file).unwrap();
+        let rendition = !src.starts_with("source");
+        assert_eq!(info.fragmented, fragmented && rendition, "{src}: fragmented");
         let v = &info.video[0];
         assert_eq!(
             (r["width"].as_u64().unwrap(), r["height"].as_u64().unwrap()),

@@ -204,6 +204,7 @@ async fn a_request_for_another_host_is_denied() {
         manifest: "m".into(),
         seq: 0,
         profiles: vec![],
+        fragmented: false,
     };
     let out = runtime
         .transcode(&to, &segment("few-video-frames.mp4"), hooks, Duration::from_secs(30))
