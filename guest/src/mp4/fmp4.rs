@@ -8,7 +8,9 @@
 
 use crate::buf::WriteBe;
 
-use super::mux::{Layout, MuxTrack, TrakSource, close, open, open_full, write_ftyp, write_moov};
+use super::mux::{
+    Layout, MuxTrack, TrakSource, close, mdat_header_len, open, open_full, write_ftyp, write_mdat_header, write_moov,
+};
 
 /// `trun` flags (§8.8.8.1).
 const DATA_OFFSET: u32 = 0x1;
@@ -191,8 +193,7 @@ fn write_fragment(
         })
         .map(|s| s.size as u64)
         .sum();
-    let mdat_header = if payload + 8 > u32::MAX as u64 { 16 } else { 8 };
-    let mut data = out.len() - moof_start + mdat_header;
+    let mut data = out.len() - moof_start + mdat_header_len(payload) as usize;
     for (field, i) in offset_fields {
         out[field..field + 4].copy_from_slice(&(data as u32).to_be_bytes());
         let (from, to) = fragment.ranges[i];
@@ -201,14 +202,7 @@ fn write_fragment(
             .map(|s| s.size as usize)
             .sum::<usize>();
     }
-    if mdat_header == 16 {
-        out.u32(1);
-        out.extend_from_slice(b"mdat");
-        out.u64(payload + 16);
-    } else {
-        out.u32((payload + 8) as u32);
-        out.extend_from_slice(b"mdat");
-    }
+    write_mdat_header(out, payload);
     for (i, t) in tracks.iter().enumerate() {
         let (from, to) = fragment.ranges[i];
         for d in &t.data[from..to] {

@@ -175,7 +175,7 @@ pub fn mux_progressive(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra
     let mut head = Vec::new();
     write_ftyp(&mut head, has_video, false);
     let ftyp_len = head.len() as u64;
-    let mdat_header = if payload + 8 > u32::MAX as u64 { 16 } else { 8 };
+    let mdat_header = mdat_header_len(payload);
 
     // Lay out once with zero offsets to learn the moov size, then for real.
     let wide = ftyp_len + payload + mdat_header + (1 << 24) > u32::MAX as u64;
@@ -207,7 +207,22 @@ pub fn mux_progressive(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra
     };
     write_moov(&mut out, movie_timescale, tracks, &layout, moov_extra);
     debug_assert_eq!(out.len() as u64 + mdat_header, data_start);
-    if mdat_header == 16 {
+    write_mdat_header(&mut out, payload);
+    for c in &chunks {
+        for d in &tracks[c.track].data[c.first..c.first + c.count] {
+            out.extend_from_slice(d);
+        }
+    }
+    out
+}
+
+/// The size of the `mdat` header for `payload` bytes: 64-bit past 4 GiB.
+pub(super) fn mdat_header_len(payload: u64) -> u64 {
+    if payload + 8 > u32::MAX as u64 { 16 } else { 8 }
+}
+
+pub(super) fn write_mdat_header(out: &mut Vec<u8>, payload: u64) {
+    if mdat_header_len(payload) == 16 {
         out.u32(1);
         out.extend_from_slice(b"mdat");
         out.u64(payload + 16);
@@ -215,12 +230,6 @@ pub fn mux_progressive(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra
         out.u32((payload + 8) as u32);
         out.extend_from_slice(b"mdat");
     }
-    for c in &chunks {
-        for d in &tracks[c.track].data[c.first..c.first + c.count] {
-            out.extend_from_slice(d);
-        }
-    }
-    out
 }
 
 /// Opens a box; `close` writes its size.
