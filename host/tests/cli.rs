@@ -48,30 +48,26 @@ fn split_then_join_writes_files() {
     let info: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
     assert_eq!(info["video"][0]["frames"], 49);
     assert_eq!(std::fs::read(&ts).unwrap()[0], 0x47);
-    let j = bin()
-        .args(["join", "--video-ts"])
-        .arg(&ts)
-        .arg("--audio-mp4")
-        .arg(&audio)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(j.status.success(), "{}", String::from_utf8_lossy(&j.stderr));
+    let join = |flags: &[&str], to: &PathBuf| {
+        let j = bin()
+            .arg("join")
+            .args(flags)
+            .arg("--video-ts")
+            .arg(&ts)
+            .arg("--audio-mp4")
+            .arg(&audio)
+            .arg("-o")
+            .arg(to)
+            .output()
+            .unwrap();
+        assert!(j.status.success(), "{}", String::from_utf8_lossy(&j.stderr));
+    };
+    join(&[], &out);
     let progressive = std::fs::read(&out).unwrap();
     assert_eq!(&progressive[4..8], b"ftyp");
 
     let fragmented = dir.join("f.mp4");
-    let j = bin()
-        .args(["join", "--fragmented", "--video-ts"])
-        .arg(&ts)
-        .arg("--audio-mp4")
-        .arg(&audio)
-        .arg("-o")
-        .arg(&fragmented)
-        .output()
-        .unwrap();
-    assert!(j.status.success(), "{}", String::from_utf8_lossy(&j.stderr));
+    join(&["--fragmented"], &fragmented);
     let movie = std::fs::read(&fragmented).unwrap();
     let (f, p) = (
         lpbridge_guest::mp4::parse(&movie).unwrap(),
