@@ -411,9 +411,12 @@ async fn the_gateway_wait_is_told_apart_from_the_host_overhead() {
         .await
         .unwrap();
     // The gateway held its answer back `delay`: that is gateway time, not
-    // the host's, and the round trip holds both.
+    // the host's, and the round trip holds both. The gateway starts its
+    // delay once it has read the body, which can be a little before `send`
+    // returns (the call still lifts its result and drops the instance):
+    // 595 ms of 600 were seen on a loaded machine, so a tenth is allowed.
     let times = (t.elapsed, t.gateway_wait);
-    assert!(t.gateway_wait >= delay, "{times:?}");
+    assert!(t.gateway_wait >= delay.mul_f64(0.9), "{times:?}");
     assert!(t.elapsed > t.gateway_wait, "{times:?}");
     let text = b.metrics.render();
     for name in ["lpbridge_gateway_wait_ms_count 1", "lpbridge_host_overhead_ms_count 1"] {
@@ -426,7 +429,7 @@ async fn the_gateway_wait_is_told_apart_from_the_host_overhead() {
             .unwrap()
     };
     assert!(
-        sum("lpbridge_gateway_wait_ms_sum") >= delay.as_secs_f64() * 1e3,
+        sum("lpbridge_gateway_wait_ms_sum") >= delay.as_secs_f64() * 0.9e3,
         "{text}"
     );
     let total = sum("streamplace_transcode_duration_ms_sum{streamer=\"did:plc:wait\"}");
