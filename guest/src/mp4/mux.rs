@@ -67,7 +67,7 @@ impl<'a> MuxTrack<'a> {
         }
     }
 
-    pub(super) fn media_duration(&self) -> u64 {
+    fn media_duration(&self) -> u64 {
         self.samples.iter().map(|s| s.duration as u64).sum()
     }
 
@@ -80,7 +80,7 @@ impl<'a> MuxTrack<'a> {
     }
 
     /// Track duration in movie timescale: the edit list's if any.
-    pub(super) fn movie_duration(&self, movie_timescale: u32) -> u64 {
+    fn movie_duration(&self, movie_timescale: u32) -> u64 {
         let edits = self.edits();
         if edits.is_empty() {
             rescale(self.media_duration() as i64, self.timescale, movie_timescale) as u64
