@@ -6,8 +6,10 @@
 //! boxes are those of the progressive layout; the audio's sample-to-group
 //! table (`sbgp`) is cut into one per fragment, as §8.9.2 has it.
 
-use crate::buf::WriteBe;
+use crate::buf::{Reader, WriteBe};
+use crate::error::{Error, Result};
 
+use super::atom::Atoms;
 use super::mux::{
     Layout, MuxTrack, TrakSource, close, mdat_header_len, open, open_full, write_ftyp, write_mdat_header, write_moov,
 };
@@ -32,6 +34,33 @@ struct Fragment {
     ranges: Vec<(usize, usize)>,
 }
 
+/// What every `trun` of one track holds, decided once from all its
+/// samples: flags when any sample is not a sync sample (else trex's
+/// default, sync), composition offsets when any is non-zero (signed,
+/// version 1, when any is negative); and the track's sample groups.
+struct TrackLayout {
+    trun_flags: u32,
+    trun_version: u8,
+    groups: Option<SampleGroups>,
+}
+
+impl TrackLayout {
+    fn of(track: &MuxTrack<'_>) -> Self {
+        let mut trun_flags = DATA_OFFSET | SAMPLE_DURATION | SAMPLE_SIZE;
+        if track.samples.iter().any(|s| !s.sync) {
+            trun_flags |= SAMPLE_FLAGS;
+        }
+        if track.samples.iter().any(|s| s.cts_offset != 0) {
+            trun_flags |= SAMPLE_CTS;
+        }
+        TrackLayout {
+            trun_flags,
+            trun_version: track.samples.iter().any(|s| s.cts_offset < 0) as u8,
+            groups: SampleGroups::of(track),
+        }
+    }
+}
+
 /// Writes the whole file. `moov_extra` is appended inside `moov`.
 pub fn mux_fragmented(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra: &[u8]) -> Vec<u8> {
     let payload: usize = tracks
@@ -50,10 +79,10 @@ pub fn mux_fragmented(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra:
     // 160 bytes; each sample adds at most 16 to its trun and 8 to a sbgp.
     out.reserve(payload + fragments.len() * (40 + tracks.len() * 160) + samples * 24);
 
-    let groups: Vec<Option<SampleGroups>> = tracks.iter().map(SampleGroups::of).collect();
+    let layouts: Vec<TrackLayout> = tracks.iter().map(TrackLayout::of).collect();
     let mut decode_time = vec![0u64; tracks.len()];
     for (i, fragment) in fragments.iter().enumerate() {
-        write_fragment(&mut out, i as u32 + 1, tracks, &groups, fragment, &mut decode_time);
+        write_fragment(&mut out, i as u32 + 1, tracks, &layouts, fragment, &mut decode_time);
     }
     out
 }
@@ -121,7 +150,7 @@ fn write_fragment(
     out: &mut Vec<u8>,
     sequence: u32,
     tracks: &[MuxTrack<'_>],
-    groups: &[Option<SampleGroups>],
+    layouts: &[TrackLayout],
     fragment: &Fragment,
     decode_time: &mut [u64],
 ) {
@@ -148,59 +177,40 @@ fn write_fragment(
         close(out, tfdt);
         decode_time[i] += samples.iter().map(|s| s.duration as u64).sum::<u64>();
 
-        // The same fields in every fragment of a track: flags when any of
-        // its samples is not a sync sample (else trex's default, sync),
-        // composition offsets when any is non-zero (signed, version 1,
-        // when any is negative).
-        let per_sample_flags = t.samples.iter().any(|s| !s.sync);
-        let cts = t.samples.iter().any(|s| s.cts_offset != 0);
-        let negative = t.samples.iter().any(|s| s.cts_offset < 0);
-        let mut flags = DATA_OFFSET | SAMPLE_DURATION | SAMPLE_SIZE;
-        if per_sample_flags {
-            flags |= SAMPLE_FLAGS;
-        }
-        if cts {
-            flags |= SAMPLE_CTS;
-        }
-        let trun = open_full(out, b"trun", negative as u8, flags);
+        let layout = &layouts[i];
+        let trun = open_full(out, b"trun", layout.trun_version, layout.trun_flags);
         out.u32(samples.len() as u32);
         offset_fields.push((out.len(), i));
         out.u32(0); // data_offset, filled in below
         for s in samples {
             out.u32(s.duration);
             out.u32(s.size);
-            if per_sample_flags {
+            if layout.trun_flags & SAMPLE_FLAGS != 0 {
                 out.u32(if s.sync { SYNC_SAMPLE } else { NON_SYNC_SAMPLE });
             }
-            if cts {
+            if layout.trun_flags & SAMPLE_CTS != 0 {
                 out.u32(s.cts_offset as u32);
             }
         }
         close(out, trun);
-        if let Some(g) = &groups[i] {
+        if let Some(g) = &layout.groups {
             g.write_slice(out, from, to);
         }
         close(out, traf);
     }
     close(out, moof);
 
-    let payload: u64 = tracks
+    // Each track's bytes in this fragment's mdat, in track order.
+    let sizes: Vec<u64> = tracks
         .iter()
-        .enumerate()
-        .flat_map(|(i, t)| {
-            let (from, to) = fragment.ranges[i];
-            t.samples[from..to].iter()
-        })
-        .map(|s| s.size as u64)
-        .sum();
-    let mut data = out.len() - moof_start + mdat_header_len(payload) as usize;
+        .zip(&fragment.ranges)
+        .map(|(t, &(from, to))| t.samples[from..to].iter().map(|s| s.size as u64).sum())
+        .collect();
+    let payload: u64 = sizes.iter().sum();
+    let mut data = (out.len() - moof_start) as u64 + mdat_header_len(payload);
     for (field, i) in offset_fields {
         out[field..field + 4].copy_from_slice(&(data as u32).to_be_bytes());
-        let (from, to) = fragment.ranges[i];
-        data += tracks[i].samples[from..to]
-            .iter()
-            .map(|s| s.size as usize)
-            .sum::<usize>();
+        data += sizes[i];
     }
     write_mdat_header(out, payload);
     for (i, t) in tracks.iter().enumerate() {
@@ -209,6 +219,11 @@ fn write_fragment(
             out.extend_from_slice(d);
         }
     }
+}
+
+/// Whether `raw`, a whole box, is a sample-to-group table (`sbgp`).
+pub(super) fn is_sample_to_group(raw: &[u8]) -> bool {
+    raw.get(4..8) == Some(b"sbgp")
 }
 
 /// A carried-over track's sample-to-group table (`sbgp`), as runs.
@@ -226,37 +241,31 @@ impl SampleGroups {
         let TrakSource::Verbatim(src) = &track.source else {
             return None;
         };
-        let raw = src.stbl_extra.iter().find(|b| b.get(4..8) == Some(b"sbgp"))?;
-        // Our own demuxer read this box; a size-1 (64-bit) header would be
-        // odd but is handled.
-        let header = if raw.get(..4) == Some(&[0, 0, 0, 1]) { 16 } else { 8 };
-        Self::parse(raw.get(header..)?)
+        let raw = src.stbl_extra.iter().find(|b| is_sample_to_group(b))?;
+        Self::read(raw).ok()
     }
 
-    /// A `sbgp` body (after the box header), or `None` where it does not
-    /// hold what it declares.
-    fn parse(body: &[u8]) -> Option<Self> {
-        let version = *body.first()?;
-        let mut at = 4;
-        let word = |at: usize| -> Option<u32> { Some(u32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?)) };
-        let grouping_type = body.get(at..at + 4)?.try_into().ok()?;
-        at += 4;
-        let parameter = if version == 1 {
-            at += 4;
-            Some(word(at - 4)?)
-        } else {
-            None
-        };
-        let count = word(at)? as usize;
-        at += 4;
-        // The count is checked against the bytes that hold the entries.
-        if body.len().saturating_sub(at) / 8 < count {
-            return None;
+    /// A whole `sbgp` box; an error where it does not hold what it
+    /// declares.
+    fn read(raw: &[u8]) -> Result<Self> {
+        let atom = Atoms::new(raw, 0).next().ok_or_else(|| Error::truncated("sbgp"))??;
+        let (version, _, body) = atom.full()?;
+        let mut r = Reader::new(body, "sbgp");
+        let grouping_type = r.array::<4>()?;
+        let parameter = if version == 1 { Some(r.u32()?) } else { None };
+        let count = r.u32()? as usize;
+        // The count is checked against the bytes that hold the entries
+        // before anything is allocated for them.
+        if r.remaining() / 8 < count {
+            return Err(Error::truncated(format_args!(
+                "sbgp declares {count} entries in {} bytes",
+                r.remaining()
+            )));
         }
         let runs = (0..count)
-            .map(|k| Some((word(at + 8 * k)?, word(at + 8 * k + 4)?)))
-            .collect::<Option<Vec<_>>>()?;
-        Some(SampleGroups {
+            .map(|_| Ok((r.u32()?, r.u32()?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SampleGroups {
             grouping_type,
             parameter,
             runs,
@@ -336,10 +345,9 @@ mod tests {
         sbgp.extend_from_slice(b"roll");
         sbgp.extend_from_slice(&u32::MAX.to_be_bytes()); // entry_count
         sbgp.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1]);
-        let body = &sbgp[8..];
-        assert!(SampleGroups::parse(body).is_none());
+        assert!(matches!(SampleGroups::read(&sbgp), Err(Error::Truncated(_))));
         let mut honest = sbgp.clone();
         honest[16..20].copy_from_slice(&1u32.to_be_bytes());
-        assert_eq!(SampleGroups::parse(&honest[8..]).map(|g| g.runs), Some(vec![(1, 1)]));
+        assert_eq!(SampleGroups::read(&honest).map(|g| g.runs), Ok(vec![(1, 1)]));
     }
 }

@@ -11,6 +11,7 @@ use crate::buf::WriteBe;
 use crate::time::rescale;
 
 use super::demux::{Edit, Track};
+use super::fmp4::is_sample_to_group;
 
 /// What the sample tables need to know of one sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -385,7 +386,7 @@ fn write_trak(out: &mut Vec<u8>, t: &MuxTrack<'_>, tables: &Tables<'_>) {
                 .stbl_extra
                 .iter()
                 .copied()
-                .filter(|b| !(tables.fragmented && b.get(4..8) == Some(b"sbgp")))
+                .filter(|b| !(tables.fragmented && is_sample_to_group(b)))
                 .collect();
             write_stbl(out, src.stsd, tables, &extra);
             close(out, minf);
