@@ -71,6 +71,12 @@ fn segment_info(i: crate::SegmentInfo) -> wit::SegmentInfo {
     }
 }
 
+fn join_options(o: wit::JoinOptions) -> crate::JoinOptions {
+    crate::JoinOptions {
+        fragmented: o.fragmented,
+    }
+}
+
 impl remux::Guest for Component {
     fn probe(segment: Vec<u8>) -> Result<wit::SegmentInfo, wit::MediaError> {
         crate::probe(&segment).map(segment_info).map_err(media_error)
@@ -86,10 +92,7 @@ impl remux::Guest for Component {
     }
 
     fn join(video_ts: Vec<u8>, audio_mp4: Vec<u8>, options: wit::JoinOptions) -> Result<Vec<u8>, wit::MediaError> {
-        let options = crate::JoinOptions {
-            fragmented: options.fragmented,
-        };
-        crate::join(&video_ts, &audio_mp4, options).map_err(media_error)
+        crate::join(&video_ts, &audio_mp4, join_options(options)).map_err(media_error)
     }
 }
 
@@ -185,10 +188,8 @@ impl wit_session::Guest for Component {
     ) -> Result<wit_session::TranscodeOutput, wit_session::TranscodeError> {
         let profiles = profiles_of(&pending.profiles);
         let response = response_head(&response).map_err(transcode_error)?;
-        let options = crate::JoinOptions {
-            fragmented: pending.join.fragmented,
-        };
-        let renditions = read_answer(response, &pending.audio_mp4, &profiles, options).map_err(transcode_error)?;
+        let renditions = read_answer(response, &pending.audio_mp4, &profiles, join_options(pending.join))
+            .map_err(transcode_error)?;
         Ok(wit_session::TranscodeOutput {
             info: pending.info,
             renditions: renditions

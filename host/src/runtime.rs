@@ -66,10 +66,9 @@ impl Default for Limits {
 
 /// Four calls per core. A call is CPU work but for what it waits on the
 /// network (an answer streaming in slowly), so a few per core keep the
-/// cores busy, and more
-/// only hold linear memory: 200 sessions flat out on 2 cores ran as many
-/// segments a second with 8 calls as with 32, in 270 MB instead of 570.
-/// Raise it for a gateway far away.
+/// cores busy, and more only hold linear memory: 200 sessions flat out on
+/// 2 cores ran as many segments a second with 8 calls as with 32, in 270
+/// MB instead of 570. Raise it for a gateway far away.
 pub fn default_concurrent_calls() -> u32 {
     std::thread::available_parallelism().map_or(4, |n| 4 * n.get() as u32)
 }
