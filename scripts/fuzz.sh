@@ -1,25 +1,41 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets of guest/fuzz (split, join, multipart), each
-# for SECONDS (default 60), seeded from the real segments.
+# Runs the cargo-fuzz targets of guest/fuzz in parallel across the cores,
+# within one total time budget, seeded from the real segments.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
+# SECONDS (default 300) is the wall-clock budget for the whole run. The
+# targets (default: split join multipart roundtrip) run one process each,
+# as many at once as there are cores: with N cores and T targets, in
+# ceil(T/N) waves of SECONDS/ceil(T/N) seconds.
+# Properties are in guest/src/fuzz.rs.
+#
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). libFuzzer's instrumentation
 # needs nightly flags (-Zsanitizer); on a stable toolchain RUSTC_BOOTSTRAP=1
-# lets rustc accept them, which is what this script does. Crashes are kept in
-# guest/fuzz/artifacts/TARGET/; the corpus grows in guest/fuzz/corpus/TARGET/.
+# lets rustc accept them, which is what this script does. FUZZ_SANITIZER
+# (default address) is passed to `cargo fuzz run -s`; `none` runs several
+# times faster, and the guest has no unsafe code for ASan to watch.
+#
+# A failure prints the panic or sanitizer message first, then the tail of
+# the log; the input is copied to guest/fuzz/findings/TARGET-ID.bin, where
+# guest/tests/fuzz_findings.rs wants a row saying what it must give. The
+# corpus grows in guest/fuzz/corpus/TARGET/. The last line of each target
+# is its count of executions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-60}
+budget=${1:-300}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(split join multipart)
+[ ${#targets[@]} -gt 0 ] || targets=(split join multipart roundtrip)
+cores=$(nproc)
+sanitizer=${FUZZ_SANITIZER:-address}
 fixtures=$(realpath "${LPBRIDGE_FIXTURES:-../shared/fixtures/streamplace}")
 corpus=guest/fuzz/corpus
+findings=guest/fuzz/findings
 export RUSTC_BOOTSTRAP=1
 
 # Seeds for join: each real segment split by our own CLI, laid out as the
-# target reads its input (TS length, big-endian; TS; audio MP4).
+# target reads its input (lpbridge_guest::fuzz::join_input).
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
 mkdir -p "$seeds/join" "$seeds/multipart"
@@ -38,21 +54,62 @@ body = part(b"360p", bytes(range(256)) * 4) + part(b"240p", b"\x47" * 188) + b"-
 open(sys.argv[2], "wb").write(bytes([int(sys.argv[1])]) + body)' "$piece" "$seeds/multipart/livepeer-$piece"
 done
 
-status=0
-for t in "${targets[@]}"; do
-    mkdir -p "$corpus/$t"
+# Build every target once, before the clock starts.
+(cd guest && cargo fuzz build -O -s "$sanitizer")
+
+count=${#targets[@]}
+waves=$(((count + cores - 1) / cores))
+seconds=$((budget / waves))
+echo "== ${count} targets on ${cores} cores: ${waves} wave(s) of ${seconds}s, sanitizer ${sanitizer}"
+
+run_target() { # target, log
+    local t=$1 log=$2 seed
+    rm -rf "guest/fuzz/artifacts/$t"
+    mkdir -p "$corpus/$t" "guest/fuzz/artifacts/$t"
     case $t in
-        split) seed=$fixtures ;;
+        split | roundtrip) seed=$fixtures ;;
         *) seed=$seeds/$t ;;
     esac
-    echo "== $t: ${seconds}s"
-    log=$seeds/$t.log
-    (cd guest && cargo fuzz run -O "$t" "fuzz/corpus/$t" "$seed" -- \
-        -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1) >"$log" 2>&1 || {
-        status=1
-        tail -40 "$log"
-        continue
-    }
-    grep -E '^(Done|stat::(number_of_executed_units|peak_rss_mb|new_units_added))' "$log"
+    (cd guest && cargo fuzz run -O -s "$sanitizer" "$t" "fuzz/corpus/$t" "$seed" -- \
+        -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 \
+        -artifact_prefix="fuzz/artifacts/$t/") >"$log" 2>&1
+}
+
+report() { # target, log, status
+    local t=$1 log=$2 rc=$3 logs execs
+    logs=("$log")
+    if [ "$rc" -ne 0 ]; then
+        echo "== $t: FAILED"
+        # The message first: a debug print of a large input would push it
+        # out of any tail.
+        grep -h -m3 -E "panicked at|ERROR: (AddressSanitizer|libFuzzer)|^SUMMARY" "${logs[@]}" || true
+        grep -h -A3 -m1 "panicked at" "${logs[@]}" | tail -n +2 | cut -c1-300 || true
+        for a in guest/fuzz/artifacts/"$t"/*; do
+            [ -f "$a" ] || continue
+            local id
+            id=$(sha1sum "$a" | cut -c1-8)
+            cp "$a" "$findings/$t-$id.bin"
+            echo "   input kept as $findings/$t-$id.bin: add its row to guest/tests/fuzz_findings.rs"
+        done
+        tail -15 "$log" | cut -c1-300
+        return 1
+    fi
+    execs=$(grep -h -E '^stat::number_of_executed_units' "${logs[@]}" | awk '{s += $2} END {print s + 0}')
+    echo "== $t: ${seconds}s, ${execs} executions, no failure"
+}
+
+status=0
+for ((w = 0; w < waves; w++)); do
+    wave=("${targets[@]:$((w * cores)):cores}")
+    pids=()
+    for t in "${wave[@]}"; do
+        run_target "$t" "$seeds/$t.log" &
+        pids+=($!)
+    done
+    for i in "${!wave[@]}"; do
+        rc=0
+        wait "${pids[$i]}" || rc=$?
+        report "${wave[$i]}" "$seeds/${wave[$i]}.log" "$rc" || status=1
+    done
 done
 exit $status

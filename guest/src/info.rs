@@ -168,6 +168,18 @@ pub fn to_90k(value: i64, timescale: u32) -> i64 {
     rescale(value, timescale, crate::time::TS_CLOCK)
 }
 
+/// The audio track `split` carries and `join` takes back: the first one,
+/// with at least one packet. Both entry points take their MP4 from anyone,
+/// so both hold it to this one rule.
+pub fn require_audio<'m, 'a>(movie: &'m Movie<'a>) -> Result<&'m Track<'a>> {
+    movie
+        .tracks
+        .iter()
+        .find(|t| t.kind == TrackKind::Audio)
+        .filter(|t| !t.samples.is_empty())
+        .ok_or(Error::NoAudio)
+}
+
 /// The one error for a video track we cannot carry.
 pub fn require_h264(t: &Track<'_>) -> Result<()> {
     if is_h264(t) {

@@ -10,7 +10,8 @@
 use crate::buf::WriteBe;
 use crate::error::{Error, Result};
 use crate::h264::{AnnexB, NalType, Sps, build_avcc, parse_sps};
-use crate::mp4::{self, Edit, MuxTrack, OutSample, TrackKind, TrakSource, VideoTimeline};
+use crate::info::require_audio;
+use crate::mp4::{self, Edit, MuxTrack, OutSample, TrakSource, VideoTimeline};
 use crate::time::{TS_CLOCK, rescale, unwrap_pts};
 use crate::ts::Demuxer;
 
@@ -52,11 +53,7 @@ pub fn join(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -> Result<V
 /// `join`, also saying the rendition's picture size and frame count.
 pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -> Result<Joined> {
     let movie = mp4::parse(audio_mp4)?;
-    let audio = movie
-        .tracks
-        .iter()
-        .find(|t| t.kind == TrackKind::Audio)
-        .ok_or(Error::NoAudio)?;
+    let audio = require_audio(&movie)?;
     let timeline = movie.video_timeline.unwrap_or(VideoTimeline {
         timescale: TS_CLOCK,
         empty_edit: 0,
@@ -127,14 +124,24 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -
     // exactly. Where it had none and the frame already sits at the source's
     // lead (a passthrough), no edit list keeps the file as the source was.
     // Otherwise the lead becomes an empty edit, rounded to movie ticks.
+    //
+    // An audio track whose media starts after 0 (a fragmented source's
+    // later segment) needs an edit list of its own in a progressive file;
+    // the movie is then timed in the audio's timescale, so that edit lands
+    // on its first packet exactly, not to the nearest millisecond.
+    let movie_timescale = if !options.fragmented && audio.samples[0].dts > 0 {
+        audio.timescale
+    } else {
+        movie.timescale
+    };
     let first_cts = -dts[0];
     let mut edits = Vec::new();
     if timeline.edited || timeline.empty_edit > 0 || first_cts != timeline.lead {
-        let empty = timeline.empty_edit
+        let empty = rescale(timeline.empty_edit as i64, movie.timescale, movie_timescale).max(0) as u64
             + if timeline.edited {
                 0
             } else {
-                rescale(timeline.lead, tv, movie.timescale).max(0) as u64
+                rescale(timeline.lead, tv, movie_timescale).max(0) as u64
             };
         if empty > 0 {
             edits.push(Edit {
@@ -149,7 +156,7 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -
             media_span.max(0)
         };
         edits.push(Edit {
-            segment_duration: rescale(span, tv, movie.timescale).max(0) as u64,
+            segment_duration: rescale(span, tv, movie_timescale).max(0) as u64,
             media_time: first_cts,
         });
     }
@@ -171,9 +178,9 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -
     let tracks = [video_track, audio_track];
     Ok(Joined {
         mp4: if options.fragmented {
-            mp4::mux_fragmented(movie.timescale, &tracks, &[])
+            mp4::mux_fragmented(movie_timescale, &tracks, &[])
         } else {
-            mp4::mux_progressive(movie.timescale, &tracks, &[])
+            mp4::mux_progressive(movie_timescale, &tracks, &[])
         },
         width: sps_info.width,
         height: sps_info.height,

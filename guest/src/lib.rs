@@ -12,6 +12,7 @@
 
 pub mod buf;
 pub mod error;
+pub mod fuzz;
 pub mod h264;
 pub mod info;
 pub mod join;

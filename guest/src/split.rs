@@ -8,7 +8,7 @@
 use crate::buf::WriteBe;
 use crate::error::{Error, Result};
 use crate::h264::{AvcConfig, NalType, for_each_length_prefixed};
-use crate::info::{SegmentInfo, describe, require_h264, to_90k};
+use crate::info::{SegmentInfo, describe, require_audio, require_h264, to_90k};
 use crate::mp4::{self, MuxTrack, Track, TrackKind};
 use crate::ts::Muxer;
 
@@ -36,17 +36,10 @@ pub fn split(segment: &[u8]) -> Result<Split> {
         .find(|t| t.kind == TrackKind::Video)
         .ok_or(Error::NoVideo)?;
     require_h264(video)?;
-    let audio = movie
-        .tracks
-        .iter()
-        .find(|t| t.kind == TrackKind::Audio)
-        .ok_or(Error::NoAudio)?;
     if video.samples.is_empty() {
         return Err(Error::NoVideo);
     }
-    if audio.samples.is_empty() {
-        return Err(Error::NoAudio);
-    }
+    let audio = require_audio(&movie)?;
     let video_ts = video_to_ts(segment, movie.timescale, video)?;
     let audio_mp4 = audio_to_mp4(segment, movie.timescale, audio, video);
     Ok(Split {
@@ -136,8 +129,18 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
     Ok(mux.finish())
 }
 
+/// The audio track as it is, in a progressive MP4, or in a fragmented one
+/// when its media starts after 0 (a fragmented source's later segment,
+/// whose `tfdt` places it on the stream): there `tfdt` keeps that place
+/// exactly, where a progressive file would need an edit list the source
+/// did not have.
 fn audio_to_mp4<'a>(file: &'a [u8], movie_timescale: u32, audio: &'a Track<'a>, video: &Track<'_>) -> Vec<u8> {
-    mp4::mux_progressive(movie_timescale, &[MuxTrack::verbatim(audio, file)], &lpvt_udta(video))
+    let tracks = [MuxTrack::verbatim(audio, file)];
+    if audio.samples.first().is_some_and(|s| s.dts > 0) {
+        mp4::mux_fragmented(movie_timescale, &tracks, &lpvt_udta(video))
+    } else {
+        mp4::mux_progressive(movie_timescale, &tracks, &lpvt_udta(video))
+    }
 }
 
 /// `udta` holding our `lpvt` box: the source video's timeline, for `join`.

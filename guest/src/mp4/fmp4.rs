@@ -80,23 +80,26 @@ pub fn mux_fragmented(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra:
     out.reserve(payload + fragments.len() * (40 + tracks.len() * 160) + samples * 24);
 
     let layouts: Vec<TrackLayout> = tracks.iter().map(TrackLayout::of).collect();
-    let mut decode_time = vec![0u64; tracks.len()];
+    // Each track's first tfdt is where its source's media started.
+    let mut decode_time: Vec<u64> = tracks.iter().map(MuxTrack::first_decode_time).collect();
     for (i, fragment) in fragments.iter().enumerate() {
         write_fragment(&mut out, i as u32 + 1, tracks, &layouts, fragment, &mut decode_time);
     }
     out
 }
 
-/// A fragment starts at every sync sample of the video track (the first
-/// track when there is no video); every other track's sample goes to the
-/// fragment during which it starts, in decode time.
+/// A fragment starts at every sync sample of the video track; every other
+/// track's sample goes to the fragment during which it starts, in decode
+/// time. Without video (the audio MP4 of `split`) there is one fragment:
+/// every audio packet is a sync sample, and a fragment each would be all
+/// headers.
 fn plan_fragments(tracks: &[MuxTrack<'_>]) -> Vec<Fragment> {
-    let Some(lead) = tracks
-        .iter()
-        .position(|t| matches!(t.source, TrakSource::Video { .. }))
-        .or((!tracks.is_empty()).then_some(0))
-    else {
-        return Vec::new();
+    let Some(lead) = tracks.iter().position(|t| matches!(t.source, TrakSource::Video { .. })) else {
+        if tracks.iter().all(|t| t.samples.is_empty()) {
+            return Vec::new();
+        }
+        let ranges = tracks.iter().map(|t| (0, t.samples.len())).collect();
+        return vec![Fragment { ranges }];
     };
     let lead_track = &tracks[lead];
     // Start of each fragment: (first sample, decode time in lead ticks).

@@ -10,6 +10,7 @@ mod demux;
 mod fmp4;
 mod fragment;
 mod mux;
+mod placement;
 mod stbl;
 
 pub use atom::{Atom, Atoms, FourCC};

@@ -12,6 +12,7 @@ use crate::time::rescale;
 
 use super::demux::{Edit, Track};
 use super::fmp4::is_sample_to_group;
+use super::placement::{Placement, first_decode_time, place};
 
 /// What the sample tables need to know of one sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,9 +81,35 @@ impl<'a> MuxTrack<'a> {
         }
     }
 
-    /// Track duration in movie timescale: the edit list's if any.
+    /// The first sample's decode time, media timescale: a carried-over
+    /// track's as its source had it, 0 for a built one.
+    pub(super) fn first_decode_time(&self) -> u64 {
+        match &self.source {
+            TrakSource::Verbatim(t) => first_decode_time(t),
+            _ => 0,
+        }
+    }
+
+    /// Where a carried-over track goes on the timeline of this layout;
+    /// a built track is always placed by its own edits.
+    pub(super) fn placement(&self, movie_timescale: u32, fragmented: bool) -> Placement {
+        match &self.source {
+            TrakSource::Verbatim(t) => place(t, self.media_duration(), movie_timescale, fragmented),
+            _ => Placement::AsIs,
+        }
+    }
+
+    /// Track duration in movie timescale (progressive layout): the edit
+    /// list's if any.
     fn movie_duration(&self, movie_timescale: u32) -> u64 {
-        let edits = self.edits();
+        let placed;
+        let edits = match self.placement(movie_timescale, false) {
+            Placement::Edits(e) => {
+                placed = e;
+                &placed[..]
+            }
+            _ => self.edits(),
+        };
         if edits.is_empty() {
             rescale(self.media_duration() as i64, self.timescale, movie_timescale) as u64
         } else {
@@ -159,6 +186,7 @@ struct Tables<'a> {
     wide: bool,
     movie_duration: u64,
     media_duration: u64,
+    movie_timescale: u32,
     fragmented: bool,
 }
 
@@ -324,6 +352,7 @@ pub(super) fn write_moov(
                     wide,
                     movie_duration: track.movie_duration(movie_timescale),
                     media_duration: track.media_duration(),
+                    movie_timescale,
                     fragmented: false,
                 };
                 write_trak(out, track, &tables);
@@ -336,6 +365,7 @@ pub(super) fn write_moov(
                     wide: false,
                     movie_duration: 0,
                     media_duration: 0,
+                    movie_timescale,
                     fragmented: true,
                 };
                 write_trak(out, track, &tables);
@@ -367,8 +397,13 @@ fn write_trak(out: &mut Vec<u8>, t: &MuxTrack<'_>, tables: &Tables<'_>) {
     match &t.source {
         TrakSource::Verbatim(src) => {
             out.extend_from_slice(&patch_duration(src.tkhd, 20, 28, tables.movie_duration));
-            if let Some(edts) = src.edts {
-                out.extend_from_slice(edts);
+            match t.placement(tables.movie_timescale, tables.fragmented) {
+                Placement::AsIs => {
+                    if let Some(edts) = src.edts {
+                        out.extend_from_slice(edts);
+                    }
+                }
+                Placement::Edits(edits) => write_edts(out, &edits),
             }
             let mdia = open(out, b"mdia");
             out.extend_from_slice(&patch_duration(src.mdhd, 16, 24, tables.media_duration));
@@ -621,9 +656,11 @@ fn write_stbl(out: &mut Vec<u8>, stsd: &[u8], tables: &Tables<'_>, extra: &[&[u8
     }
     close(out, at);
 
+    // A sample_size of 0 means "a table of sizes follows" (§8.7.3.2), so
+    // samples that are all 0 bytes long still get their table.
     let at = open_full(out, b"stsz", 0, 0);
     let first = samples.first().map_or(0, |s| s.size);
-    if !samples.is_empty() && samples.iter().all(|s| s.size == first) {
+    if first != 0 && samples.iter().all(|s| s.size == first) {
         out.u32(first);
         out.u32(samples.len() as u32);
     } else {
@@ -710,4 +747,52 @@ pub fn opus_stsd(channels: u8, pre_skip: u16, input_rate: u32) -> Vec<u8> {
     close(&mut out, entry);
     close(&mut out, stsd);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mp4::{TrackKind, parse};
+
+    fn sound(sizes: &[u32], data: &'static [u8]) -> MuxTrack<'static> {
+        let mut at = 0;
+        MuxTrack {
+            id: 1,
+            timescale: 48_000,
+            source: TrakSource::Audio {
+                stsd: opus_stsd(2, 312, 48_000),
+            },
+            samples: sizes
+                .iter()
+                .map(|&size| OutSample {
+                    size,
+                    duration: 960,
+                    cts_offset: 0,
+                    sync: true,
+                })
+                .collect(),
+            data: sizes
+                .iter()
+                .map(|&n| {
+                    let d = &data[at..at + n as usize];
+                    at += n as usize;
+                    d
+                })
+                .collect(),
+        }
+    }
+
+    /// What `write_stbl` writes as the sample sizes, our reader reads
+    /// back: a constant size, a table, and samples that are all empty
+    /// (a sample_size of 0 means a table follows, §8.7.3.2).
+    #[test]
+    fn sample_sizes_read_back_as_written() {
+        for sizes in [&[3u32, 3, 3][..], &[1, 2, 3], &[0], &[0, 0, 0], &[0, 4]] {
+            let out = mux_progressive(1_000, &[sound(sizes, &[7; 16])], &[]);
+            let movie = parse(&out).unwrap_or_else(|e| panic!("{sizes:?}: {e}"));
+            let track = movie.tracks.iter().find(|t| t.kind == TrackKind::Audio).unwrap();
+            let read: Vec<u32> = track.samples.iter().map(|s| s.size).collect();
+            assert_eq!(read, sizes, "{sizes:?}");
+        }
+    }
 }

@@ -95,10 +95,13 @@ impl<'a> Tables<'a> {
             i = i.saturating_add(n);
             Ok(())
         })?;
-        if i < samples.len() {
+        // The tables must agree on the sample count (§8.6.1.2): a writer
+        // that reads one count and writes another makes a file nobody reads
+        // the same way twice.
+        if i != samples.len() {
             return Err(Error::malformed(
                 format_args!("{at}/stts"),
-                format_args!("covers {i} of {} samples", samples.len()),
+                format_args!("covers {i} samples, stsz declares {}", samples.len()),
             ));
         }
         if let Some(ctts) = self.ctts {
@@ -114,10 +117,10 @@ impl<'a> Tables<'a> {
                 i = i.saturating_add(n);
                 Ok(())
             })?;
-            if i < samples.len() {
+            if i != samples.len() {
                 return Err(Error::malformed(
                     format_args!("{at}/ctts"),
-                    format_args!("covers {i} of {} samples", samples.len()),
+                    format_args!("covers {i} samples, stsz declares {}", samples.len()),
                 ));
             }
         }

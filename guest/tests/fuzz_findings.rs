@@ -1,0 +1,80 @@
+//! Every input a fuzz target has failed on, run again through the same
+//! property (`lpbridge_guest::fuzz`), with the typed error it must give
+//! now. Findings live in `../shared/fuzz/` (or `$LPBRIDGE_FUZZ_FINDINGS`)
+//! and in `guest/fuzz/findings/`, each named `TARGET-ID.bin`; a file with no
+//! row in `EXPECTED` fails this test, so a new finding cannot be dropped
+//! in without saying what it must give.
+
+use std::path::{Path, PathBuf};
+
+use lpbridge_guest::fuzz;
+
+/// (file name, what the entry point must answer: its error's text, or
+/// "ok" where the input is fine and only the property had failed).
+const EXPECTED: &[(&str, &str)] = &[
+    // The audio MP4's stts covers 4,278,714,671 packets (ffprobe's "wrong
+    // sample count") where its stsz declares one, of 0 bytes. join used to
+    // take the one packet and write a stsz with a sample_size of 0 and no
+    // table, which its own reader refused.
+    (
+        "join-abaa9dd1.bin",
+        "malformed input at trak 2/stbl/stts: covers 4278714671 samples, stsz declares 1",
+    ),
+];
+
+fn dirs() -> Vec<PathBuf> {
+    let shared = std::env::var_os("LPBRIDGE_FUZZ_FINDINGS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fuzz"),
+        PathBuf::from,
+    );
+    vec![shared, PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/findings")]
+}
+
+fn findings() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = dirs()
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bin"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs the property of the target the file is named after.
+fn answer(path: &Path) -> String {
+    let name = path.file_name().unwrap().to_string_lossy();
+    let data = std::fs::read(path).unwrap();
+    let target = name.split('-').next().unwrap();
+    let result = match target {
+        "split" => fuzz::split(&data).map_err(|e| e.to_string()),
+        "join" => fuzz::join(&data).map_err(|e| e.to_string()),
+        "roundtrip" => fuzz::roundtrip(&data).map_err(|e| e.to_string()),
+        "multipart" => fuzz::multipart(&data).map_err(|e| e.to_string()),
+        other => panic!("{name}: no fuzz target {other:?}"),
+    };
+    match result {
+        Ok(()) => "ok".to_string(),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn every_fuzz_finding_gives_its_typed_error() {
+    let files = findings();
+    assert!(
+        files.iter().any(|f| f.ends_with("join-abaa9dd1.bin")),
+        "the shared findings are beside the repository ({:?})",
+        dirs()
+    );
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let expected = EXPECTED
+            .iter()
+            .find(|(file, _)| *file == name)
+            .unwrap_or_else(|| panic!("{name}: add the answer it must give to EXPECTED"))
+            .1;
+        assert_eq!(answer(&path), expected, "{name}");
+    }
+}
