@@ -13,8 +13,9 @@
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). libFuzzer's instrumentation
 # needs nightly flags (-Zsanitizer); on a stable toolchain RUSTC_BOOTSTRAP=1
 # lets rustc accept them, which is what this script does. FUZZ_SANITIZER
-# (default address) is passed to `cargo fuzz run -s`; `none` runs several
-# times faster, and the guest has no unsafe code for ASan to watch.
+# (default address) is passed to `cargo fuzz run -s`; `none` runs faster,
+# and the guest has no unsafe code for ASan to watch. FUZZ_MAX_LEN
+# (default 65536) caps the input size; longer seeds are cut to it.
 #
 # A failure prints the panic or sanitizer message first, then the tail of
 # the log; the input is copied to guest/fuzz/findings/TARGET-ID.bin, where
@@ -34,24 +35,26 @@ corpus=guest/fuzz/corpus
 findings=guest/fuzz/findings
 export RUSTC_BOOTSTRAP=1
 
-# Seeds for join: each real segment split by our own CLI, laid out as the
-# target reads its input (lpbridge_guest::fuzz::join_input).
+# Seeds. The real segments are 40 KB to 1.2 MB, and a fuzzer's speed goes
+# with the input's size, so tiny segments of the same layouts come first
+# (96x64, 0.4 s: progressive with B-frames, faststart, fragmented), made
+# with ffmpeg. From both, guest/examples/fuzz_seeds.rs makes the seeds of
+# join (each segment split, in the target's layout) and multipart
+# (go-livepeer's answer).
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
-mkdir -p "$seeds/join" "$seeds/multipart"
-for f in "$fixtures"/*.mp4; do
-    n=$(basename "$f" .mp4)
-    cargo run -q -p lpbridge -- split "$f" --video-ts "$seeds/$n.ts" --audio-mp4 "$seeds/$n.m4a" >/dev/null
-    python3 -c 'import struct,sys; ts=open(sys.argv[1],"rb").read(); a=open(sys.argv[2],"rb").read(); open(sys.argv[3],"wb").write(struct.pack(">I",len(ts))+ts+a)' \
-        "$seeds/$n.ts" "$seeds/$n.m4a" "$seeds/join/$n"
-done
-# Seeds for multipart: go-livepeer's layout, cut in pieces of 1 and 64 bytes.
-for piece in 0 63; do
-    python3 -c 'import sys
-b = b"0123456789abcdef0123"
-part = lambda name, body: b"--" + b + b"\r\nContent-Disposition: attachment; filename=\"" + name + b"_7.ts\"\r\nContent-Length: " + str(len(body)).encode() + b"\r\nContent-Type: video/mp2t\r\nRendition-Name: " + name + b"\r\n\r\n" + body + b"\r\n"
-body = part(b"360p", bytes(range(256)) * 4) + part(b"240p", b"\x47" * 188) + b"--" + b + b"--\r\n"
-open(sys.argv[2], "wb").write(bytes([int(sys.argv[1])]) + body)' "$piece" "$seeds/multipart/livepeer-$piece"
+mkdir -p "$seeds/tiny"
+tiny() { # name, then muxer arguments
+    local name=$1; shift
+    ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=96x64:rate=30:duration=0.4 \
+        -f lavfi -i sine=frequency=440:sample_rate=48000:duration=0.4 \
+        -c:v libx264 -preset veryfast -bf 2 -g 6 -c:a libopus -b:a 16k "$@" "$seeds/tiny/$name.mp4"
+}
+tiny progressive -f mp4
+tiny faststart -movflags +faststart -f mp4
+tiny fragmented -movflags frag_keyframe+empty_moov+default_base_moof -f mp4
+for dir in "$seeds/tiny" "$fixtures"; do
+    cargo run -q -p lpbridge-guest --example fuzz_seeds -- "$dir" "$seeds"
 done
 
 # Build every target once, before the clock starts.
@@ -67,11 +70,12 @@ run_target() { # target, log
     rm -rf "guest/fuzz/artifacts/$t"
     mkdir -p "$corpus/$t" "guest/fuzz/artifacts/$t"
     case $t in
-        split | roundtrip) seed=$fixtures ;;
+        split | roundtrip) seed="$seeds/tiny $fixtures" ;;
         *) seed=$seeds/$t ;;
     esac
-    (cd guest && cargo fuzz run -O -s "$sanitizer" "$t" "fuzz/corpus/$t" "$seed" -- \
-        -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 \
+    # shellcheck disable=SC2086 # $seed holds one or two directories
+    (cd guest && cargo fuzz run -O -s "$sanitizer" "$t" "fuzz/corpus/$t" $seed -- \
+        -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 -max_len="${FUZZ_MAX_LEN:-65536}" \
         -artifact_prefix="fuzz/artifacts/$t/") >"$log" 2>&1
 }
 

@@ -138,37 +138,7 @@ async fn demo_page_plays_fragmented_renditions_in_headless_chromium() {
 /// reports of every video against the file; `fragmented` says what the
 /// renditions must be.
 async fn plays_in_chromium(out: &Path, fragmented: bool) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-    let addr = serve(out.to_path_buf(), tx).await;
-
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("Debian's chromium package (.ci/run installs it)");
-    let profile = scratch(&format!("demo-browser-profile-{fragmented}"));
-    let mut browser = tokio::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--autoplay-policy=no-user-gesture-required",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("http://{addr}/index.html?report"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start chromium");
-    let report = tokio::time::timeout(Duration::from_secs(120), rx.recv()).await;
-    let _ = browser.kill().await;
-    let report = report.expect("the page reported within 2 minutes").expect("a report");
-    let results: Vec<Value> = serde_json::from_slice(&report).unwrap();
+    let results = chromium_report(out, "index.html?report", &format!("demo-browser-profile-{fragmented}")).await;
 
     // Source and three renditions, two segments each.
     assert_eq!(results.len(), 8, "{results:?}");
@@ -193,6 +163,42 @@ async fn plays_in_chromium(out: &Path, fragmented: bool) {
             "{src}: browser says {duration} s"
         );
     }
+}
+
+/// Opens `page` of `root` in headless Chromium (a fresh `profile`) and
+/// returns the JSON list the page posts to `/report`.
+async fn chromium_report(root: &Path, page: &str, profile: &str) -> Vec<Value> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let addr = serve(root.to_path_buf(), tx).await;
+
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("Debian's chromium package (.ci/run installs it)");
+    let profile = scratch(profile);
+    let mut browser = tokio::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--autoplay-policy=no-user-gesture-required",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("http://{addr}/{page}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start chromium");
+    let report = tokio::time::timeout(Duration::from_secs(120), rx.recv()).await;
+    let _ = browser.kill().await;
+    let report = report.expect("the page reported within 2 minutes").expect("a report");
+    serde_json::from_slice(&report).unwrap()
 }
 
 /// `lpbridge gateway` on its own, and `transcode` against it by URL.
@@ -237,5 +243,147 @@ fn gateway_subcommand_serves_transcode() {
         let file = std::fs::read(out.join(rung).join("0.mp4")).unwrap();
         let info = lpbridge_guest::probe(&file).unwrap();
         assert_eq!((info.video[0].width, info.video[0].height), size, "{rung}");
+    }
+}
+
+/// The page of the timeline test: each video of `?f=a,b,...` in turn, with
+/// where Chromium puts the start of its media timeline (`currentTime` once
+/// the first frame is in) and its duration, posted to `/report`.
+const TIMELINE_PAGE: &str = r#"<!doctype html><meta charset="utf-8"><body><script>
+const files = new URLSearchParams(location.search).get("f").split(",");
+function one(src) {
+  return new Promise((done) => {
+    const v = document.createElement("video");
+    const r = { src };
+    const timer = setTimeout(() => { r.note = "no loadeddata within 20 s"; done(r); }, 20000);
+    v.muted = true;
+    v.preload = "auto";
+    v.addEventListener("error", () => { clearTimeout(timer); r.note = v.error ? v.error.message : "error"; done(r); });
+    v.addEventListener("loadeddata", () => {
+      clearTimeout(timer);
+      Object.assign(r, { start: v.currentTime, duration: v.duration, readyState: v.readyState });
+      done(r);
+    });
+    v.src = src;
+    document.body.appendChild(v);
+  });
+}
+(async () => {
+  const results = [];
+  for (const f of files) results.push(await one(f));
+  fetch("/report", { method: "POST", body: JSON.stringify(results) });
+})();
+</script>
+"#;
+
+/// A/V sync across a stream, as a browser sees it: the second and third
+/// fragmented segments of each generated stream (placed at 2 s and 4 s by
+/// their `tfdt`), through `lpbridge split` and `lpbridge join`, in both
+/// layouts. Chromium starts each rendition's timeline where it starts the
+/// source segment's, within a frame (the earlier of the audio and the
+/// video: the audio for one stream, the video for the other), so two
+/// consecutive renditions follow each other as the segments do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consecutive_renditions_start_where_their_segments_do_in_chromium() {
+    const FRAME: f64 = 1.0 / 30.0;
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-fixtures");
+    let make = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/make.sh");
+    let made = Command::new("bash").arg(make).arg(&fixtures).output().unwrap();
+    assert!(
+        made.status.success(),
+        "make.sh: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let out = scratch("timeline-browser");
+    std::fs::write(out.join("timeline.html"), TIMELINE_PAGE).unwrap();
+    let lpbridge = |args: &[&std::ffi::OsStr]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_lpbridge"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    let streams = ["stream-early-audio", "stream-late-audio"];
+    let layouts = ["progressive", "fragmented"];
+    let mut files = Vec::new();
+    for stream in streams {
+        for k in [1, 2] {
+            let src = fixtures.join(stream).join(format!("seg{k}.mp4"));
+            let name = |what: &str| format!("{stream}-{k}-{what}.mp4");
+            std::fs::copy(&src, out.join(name("source"))).unwrap();
+            let (ts, audio) = (
+                out.join(format!("{stream}-{k}.ts")),
+                out.join(format!("{stream}-{k}.m4a")),
+            );
+            lpbridge(&[
+                "split".as_ref(),
+                src.as_os_str(),
+                "--video-ts".as_ref(),
+                ts.as_os_str(),
+                "--audio-mp4".as_ref(),
+                audio.as_os_str(),
+            ]);
+            for layout in layouts {
+                let mp4 = out.join(name(layout));
+                let mut args = vec![
+                    "join".as_ref(),
+                    "--video-ts".as_ref(),
+                    ts.as_os_str(),
+                    "--audio-mp4".as_ref(),
+                    audio.as_os_str(),
+                    "-o".as_ref(),
+                    mp4.as_os_str(),
+                ];
+                if layout == "fragmented" {
+                    args.push("--fragmented".as_ref());
+                }
+                lpbridge(&args);
+            }
+            files.extend(["source", layouts[0], layouts[1]].map(name));
+        }
+    }
+
+    let results = chromium_report(
+        &out,
+        &format!("timeline.html?f={}", files.join(",")),
+        "timeline-browser-profile",
+    )
+    .await;
+    assert_eq!(results.len(), files.len(), "{results:?}");
+    let start = |file: &str| -> f64 {
+        let r = results.iter().find(|r| r["src"] == file).unwrap();
+        assert!(r["readyState"].as_u64().unwrap_or(0) >= 2, "{file}: {r}");
+        r["start"].as_f64().unwrap_or_else(|| panic!("{file}: {r}"))
+    };
+    for stream in streams {
+        for k in [1, 2] {
+            let source = start(&format!("{stream}-{k}-source.mp4"));
+            assert!(
+                source >= 2.0 * k as f64 - 0.2,
+                "{stream} seg{k}: Chromium starts the source at {source} s"
+            );
+            for layout in layouts {
+                let got = start(&format!("{stream}-{k}-{layout}.mp4"));
+                assert!(
+                    (got - source).abs() <= FRAME,
+                    "{stream} seg{k} {layout}: Chromium starts the rendition at {got} s, the source at {source} s"
+                );
+            }
+        }
+        for layout in layouts {
+            let (first, second) = (
+                start(&format!("{stream}-1-{layout}.mp4")),
+                start(&format!("{stream}-2-{layout}.mp4")),
+            );
+            let (a, b) = (
+                start(&format!("{stream}-1-source.mp4")),
+                start(&format!("{stream}-2-source.mp4")),
+            );
+            assert!(
+                ((second - first) - (b - a)).abs() <= FRAME,
+                "{stream} {layout}: renditions {first} s then {second} s, segments {a} s then {b} s"
+            );
+        }
     }
 }

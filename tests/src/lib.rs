@@ -34,17 +34,44 @@ pub fn streamplace_fixtures() -> Vec<PathBuf> {
     files
 }
 
-/// Our own segments, made once per machine by `tests/fixtures/make.sh`.
-pub fn generated_fixtures() -> Vec<PathBuf> {
+/// Where `tests/fixtures/make.sh` leaves our own segments, made once per
+/// machine.
+fn generated_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
+    DIR.get_or_init(|| {
         let dir = workspace().join("target/test-fixtures");
         run(Command::new("bash")
             .arg(workspace().join("tests/fixtures/make.sh"))
             .arg(&dir));
         dir
-    });
-    let mut files: Vec<_> = std::fs::read_dir(dir)
+    })
+}
+
+/// Our own consecutive segments of one stream each (`stream-*/seg*.mp4`),
+/// by stream name, in stream order.
+pub fn generated_streams() -> Vec<(String, Vec<PathBuf>)> {
+    let mut streams: Vec<(String, Vec<PathBuf>)> = std::fs::read_dir(generated_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && !p.to_string_lossy().ends_with(".tmp"))
+        .map(|dir| {
+            let mut segments: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+                .collect();
+            segments.sort();
+            (dir.file_name().unwrap().to_string_lossy().into_owned(), segments)
+        })
+        .collect();
+    streams.sort();
+    assert!(streams.len() >= 2, "make.sh makes two streams");
+    streams
+}
+
+/// Our own segments, made once per machine by `tests/fixtures/make.sh`.
+pub fn generated_fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(generated_dir())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "mp4") && !p.to_string_lossy().contains(".tmp."))
@@ -232,6 +259,73 @@ fn gst_h264_buffers(file: &Path, demux: &str) -> usize {
     text.lines()
         .filter(|l| l.starts_with("/GstPipeline") && l.contains("last-message = chain"))
         .count()
+}
+
+/// When GStreamer presents the first buffer of the first video and the
+/// first audio stream of an MP4, in seconds of stream time: qtdemux puts
+/// edit lists in its segment events, not in the buffers, so each is the
+/// buffer's PTS less the segment's start plus its time.
+pub fn gst_first_stream_times(file: &Path) -> (f64, f64) {
+    let out = run(Command::new("timeout")
+        .args(["120", "gst-launch-1.0", "-v", "-m", "filesrc"])
+        .arg(format!("location={}", file.display()))
+        .args(["!", "qtdemux", "name=d"])
+        .args([
+            "d.video_0",
+            "!",
+            "queue",
+            "!",
+            "fakesink",
+            "name=v",
+            "silent=false",
+            "sync=false",
+        ])
+        .args([
+            "d.audio_0",
+            "!",
+            "queue",
+            "!",
+            "fakesink",
+            "name=a",
+            "silent=false",
+            "sync=false",
+        ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("ERROR"), "gst-launch reported an error: {text}");
+    let field = |line: &str, name: &str| -> Option<f64> {
+        let at = line.find(&format!("{name}=(guint64)"))? + name.len() + 10;
+        let digits: String = line[at..].chars().take_while(char::is_ascii_digit).collect();
+        Some(digits.parse::<f64>().ok()? / 1e9)
+    };
+    let clock = |line: &str| -> Option<f64> {
+        let at = line.find("pts: ")? + 5;
+        let mut hms = line[at..].split([',', ')']).next()?.split(':');
+        let (h, m, s) = (hms.next()?, hms.next()?, hms.next()?);
+        Some(h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.trim().parse::<f64>().ok()?)
+    };
+    let mut first = [None::<f64>; 2];
+    let mut segment = [(0.0, 0.0); 2];
+    for line in text.lines().filter(|l| l.contains("last-message = ")) {
+        let sink = if line.contains("GstFakeSink:v:") {
+            0
+        } else if line.contains("GstFakeSink:a:") {
+            1
+        } else {
+            continue;
+        };
+        if line.contains("type: segment") {
+            segment[sink] = (field(line, "start").unwrap_or(0.0), field(line, "time").unwrap_or(0.0));
+        } else if line.contains("last-message = chain")
+            && let Some(pts) = clock(line)
+        {
+            let t = pts - segment[sink].0 + segment[sink].1;
+            first[sink] = Some(first[sink].map_or(t, |f: f64| f.min(t)));
+        }
+    }
+    (
+        first[0].unwrap_or_else(|| panic!("{}: no video buffer in GStreamer", file.display())),
+        first[1].unwrap_or_else(|| panic!("{}: no audio buffer in GStreamer", file.display())),
+    )
 }
 
 /// Rescales `v` from time base `a` to time base `b` (num/den pairs).

@@ -1,0 +1,128 @@
+//! A/V sync across a stream: consecutive 2 s fragmented segments cut from
+//! one encode, whose `tfdt`s place each on the stream (2 s, 4 s, ...),
+//! through split and join (the TS passed through as the rendition), in both
+//! layouts. Each rendition's audio and video start where the source's did,
+//! as ffprobe and GStreamer read them; the audio is the source's, packet
+//! for packet with its timestamps; and each rendition starts where the one
+//! before it ended. The same in Chromium: `host/tests/demo.rs`.
+
+use std::path::{Path, PathBuf};
+
+use lpbridge_tests::{
+    block_on, check_audio, ffprobe_packets, generated_streams, gst_first_stream_times, runtime, scratch,
+};
+
+/// One frame of these 30 fps streams, seconds.
+const FRAME: f64 = 1.0 / 30.0;
+
+/// A track's first presented packet and the end of its last, in seconds,
+/// as ffprobe reads them (edit lists and `tfdt` applied).
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: f64,
+    end: f64,
+}
+
+fn span(file: &Path, kind: &str) -> Span {
+    let (packets, tb) = ffprobe_packets(file, kind);
+    let seconds = |v: i64| v as f64 * tb.0 as f64 / tb.1 as f64;
+    let mut pts: Vec<i64> = packets.iter().filter_map(|p| p.pts).collect();
+    pts.sort_unstable();
+    assert!(pts.len() >= 2, "{}: {kind} packets", file.display());
+    // ffprobe gives no durations in a fragmented file: the last packet
+    // lasts as long as the one before it.
+    let last = pts[pts.len() - 1] - pts[pts.len() - 2];
+    Span {
+        start: seconds(pts[0]),
+        end: seconds(pts[pts.len() - 1] + last),
+    }
+}
+
+/// `src` split and joined by the component, its TS as the rendition.
+fn rendition(src: &Path, dir: &Path, fragmented: bool) -> PathBuf {
+    let bytes = std::fs::read(src).unwrap();
+    let parts = block_on(runtime().split(&bytes))
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{}: split: {e:?}", src.display()));
+    let options = lpbridge::bindings::types::JoinOptions { fragmented };
+    let mp4 = block_on(runtime().join_with(&parts.video_ts, &parts.audio_mp4, options))
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{}: join: {e:?}", src.display()));
+    let out = dir.join(if fragmented {
+        "fragmented.mp4"
+    } else {
+        "progressive.mp4"
+    });
+    std::fs::write(&out, mp4).unwrap();
+    out
+}
+
+fn near(a: f64, b: f64) -> bool {
+    (a - b).abs() <= FRAME
+}
+
+#[test]
+fn consecutive_fragmented_segments_keep_audio_and_video_on_the_stream_timeline() {
+    for (stream, segments) in generated_streams() {
+        assert_eq!(segments.len(), 3, "{stream}");
+        for fragmented in [false, true] {
+            let mut previous: Option<(Span, Span)> = None;
+            for (k, src) in segments.iter().enumerate() {
+                let name = format!("{stream}/seg{k} (fragmented: {fragmented})");
+                let dir = scratch(&format!("timeline-{stream}-{k}-{fragmented}"));
+                let out = rendition(src, &dir, fragmented);
+                let (sv, sa) = (span(src, "v"), span(src, "a"));
+                let (ov, oa) = (span(&out, "v"), span(&out, "a"));
+                // The segment really is the k-th of its stream.
+                assert!(sa.start >= 2.0 * k as f64 - 0.2, "{name}: source audio at {}", sa.start);
+
+                assert!(
+                    near(ov.start, sv.start),
+                    "{name}: video at {} s, source {} s",
+                    ov.start,
+                    sv.start
+                );
+                assert!(
+                    near(oa.start, sa.start),
+                    "{name}: audio at {} s, source {} s",
+                    oa.start,
+                    sa.start
+                );
+                let (offset, source_offset) = (oa.start - ov.start, sa.start - sv.start);
+                assert!(
+                    near(offset, source_offset),
+                    "{name}: A/V offset {offset} s, source {source_offset} s"
+                );
+                check_audio(src, &out);
+
+                let (gv, ga) = gst_first_stream_times(&out);
+                assert!(
+                    near(gv, sv.start),
+                    "{name}: GStreamer video at {gv} s, source {} s",
+                    sv.start
+                );
+                assert!(
+                    near(ga, sa.start),
+                    "{name}: GStreamer audio at {ga} s, source {} s",
+                    sa.start
+                );
+
+                if let Some((pv, pa)) = previous {
+                    assert!(
+                        near(ov.start, pv.end),
+                        "{name}: video starts at {} s, the previous rendition's ended at {} s",
+                        ov.start,
+                        pv.end
+                    );
+                    assert!(
+                        near(oa.start, pa.end),
+                        "{name}: audio starts at {} s, the previous rendition's ended at {} s",
+                        oa.start,
+                        pa.end
+                    );
+                }
+                previous = Some((ov, oa));
+            }
+        }
+    }
+}
