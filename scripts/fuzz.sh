@@ -54,7 +54,9 @@ tiny progressive -f mp4
 tiny faststart -movflags +faststart -f mp4
 tiny fragmented -movflags frag_keyframe+empty_moov+default_base_moof -f mp4
 for dir in "$seeds/tiny" "$fixtures"; do
-    cargo run -q -p lpbridge-guest --example fuzz_seeds -- "$dir" "$seeds"
+    # A target directory of its own: a build of the workspace holding the
+    # main one's lock does not hold up the campaign.
+    cargo run -q -p lpbridge-guest --example fuzz_seeds --target-dir guest/fuzz/target/seeds -- "$dir" "$seeds"
 done
 
 # Build every target once, before the clock starts.

@@ -41,9 +41,15 @@ pub struct Cli {
     #[arg(long, global = true, env = "LPBRIDGE_CONCURRENT_CALLS", default_value_t = default_concurrent_calls())]
     pub concurrent_calls: u32,
 
-    /// Where compiled components are cached, by hash (restarts in ms).
+    /// Where compiled components are cached, by hash, so a start takes
+    /// milliseconds instead of compiling (default `$XDG_CACHE_HOME/lpbridge`,
+    /// else `~/.cache/lpbridge`).
     #[arg(long, global = true, env = "LPBRIDGE_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+
+    /// Compile the component at every start; keep no cache.
+    #[arg(long, global = true, env = "LPBRIDGE_NO_CACHE", conflicts_with = "cache_dir")]
+    pub no_cache: bool,
 
     /// Logs as JSON lines.
     #[arg(long, global = true, env = "LPBRIDGE_LOG_JSON")]
@@ -227,7 +233,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         concurrent_calls: cli.concurrent_calls,
         ..Limits::default()
     };
-    let cache = cli.cache_dir.as_deref();
+    let cache_dir = if cli.no_cache {
+        None
+    } else {
+        cli.cache_dir.clone().or_else(crate::runtime::default_cache_dir)
+    };
+    let cache = cache_dir.as_deref();
     let runtime = match &cli.component {
         Some(path) => {
             let bytes = std::fs::read(path).with_context(|| format!("read component {}", path.display()))?;
@@ -328,7 +339,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 bridge.clone(),
                 cli.component.clone(),
                 limits,
-                cli.cache_dir.clone(),
+                cache_dir.clone(),
                 check,
             ));
             let _watch = reloader.clone().watch(Duration::from_secs(1));

@@ -3,7 +3,7 @@
 //! pooling allocator), so a trap or a leak in one call cannot touch the
 //! next. Each store has a memory cap and its own `wasi:http` policy.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -417,27 +417,53 @@ fn compile(engine: &Engine, component: &[u8]) -> Result<Component> {
         .context("compile the component")
 }
 
+/// The compiled component from `dir`, or compiled now and left there for
+/// the next process. The cache only saves time: a directory that cannot be
+/// written is one warning, and the component is compiled as without it.
 fn cached(engine: &Engine, component: &[u8], hash: &str, dir: &Path) -> Result<Component> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
     let file = dir.join(format!("{hash}-{:016x}.cwasm", h.finish()));
     if file.exists() {
-        // SAFETY: the file is one this process wrote from a component whose
-        // hash is in its name, in a directory the operator gave us; a file
+        // SAFETY: the file is one this program wrote from a component whose
+        // hash is in its name, in the operator's cache directory; a file
         // from another engine configuration is refused by wasmtime.
         match unsafe { Component::deserialize_file(engine, &file) } {
-            Ok(c) => return Ok(c),
+            Ok(c) => {
+                tracing::debug!(file = %file.display(), "compiled component loaded from the cache");
+                return Ok(c);
+            }
             Err(e) => tracing::warn!(file = %file.display(), error = %e, "cached component unusable; compiling"),
         }
     }
     let compiled = compile(engine, component)?;
-    let bytes = compiled.serialize().map_err(anyhow::Error::from)?;
-    std::fs::create_dir_all(dir)?;
-    let tmp = file.with_extension("tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, &file)?;
+    let stored = compiled.serialize().map_err(anyhow::Error::from).and_then(|bytes| {
+        std::fs::create_dir_all(dir)?;
+        // One temporary name per process: two processes filling the
+        // cache at once each rename a whole file into place.
+        let tmp = file.with_extension(format!("{}.tmp", std::process::id()));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, &file)?;
+        Ok(())
+    });
+    match stored {
+        Ok(()) => tracing::debug!(file = %file.display(), "compiled component stored in the cache"),
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "component cache not writable; compiling on every start")
+        }
+    }
     Ok(compiled)
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/lpbridge`, else
+/// `~/.cache/lpbridge` (the XDG base directory rules); none without a home.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    std::env::var_os("XDG_CACHE_HOME")
+        .and_then(absolute)
+        .or_else(|| std::env::var_os("HOME").and_then(absolute).map(|h| h.join(".cache")))
+        .map(|d| d.join("lpbridge"))
 }
 
 fn hex(bytes: &[u8]) -> String {

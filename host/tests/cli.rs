@@ -137,3 +137,102 @@ fn another_component_can_be_named() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `probe` with a fresh cache directory: the first run compiles the
+/// component and leaves it there, the second loads it (its debug log says
+/// so) instead of compiling again.
+#[test]
+fn the_second_probe_loads_the_compiled_component_from_the_cache() {
+    let cache = scratch("cli-cache");
+    let probe = || {
+        let out = bin()
+            .env("RUST_LOG", "lpbridge=debug")
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg("probe")
+            .arg(fixture("sample-segment.mp4"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let first = probe();
+    let files: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].extension().is_some_and(|e| e == "cwasm"), "{files:?}");
+    assert!(first.contains("stored in the cache"), "{first}");
+    assert!(!first.contains("loaded from the cache"), "{first}");
+    let second = probe();
+    assert!(second.contains("compiled component loaded from the cache"), "{second}");
+    assert!(!second.contains("stored in the cache"), "{second}");
+}
+
+/// Caching is on by default, under `$XDG_CACHE_HOME/lpbridge`, and
+/// `--no-cache` turns it off.
+#[test]
+fn the_cache_is_on_by_default_and_no_cache_turns_it_off() {
+    let home = scratch("cli-cache-default");
+    let probe = |extra: &[&str]| {
+        let out = bin()
+            .env("XDG_CACHE_HOME", &home)
+            .args(extra)
+            .arg("probe")
+            .arg(fixture("short-video.mp4"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    probe(&["--no-cache"]);
+    assert!(!home.join("lpbridge").exists(), "--no-cache wrote a cache");
+    probe(&[]);
+    let files = std::fs::read_dir(home.join("lpbridge")).unwrap().count();
+    assert_eq!(files, 1);
+}
+
+/// A cache directory that cannot be made (here, below a regular file: even
+/// root cannot) costs one warning, and the command still does its work.
+#[test]
+fn an_unwritable_cache_directory_is_one_warning() {
+    let dir = scratch("cli-cache-unwritable");
+    let file = dir.join("not-a-directory");
+    std::fs::write(&file, b"").unwrap();
+    let out = bin()
+        .arg("--cache-dir")
+        .arg(file.join("cache"))
+        .arg("probe")
+        .arg(fixture("short-video.mp4"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["video"][0]["width"], 360);
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(warnings[0].contains("component cache not writable"), "{stderr}");
+}
+
+/// Logs written to a file carry no colour codes.
+#[test]
+fn logs_to_a_file_have_no_escape_bytes() {
+    let dir = scratch("cli-log-file");
+    let log = dir.join("stderr.log");
+    let status = bin()
+        .env("RUST_LOG", "lpbridge=debug")
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .arg("probe")
+        .arg(fixture("short-video.mp4"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read(&log).unwrap();
+    assert!(
+        text.len() > 40,
+        "the debug log wrote something: {:?}",
+        String::from_utf8_lossy(&text)
+    );
+    assert!(!text.contains(&0x1b), "{:?}", String::from_utf8_lossy(&text));
+}
