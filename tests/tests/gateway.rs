@@ -352,7 +352,10 @@ async fn real_segments_transcode_end_to_end() {
 async fn sessions_are_limited_and_expire_when_idle() {
     let options = GatewayOptions {
         max_sessions: 1,
-        session_idle: std::time::Duration::from_millis(500),
+        // Long enough that the pushes below, each a Python process and a
+        // transcode on a loaded machine, come well inside it (500 ms was
+        // seen to run out between two of them).
+        session_idle: std::time::Duration::from_secs(3),
         ..GatewayOptions::default()
     };
     let gw = Gateway::start(([127, 0, 0, 1], 0).into(), options).await.unwrap();
@@ -371,7 +374,10 @@ async fn sessions_are_limited_and_expire_when_idle() {
     let again = push(&gw, "POST", "/live/a/1.ts", headers.clone(), Some(&ts), &dir);
     assert_eq!(again["status"], 200);
 
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let idle = std::time::Instant::now();
+    while gw.sessions() > 0 && idle.elapsed() < std::time::Duration::from_secs(30) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(gw.sessions(), 0, "idle sessions expire");
     let later = push(&gw, "POST", "/live/b/0.ts", headers, Some(&ts), &dir);
     assert_eq!(later["status"], 200, "{later}");
