@@ -57,8 +57,9 @@ fn rendition(src: &Path, dir: &Path, fragmented: bool) -> PathBuf {
     out
 }
 
-fn near(a: f64, b: f64) -> bool {
-    (a - b).abs() <= FRAME
+/// `got` is within a frame of `want`.
+fn at(name: &str, what: &str, got: f64, want: f64) {
+    assert!((got - want).abs() <= FRAME, "{name}: {what} {got} s, want {want} s");
 }
 
 #[test]
@@ -76,50 +77,19 @@ fn consecutive_fragmented_segments_keep_audio_and_video_on_the_stream_timeline()
                 // The segment really is the k-th of its stream.
                 assert!(sa.start >= 2.0 * k as f64 - 0.2, "{name}: source audio at {}", sa.start);
 
-                assert!(
-                    near(ov.start, sv.start),
-                    "{name}: video at {} s, source {} s",
-                    ov.start,
-                    sv.start
-                );
-                assert!(
-                    near(oa.start, sa.start),
-                    "{name}: audio at {} s, source {} s",
-                    oa.start,
-                    sa.start
-                );
-                let (offset, source_offset) = (oa.start - ov.start, sa.start - sv.start);
-                assert!(
-                    near(offset, source_offset),
-                    "{name}: A/V offset {offset} s, source {source_offset} s"
-                );
+                at(&name, "video start", ov.start, sv.start);
+                at(&name, "audio start", oa.start, sa.start);
+                at(&name, "A/V offset", oa.start - ov.start, sa.start - sv.start);
                 check_audio(src, &out);
 
                 let (gv, ga) = gst_first_stream_times(&out);
-                assert!(
-                    near(gv, sv.start),
-                    "{name}: GStreamer video at {gv} s, source {} s",
-                    sv.start
-                );
-                assert!(
-                    near(ga, sa.start),
-                    "{name}: GStreamer audio at {ga} s, source {} s",
-                    sa.start
-                );
+                at(&name, "GStreamer's video start", gv, sv.start);
+                at(&name, "GStreamer's audio start", ga, sa.start);
 
+                // Each starts where the rendition before it ended.
                 if let Some((pv, pa)) = previous {
-                    assert!(
-                        near(ov.start, pv.end),
-                        "{name}: video starts at {} s, the previous rendition's ended at {} s",
-                        ov.start,
-                        pv.end
-                    );
-                    assert!(
-                        near(oa.start, pa.end),
-                        "{name}: audio starts at {} s, the previous rendition's ended at {} s",
-                        oa.start,
-                        pa.end
-                    );
+                    at(&name, "video start against the previous end", ov.start, pv.end);
+                    at(&name, "audio start against the previous end", oa.start, pa.end);
                 }
                 previous = Some((ov, oa));
             }
