@@ -111,15 +111,23 @@ pub fn multipart(data: &[u8]) -> Result<(), MultipartError> {
 ///   last byte is 0 (its RBSP trailing bits end in a 1, §7.3.2.11), whose
 ///   zeros Annex B reads as the next start code;
 /// - the sync flags of the source, where they disagree with the slices:
-///   `join` reads keyframes from the bytes, not from `stss`.
+///   `join` reads keyframes from the bytes, not from `stss`;
+/// - a sample with no NAL unit but delimiters and parameter sets (an empty
+///   sample, say): it holds no picture (ISO/IEC 14496-15 §5.3.2 has a
+///   sample hold an access unit), the TS carries it as a lone delimiter,
+///   and `join` drops it, its time going to the frame before. The other
+///   samples must come back.
 pub fn roundtrip(segment: &[u8]) -> Result<()> {
     let parts = split_segment(segment)?;
     let source = mp4::parse(segment).expect("split parsed it");
     let video = first(&source, TrackKind::Video);
-    let source_nals = payload_nals(segment, video);
-    let Some(source_nals) = source_nals.filter(|s| s.first().is_some_and(|n| has_idr(n))) else {
+    let Some(mut source_nals) = payload_nals(segment, video) else {
         return Ok(());
     };
+    source_nals.retain(|nals| !nals.is_empty());
+    if !source_nals.first().is_some_and(|n| has_idr(n)) {
+        return Ok(());
+    }
     let audio = first(&source, TrackKind::Audio);
     for fragmented in [false, true] {
         let out = join_outputs(&parts.video_ts, &parts.audio_mp4, JoinOptions { fragmented })
