@@ -3,6 +3,7 @@
 use crate::buf::{Reader, WriteBe};
 use crate::error::{Error, Result};
 
+use super::nal::NalType;
 use super::sps::{Sps, is_high_profile};
 
 /// The parts of an `avcC` a remuxer uses.
@@ -27,17 +28,33 @@ impl<'a> AvcConfig<'a> {
         }
         let n_sps = r.u8()? & 0x1f;
         let mut sps = Vec::new();
-        for _ in 0..n_sps {
+        for k in 0..n_sps {
             let len = r.u16()? as usize;
-            sps.push(r.bytes(len)?);
+            sps.push(parameter_set(r.bytes(len)?, NalType::Sps, k)?);
         }
         let n_pps = r.u8()?;
         let mut pps = Vec::new();
-        for _ in 0..n_pps {
+        for k in 0..n_pps {
             let len = r.u16()? as usize;
-            pps.push(r.bytes(len)?);
+            pps.push(parameter_set(r.bytes(len)?, NalType::Pps, k)?);
         }
         Ok(AvcConfig { length_size, sps, pps })
+    }
+}
+
+/// An entry of the record's SPS or PPS list must be that kind of NAL unit
+/// (§5.3.3.1): `split` puts them in-band before every IDR as they are, so
+/// anything else would reach the gateway and `join` as a stray unit, and
+/// the stream would have no parameter set to decode with.
+fn parameter_set(nal: &[u8], kind: NalType, index: u8) -> Result<&[u8]> {
+    let name = if kind == NalType::Sps { "SPS" } else { "PPS" };
+    match nal.first() {
+        None => Err(Error::malformed("avcC", format_args!("{name} {} is empty", index + 1))),
+        Some(&b) if b & 0x80 != 0 || NalType::of(nal) != kind => Err(Error::malformed(
+            "avcC",
+            format_args!("{name} {} is a NAL unit of type {}", index + 1, b & 0x1f),
+        )),
+        Some(_) => Ok(nal),
     }
 }
 
