@@ -87,13 +87,14 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
     let mut pieces: Vec<&[u8]> = Vec::new();
     for (i, s) in video.samples.iter().enumerate() {
         nals.clear();
-        let (mut idr, mut has_sps) = (false, false);
+        let (mut idr, mut has_sps, mut has_pps) = (false, false, false);
         let data = video.data(file, s);
         for_each_length_prefixed(data, config.length_size, |nal| {
             match NalType::of(nal) {
                 NalType::AccessUnitDelimiter => return Ok(()),
                 NalType::IdrSlice => idr = true,
                 NalType::Sps => has_sps = true,
+                NalType::Pps => has_pps = true,
                 _ => {}
             }
             nals.push(nal);
@@ -105,11 +106,25 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
             }
             other => other,
         })?;
+        // A stream must start decodable: the first keyframe needs an SPS
+        // and a PPS, from avcC or its own (a gateway refuses the TS, and
+        // join the rendition, otherwise).
+        if i == 0 && idr {
+            for (present, sets, name) in [(has_sps, &config.sps, "SPS"), (has_pps, &config.pps, "PPS")] {
+                if !present && sets.is_empty() {
+                    return Err(Error::malformed(
+                        format_args!("trak {} sample 1", video.id),
+                        format_args!("no {name} for the first keyframe, in avcC or in-band"),
+                    ));
+                }
+            }
+        }
         // An AUD opens every access unit, and SPS/PPS go in-band before
-        // every IDR (§7.4.1.2.3 order), so any keyframe can start decoding.
+        // every IDR (§7.4.1.2.3 order), so any keyframe can start decoding:
+        // all of avcC's, unless the sample carries both kinds itself.
         pieces.clear();
         pieces.push(&AUD);
-        if idr && !has_sps {
+        if idr && !(has_sps && has_pps) {
             for p in config.sps.iter().chain(config.pps.iter()) {
                 pieces.push(&START);
                 pieces.push(p);

@@ -35,6 +35,12 @@ const EXPECTED: &[(&str, &str)] = &[
         "roundtrip-ddc79dfc.bin",
         "malformed input at avcC: PPS 1 is a NAL unit of type 15",
     ),
+    // An avcC with no PPS, and none in-band: the stream cannot be decoded,
+    // and split sent it anyway.
+    (
+        "roundtrip-30e08f17.bin",
+        "malformed input at trak 1 sample 1: no PPS for the first keyframe, in avcC or in-band",
+    ),
 ];
 
 fn dirs() -> Vec<PathBuf> {
