@@ -41,6 +41,12 @@ const EXPECTED: &[(&str, &str)] = &[
         "roundtrip-30e08f17.bin",
         "malformed input at trak 1 sample 1: no PPS for the first keyframe, in avcC or in-band",
     ),
+    // The avcC's SPS holds 00 00 01: Annex B cut it in two, and the TS
+    // carried a stray NAL unit of type 0 before the first keyframe.
+    (
+        "roundtrip-6e54ba2d.bin",
+        "malformed input at avcC: SPS 1 holds 00 00 01 at byte 10, which H.264 forbids in a NAL unit",
+    ),
 ];
 
 fn dirs() -> Vec<PathBuf> {

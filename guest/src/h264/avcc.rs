@@ -54,7 +54,19 @@ fn parameter_set(nal: &[u8], kind: NalType, index: u8) -> Result<&[u8]> {
             "avcC",
             format_args!("{name} {} is a NAL unit of type {}", index + 1, b & 0x1f),
         )),
-        Some(_) => Ok(nal),
+        // Emulation prevention (§7.4.1) keeps 00 00 0x (x < 3) out of every
+        // NAL unit; one that holds it would be cut in two in Annex B.
+        Some(_) => match nal.windows(3).position(|w| w[0] == 0 && w[1] == 0 && w[2] < 3) {
+            Some(at) => Err(Error::malformed(
+                "avcC",
+                format_args!(
+                    "{name} {} holds 00 00 {:02x} at byte {at}, which H.264 forbids in a NAL unit",
+                    index + 1,
+                    nal[at + 2]
+                ),
+            )),
+            None => Ok(nal),
+        },
     }
 }
 
