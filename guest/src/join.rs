@@ -9,7 +9,7 @@
 
 use crate::buf::WriteBe;
 use crate::error::{Error, Result};
-use crate::h264::{AnnexB, NalType, Sps, build_avcc, parse_sps};
+use crate::h264::{AnnexB, NalType, Sps, build_avcc, parameter_set, parse_sps};
 use crate::info::require_audio;
 use crate::mp4::{self, Edit, MuxTrack, OutSample, TrakSource, VideoTimeline};
 use crate::time::{TS_CLOCK, rescale, unwrap_pts};
@@ -231,6 +231,10 @@ impl Video {
                         continue;
                     }
                     if !self.seen_slice {
+                        parameter_set(nal, t, sets.len().min(255) as u8).map_err(|e| match e {
+                            Error::Malformed { reason, .. } => Error::malformed("rendition video", reason),
+                            other => other,
+                        })?;
                         sets.push(nal.to_vec());
                         continue;
                     }

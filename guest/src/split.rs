@@ -7,7 +7,7 @@
 
 use crate::buf::WriteBe;
 use crate::error::{Error, Result};
-use crate::h264::{AvcConfig, NalType, for_each_length_prefixed};
+use crate::h264::{AvcConfig, NalType, for_each_length_prefixed, parameter_set};
 use crate::info::{SegmentInfo, describe, require_audio, require_h264, to_90k};
 use crate::mp4::{self, MuxTrack, Track, TrackKind};
 use crate::ts::Muxer;
@@ -93,8 +93,13 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
             match NalType::of(nal) {
                 NalType::AccessUnitDelimiter => return Ok(()),
                 NalType::IdrSlice => idr = true,
-                NalType::Sps => has_sps = true,
-                NalType::Pps => has_pps = true,
+                // In-band sets go to the gateway and into the rendition's
+                // avcC: they are held to avcC's rule.
+                t @ (NalType::Sps | NalType::Pps) => {
+                    parameter_set(nal, t, 0)?;
+                    has_sps |= t == NalType::Sps;
+                    has_pps |= t == NalType::Pps;
+                }
                 _ => {}
             }
             nals.push(nal);

@@ -24,16 +24,21 @@ const EXPECTED: &[(&str, &str)] = &[
     // (an access unit with no picture), and the property counted it.
     // Dropping it is right; the property now compares the other samples.
     ("roundtrip-f34cc8e1.bin", "ok"),
-    // A video sample that holds only a new PPS: join rightly keeps it (the
-    // parameter set stays in-band), and the property, which had left it out
-    // of the source's samples only, counted one frame more.
-    ("roundtrip-ff678590.bin", "ok"),
-    // The avcC's one "PPS" is a NAL unit of type 15 (its first byte 0xef).
+    // A video sample that holds only a "PPS": the property, which had left
+    // it out of the source's samples only, counted one frame more where
+    // join kept it in-band. That PPS has its forbidden bit set, and split
+    // now refuses it (see roundtrip-44abcae8.bin).
+    (
+        "roundtrip-ff678590.bin",
+        "malformed input at trak 1 sample 9: PPS 1 has its forbidden_zero_bit set",
+    ),
+    // The avcC's one "PPS" is no PPS: its first byte, 0xef, has the
+    // forbidden bit set and says NAL unit type 15.
     // split put it in-band as it was; join then found no PPS and refused
     // split's own output. A parameter set must be one.
     (
         "roundtrip-ddc79dfc.bin",
-        "malformed input at avcC: PPS 1 is a NAL unit of type 15",
+        "malformed input at avcC: PPS 1 has its forbidden_zero_bit set",
     ),
     // An avcC with no PPS, and none in-band: the stream cannot be decoded,
     // and split sent it anyway.
@@ -46,6 +51,13 @@ const EXPECTED: &[(&str, &str)] = &[
     (
         "roundtrip-6e54ba2d.bin",
         "malformed input at avcC: SPS 1 holds 00 00 01 at byte 10, which H.264 forbids in a NAL unit",
+    ),
+    // A PPS in the first sample, after its slice, with the forbidden bit
+    // set: split sent it, and join put it in the rendition's avcC, which
+    // our own reader then refused. Both hold in-band sets to avcC's rule.
+    (
+        "roundtrip-44abcae8.bin",
+        "malformed input at trak 1 sample 1: PPS 1 has its forbidden_zero_bit set",
     ),
 ];
 

@@ -45,12 +45,18 @@ impl<'a> AvcConfig<'a> {
 /// An entry of the record's SPS or PPS list must be that kind of NAL unit
 /// (§5.3.3.1): `split` puts them in-band before every IDR as they are, so
 /// anything else would reach the gateway and `join` as a stray unit, and
-/// the stream would have no parameter set to decode with.
-fn parameter_set(nal: &[u8], kind: NalType, index: u8) -> Result<&[u8]> {
+/// the stream would have no parameter set to decode with. `join` holds the
+/// sets it puts in the record it writes to the same rule, so that our own
+/// reader takes what it wrote; `index` counts from 0.
+pub fn parameter_set(nal: &[u8], kind: NalType, index: u8) -> Result<&[u8]> {
     let name = if kind == NalType::Sps { "SPS" } else { "PPS" };
     match nal.first() {
         None => Err(Error::malformed("avcC", format_args!("{name} {} is empty", index + 1))),
-        Some(&b) if b & 0x80 != 0 || NalType::of(nal) != kind => Err(Error::malformed(
+        Some(&b) if b & 0x80 != 0 => Err(Error::malformed(
+            "avcC",
+            format_args!("{name} {} has its forbidden_zero_bit set", index + 1),
+        )),
+        Some(&b) if NalType::of(nal) != kind => Err(Error::malformed(
             "avcC",
             format_args!("{name} {} is a NAL unit of type {}", index + 1, b & 0x1f),
         )),

@@ -6,6 +6,6 @@ mod avcc;
 mod nal;
 mod sps;
 
-pub use avcc::{AvcConfig, build_avcc};
+pub use avcc::{AvcConfig, build_avcc, parameter_set};
 pub use nal::{AnnexB, NalType, for_each_length_prefixed};
 pub use sps::{Sps, parse_sps};
