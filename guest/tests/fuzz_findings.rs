@@ -59,6 +59,15 @@ const EXPECTED: &[(&str, &str)] = &[
         "roundtrip-44abcae8.bin",
         "malformed input at trak 1 sample 1: PPS 1 has its forbidden_zero_bit set",
     ),
+    // An audio `stsd` whose size is 0, which §4.2 allows only for the last
+    // box of a file: the reader took it to run to the end of `stbl`, split
+    // copied it verbatim with its own tables after it, and join's reader
+    // then found them inside the `stsd` and no samples. Size 0 inside a
+    // box is now refused.
+    (
+        "roundtrip-f7ac4465.bin",
+        "malformed input at stsd box at 891: size 0 (to the end of the file) inside another box",
+    ),
 ];
 
 fn dirs() -> Vec<PathBuf> {

@@ -67,11 +67,29 @@ pub struct Atoms<'a> {
     data: &'a [u8],
     pos: usize,
     base: u64,
+    /// Whether a size of 0 ("to the end of the file") may appear: only at
+    /// the top level (§4.2). Inside a container it would swallow the
+    /// siblings after it, which a verbatim copy then hides from readers.
+    top_level: bool,
 }
 
 impl<'a> Atoms<'a> {
+    /// Boxes inside a container, or inside part of one.
     pub fn new(data: &'a [u8], base: u64) -> Self {
-        Atoms { data, pos: 0, base }
+        Atoms {
+            data,
+            pos: 0,
+            base,
+            top_level: false,
+        }
+    }
+
+    /// The boxes of a whole file.
+    pub fn top_level(file: &'a [u8]) -> Self {
+        Atoms {
+            top_level: true,
+            ..Atoms::new(file, 0)
+        }
     }
 
     fn next_atom(&mut self) -> Result<Atom<'a>> {
@@ -86,7 +104,13 @@ impl<'a> Atoms<'a> {
         let size32 = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
         let kind = FourCC([rest[4], rest[5], rest[6], rest[7]]);
         let (size, mut header) = match size32 {
-            0 => (rest.len() as u64, 8usize),
+            0 if self.top_level => (rest.len() as u64, 8usize),
+            0 => {
+                return Err(Error::malformed(
+                    format_args!("{kind} box at {offset}"),
+                    "size 0 (to the end of the file) inside another box",
+                ));
+            }
             1 => {
                 if rest.len() < 16 {
                     return Err(Error::truncated(format_args!(
@@ -166,9 +190,14 @@ mod tests {
     }
 
     #[test]
-    fn size_zero_runs_to_the_end() {
+    fn size_zero_runs_to_the_end_of_the_file_only() {
         let data = [0, 0, 0, 0, b'm', b'd', b'a', b't', 9, 9];
-        let a = Atoms::new(&data, 0).next().unwrap().unwrap();
+        let a = Atoms::top_level(&data).next().unwrap().unwrap();
         assert_eq!(a.body, &[9, 9]);
+        let inside = Atoms::new(&data, 0).next().unwrap().unwrap_err();
+        assert_eq!(
+            inside.to_string(),
+            "malformed input at mdat box at 0: size 0 (to the end of the file) inside another box"
+        );
     }
 }

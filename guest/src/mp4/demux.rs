@@ -191,7 +191,7 @@ pub fn parse(file: &[u8]) -> Result<Movie<'_>> {
     let mut moov = None;
     let mut moofs = Vec::new();
     let mut saw_ftyp = false;
-    for atom in Atoms::new(file, 0) {
+    for atom in Atoms::top_level(file) {
         let atom = atom?;
         match &atom.kind.0 {
             b"ftyp" | b"styp" => saw_ftyp = true,
