@@ -251,9 +251,11 @@ fn encode_rendition(
             continue;
         }
         // Frame-rate decimation: keep a picture when it opens a new slot
-        // of the output rate.
+        // of the output rate. A rate at or above the source's mean keeps
+        // every picture: slots that narrow would only drop the frames of a
+        // sparse, variable-rate source that happen to be close together.
         let start = *first_pts.get_or_insert(pts);
-        if num > 0 {
+        if num > 0 && (num as f32 / den as f32) < source_fps {
             let slot = ((pts - start) as i128 * num as i128 / (den as i128 * TS_CLOCK as i128)) as i64;
             if last_slot.is_some_and(|l| slot <= l) {
                 continue;

@@ -48,6 +48,7 @@ fn segment_info(i: crate::SegmentInfo) -> wit::SegmentInfo {
                 height: v.height,
                 frame_rate: v.frame_rate.map(|f| wit::FrameRate { num: f.num, den: f.den }),
                 frames: v.frames,
+                presented: v.presented,
                 keyframes: v.keyframes,
                 b_frames: v.b_frames,
                 start_ns: v.start_ns,
@@ -146,7 +147,55 @@ fn transcode_error(e: TranscodeError) -> wit_session::TranscodeError {
         TranscodeError::MissingRendition(n) => W::MissingRendition(n),
         TranscodeError::UnexpectedRendition(n) => W::UnexpectedRendition(n),
         TranscodeError::UrlRendition(n, u) => W::UrlRendition((n, u)),
+        TranscodeError::Mismatch { name, mismatch } => W::Mismatch(wit_session::RenditionMismatch {
+            name,
+            mismatch: mismatch_of(mismatch),
+        }),
     }
+}
+
+fn mismatch_of(m: crate::verify::Mismatch) -> wit_session::Mismatch {
+    use crate::verify::Check;
+    use wit_session::Check as W;
+    wit_session::Mismatch {
+        what: match m.what {
+            Check::Size => W::Size,
+            Check::FrameCount => W::FrameCount,
+            Check::Duration => W::Duration,
+            Check::FirstFrame => W::FirstFrame,
+            Check::Timestamps => W::Timestamps,
+        },
+        expected: m.expected,
+        got: m.got,
+    }
+}
+
+/// What `receive` checks each rendition against: the source's video as
+/// `send` read it, which the host held in `pending`. `send` refuses a
+/// segment without video, so a `pending` without one was built by a host
+/// by hand, and there is nothing to check against.
+fn verification(pending: &wit_session::Pending) -> Option<core::Verification> {
+    use crate::verify::Verify;
+    let mode = match pending.verify {
+        wit_session::VerifyMode::Off => Verify::Off,
+        wit_session::VerifyMode::Warn => Verify::Warn,
+        wit_session::VerifyMode::Strict => Verify::Strict,
+    };
+    let v = pending.info.video.first()?;
+    let source = crate::VideoInfo {
+        codec: v.codec.clone(),
+        width: v.width,
+        height: v.height,
+        frame_rate: v.frame_rate.map(|f| crate::FrameRate { num: f.num, den: f.den }),
+        frames: v.frames,
+        presented: v.presented,
+        keyframes: v.keyframes,
+        b_frames: v.b_frames,
+        start_ns: v.start_ns,
+        duration_ns: v.duration_ns,
+        timescale: v.timescale,
+    };
+    Some(core::Verification { mode, source })
 }
 
 fn profiles_of(wit: &[wit_session::Profile]) -> Vec<crate::ladder::Profile> {
@@ -178,6 +227,7 @@ impl wit_session::Guest for Component {
             audio_mp4: prepared.split.audio_mp4,
             profiles: r.profiles,
             join: r.join,
+            verify: r.verify,
         };
         Ok((response, pending))
     }
@@ -188,8 +238,13 @@ impl wit_session::Guest for Component {
     ) -> Result<wit_session::TranscodeOutput, wit_session::TranscodeError> {
         let profiles = profiles_of(&pending.profiles);
         let response = response_head(&response).map_err(transcode_error)?;
-        let renditions = read_answer(response, &pending.audio_mp4, &profiles, join_options(pending.join))
-            .map_err(transcode_error)?;
+        let collector = core::Collector::new(
+            &pending.audio_mp4,
+            &profiles,
+            join_options(pending.join),
+            verification(&pending),
+        );
+        let renditions = read_answer(response, collector).map_err(transcode_error)?;
         Ok(wit_session::TranscodeOutput {
             info: pending.info,
             renditions: renditions
@@ -200,6 +255,7 @@ impl wit_session::Guest for Component {
                     height: r.height,
                     frames: r.frames,
                     mp4: r.mp4,
+                    mismatches: r.mismatches.into_iter().map(mismatch_of).collect(),
                 })
                 .collect(),
         })
@@ -210,9 +266,7 @@ impl wit_session::Guest for Component {
 /// whose parts are joined as each completes.
 fn read_answer(
     response: IncomingResponse,
-    audio_mp4: &[u8],
-    profiles: &[crate::ladder::Profile],
-    options: crate::JoinOptions,
+    mut collector: core::Collector,
 ) -> Result<Vec<core::Rendition>, TranscodeError> {
     let status = response.status();
     let content_type = response
@@ -264,7 +318,6 @@ fn read_answer(
         return Err(TranscodeError::NotMultipart(content_type));
     }
     let mut parser = multipart::Parser::new(&content_type).map_err(TranscodeError::Multipart)?;
-    let mut collector = core::Collector::new(audio_mp4, profiles, options);
     read(64 * 1024, &mut |chunk| {
         parser.push(chunk).map_err(TranscodeError::Multipart)?;
         while let Some(part) = parser.next_part() {

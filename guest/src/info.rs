@@ -22,6 +22,9 @@ pub struct VideoInfo {
     /// The most common frame duration, as a reduced fraction.
     pub frame_rate: Option<FrameRate>,
     pub frames: u32,
+    /// Frames with a presentation time of their own: two samples at one
+    /// instant (real segments have them) show as one.
+    pub presented: u32,
     pub keyframes: u32,
     /// Whether any frame is presented before one decoded earlier.
     pub b_frames: bool,
@@ -109,12 +112,16 @@ fn video_info(movie: &Movie<'_>, t: &Track<'_>) -> Result<VideoInfo> {
         b_frames |= s.pts() < max_pts;
         max_pts = max_pts.max(s.pts());
     }
+    let mut instants: Vec<i64> = t.samples.iter().map(|s| s.pts()).collect();
+    instants.sort_unstable();
+    instants.dedup();
     Ok(VideoInfo {
         codec,
         width,
         height,
         frame_rate: frame_rate(t),
         frames: t.samples.len() as u32,
+        presented: instants.len() as u32,
         keyframes: t.samples.iter().filter(|s| s.sync).count() as u32,
         b_frames,
         start_ns: start_ns(movie, t),

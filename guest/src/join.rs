@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::h264::{AnnexB, NalType, Sps, build_avcc, parameter_set, parse_sps};
 use crate::info::require_audio;
 use crate::mp4::{self, Edit, MuxTrack, OutSample, TrakSource, VideoTimeline};
-use crate::time::{TS_CLOCK, rescale, unwrap_pts};
+use crate::time::{TS_CLOCK, rescale, to_ns, unwrap_pts};
 use crate::ts::Demuxer;
 
 /// A jump of more than this between two frames' DTS is a discontinuity
@@ -44,6 +44,13 @@ pub struct Joined {
     pub width: u32,
     pub height: u32,
     pub frames: u32,
+    /// What the gateway's frames span, before the last one is stretched to
+    /// the source's end: first presented to the end of the last, ns.
+    pub shown_ns: u64,
+    /// When the last presented frame starts, from the first, ns.
+    pub last_start_ns: u64,
+    /// Whether the first frame in decode order is a keyframe.
+    pub first_keyframe: bool,
 }
 
 pub fn join(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -> Result<Vec<u8>> {
@@ -87,6 +94,7 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -
         .map(|f| rescale(f.dts - first, TS_CLOCK, tv))
         .collect();
     let n = video.frames.len();
+    let (shown_ns, last_start_ns) = video.shown(first);
     let mut samples = Vec::with_capacity(n);
     let mut data = Vec::with_capacity(n);
     let mut pos = 0usize;
@@ -185,6 +193,9 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -
         width: sps_info.width,
         height: sps_info.height,
         frames: n as u32,
+        shown_ns,
+        last_start_ns,
+        first_keyframe: video.frames[0].keyframe,
     })
 }
 
@@ -283,6 +294,19 @@ impl Video {
             keyframe,
         });
         Ok(())
+    }
+
+    /// (span shown, start of the last frame shown), ns from `first`. The
+    /// last frame lasts the median step between frames: the TS says nothing
+    /// of it, and the median holds for a steady stream and for a sparse,
+    /// variable-rate one whose last gap is long.
+    fn shown(&self, first: i64) -> (u64, u64) {
+        let last = self.frames.iter().map(|f| f.pts).max().unwrap_or(first) - first;
+        let mut steps: Vec<i64> = self.frames.windows(2).map(|w| w[1].dts - w[0].dts).collect();
+        steps.sort_unstable();
+        let step = steps.get(steps.len() / 2).copied().unwrap_or(DEFAULT_STEP);
+        let ns = |ticks: i64| to_ns(ticks, TS_CLOCK).max(0) as u64;
+        (ns(last + step), ns(last))
     }
 
     fn config(&self) -> Result<(Sps, Vec<u8>)> {

@@ -23,6 +23,7 @@ pub mod session;
 pub mod split;
 pub mod time;
 pub mod ts;
+pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

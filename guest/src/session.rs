@@ -4,10 +4,12 @@
 //! else; policy (which hosts, how many in flight, timeouts) is the host's.
 
 use crate::error::Error;
+use crate::info::VideoInfo;
 use crate::join::{JoinOptions, join_rendition};
 use crate::ladder::{Profile, config_json};
 use crate::multipart::{MultipartError, Part, PartBody};
 use crate::split::{Split, split};
+use crate::verify::{self, Mismatch, Verify};
 
 /// Why a segment did not come back as renditions.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +33,9 @@ pub enum TranscodeError {
     UnexpectedRendition(String),
     #[error("rendition {0} came as a URL ({1}), which is not fetched")]
     UrlRendition(String, String),
+    /// Under [`Verify::Strict`], the first check a rendition failed.
+    #[error("rendition {name}: {mismatch}")]
+    Mismatch { name: String, mismatch: Mismatch },
 }
 
 /// The longest error body kept from a gateway (catalyst-api keeps 10,000).
@@ -121,6 +126,16 @@ pub struct Rendition {
     pub height: u32,
     pub frames: u32,
     pub mp4: Vec<u8>,
+    /// The checks it failed, under [`Verify::Warn`].
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// What each rendition is checked against, and how.
+#[derive(Clone, Debug)]
+pub struct Verification {
+    pub mode: Verify,
+    /// The source's video, as `split` read it.
+    pub source: VideoInfo,
 }
 
 /// Joins each part with the source's audio as soon as it is complete, and
@@ -128,16 +143,23 @@ pub struct Rendition {
 pub struct Collector<'a> {
     audio_mp4: &'a [u8],
     options: JoinOptions,
-    wanted: Vec<String>,
+    verification: Option<Verification>,
+    wanted: Vec<Profile>,
     done: Vec<Option<Rendition>>,
 }
 
 impl<'a> Collector<'a> {
-    pub fn new(audio_mp4: &'a [u8], profiles: &[Profile], options: JoinOptions) -> Self {
+    pub fn new(
+        audio_mp4: &'a [u8],
+        profiles: &[Profile],
+        options: JoinOptions,
+        verification: Option<Verification>,
+    ) -> Self {
         Collector {
             audio_mp4,
             options,
-            wanted: profiles.iter().map(|p| p.name.clone()).collect(),
+            verification,
+            wanted: profiles.to_vec(),
             done: vec![None; profiles.len()],
         }
     }
@@ -150,7 +172,7 @@ impl<'a> Collector<'a> {
         let slot = self
             .wanted
             .iter()
-            .position(|w| *w == name)
+            .position(|w| w.name == name)
             .ok_or_else(|| TranscodeError::UnexpectedRendition(name.clone()))?;
         if self.done[slot].is_some() {
             return Err(TranscodeError::UnexpectedRendition(format!("{name} (twice)")));
@@ -161,12 +183,25 @@ impl<'a> Collector<'a> {
         };
         let joined = join_rendition(&bytes, self.audio_mp4, self.options)
             .map_err(|e| TranscodeError::Rendition(name.clone(), e))?;
+        let mismatches = match &self.verification {
+            None => Vec::new(),
+            Some(v) if v.mode == Verify::Off => Vec::new(),
+            Some(v) => {
+                let mut found = verify::check(&self.wanted[slot], &v.source, &joined);
+                if v.mode == Verify::Strict && !found.is_empty() {
+                    let mismatch = found.swap_remove(0);
+                    return Err(TranscodeError::Mismatch { name, mismatch });
+                }
+                found
+            }
+        };
         self.done[slot] = Some(Rendition {
             name,
             width: joined.width,
             height: joined.height,
             frames: joined.frames,
             mp4: joined.mp4,
+            mismatches,
         });
         Ok(())
     }
@@ -176,7 +211,7 @@ impl<'a> Collector<'a> {
         self.done
             .into_iter()
             .zip(self.wanted)
-            .map(|(d, name)| d.ok_or(TranscodeError::MissingRendition(name)))
+            .map(|(d, p)| d.ok_or(TranscodeError::MissingRendition(p.name)))
             .collect()
     }
 }

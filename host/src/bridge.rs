@@ -13,7 +13,9 @@ use tracing::Instrument;
 use lpbridge_guest::info::FrameRate;
 use lpbridge_guest::ladder::{self, Rung};
 
-use crate::bindings::session::{self, TranscodeError};
+use lpbridge_guest::verify::{Check, Mismatch};
+
+use crate::bindings::session::{self, TranscodeError, VerifyMode};
 use crate::errors::{media_kind, media_message, multipart_message};
 use crate::metrics::Metrics;
 use crate::policy::{Origin, PolicyHooks, Refusal, Refusals, Timeouts};
@@ -34,6 +36,9 @@ pub struct Config {
     /// Renditions as fragmented MP4s (a `moof` per GOP) instead of
     /// progressive ones.
     pub fragmented: bool,
+    /// Each rendition checked against its profile and the source: strict
+    /// fails the segment, warn keeps it and counts the mismatch.
+    pub verify: VerifyMode,
 }
 
 impl Config {
@@ -48,6 +53,7 @@ impl Config {
             session_idle: Duration::from_secs(60),
             rotate_after: 5,
             fragmented: false,
+            verify: VerifyMode::Strict,
         }
     }
 }
@@ -72,6 +78,9 @@ pub enum BridgeError {
     Answer(String),
     #[error("rendition {name}: {message}")]
     Rendition { name: String, message: String },
+    /// A rendition failed a check under strict verification.
+    #[error("rendition {name}: {mismatch}")]
+    Mismatch { name: String, mismatch: Mismatch },
     #[error("component failed: {0:#}")]
     Component(anyhow::Error),
 }
@@ -87,6 +96,7 @@ impl BridgeError {
             BridgeError::Timeout(_) => "timeout",
             BridgeError::Answer(_) => "gateway-answer",
             BridgeError::Rendition { .. } => "rendition",
+            BridgeError::Mismatch { .. } => "rendition-mismatch",
             BridgeError::Component(_) => "component",
         }
     }
@@ -273,6 +283,7 @@ impl Bridge {
                 })
                 .collect(),
             fragmented: self.config.fragmented,
+            verify: self.config.verify,
         };
         let limit = self.config.request_timeout;
         let outcome = tokio::time::timeout(
@@ -306,10 +317,29 @@ impl Bridge {
         {
             tracing::warn!(session = fresh, "rotated to a fresh manifest after refused pushes");
         }
+        if let Err(BridgeError::Mismatch { name, mismatch }) = &result {
+            self.count_mismatch(name, mismatch);
+        }
         let out = result?;
         let elapsed = started.elapsed();
-        for r in &out.renditions {
+        let renditions: Vec<Rendition> = out
+            .renditions
+            .into_iter()
+            .map(|r| Rendition {
+                name: r.name,
+                width: r.width,
+                height: r.height,
+                frames: r.frames,
+                mp4: r.mp4,
+                mismatches: r.mismatches.into_iter().map(mismatch_of).collect(),
+            })
+            .collect();
+        for r in &renditions {
             let _rendition = tracing::info_span!("rendition", rendition = %r.name).entered();
+            for m in &r.mismatches {
+                self.count_mismatch(&r.name, m);
+                tracing::warn!(what = m.what.as_str(), "rendition kept with a mismatch: {m}");
+            }
             tracing::info!(
                 width = r.width,
                 height = r.height,
@@ -319,7 +349,7 @@ impl Bridge {
             );
         }
         tracing::info!(
-            renditions = out.renditions.len(),
+            renditions = renditions.len(),
             ms = elapsed.as_millis() as u64,
             "segment transcoded"
         );
@@ -337,20 +367,17 @@ impl Bridge {
             duration_ns: out.info.duration_ns,
             width: video.width,
             height: video.height,
-            renditions: out
-                .renditions
-                .into_iter()
-                .map(|r| Rendition {
-                    name: r.name,
-                    width: r.width,
-                    height: r.height,
-                    frames: r.frames,
-                    mp4: r.mp4,
-                })
-                .collect(),
+            renditions,
             elapsed,
             gateway_wait,
         })
+    }
+
+    fn count_mismatch(&self, rendition: &str, m: &Mismatch) {
+        self.metrics
+            .rendition_mismatch
+            .with_label_values(&[rendition, m.what.as_str()])
+            .inc();
     }
 
     fn component_error(&self, e: anyhow::Error) -> BridgeError {
@@ -392,6 +419,10 @@ impl Bridge {
             TranscodeError::MissingRendition(n) => BridgeError::Answer(format!("no part for rendition {n}")),
             TranscodeError::UnexpectedRendition(n) => BridgeError::Answer(format!("unexpected part {n}")),
             TranscodeError::UrlRendition((n, u)) => BridgeError::Answer(format!("rendition {n} came as a URL: {u}")),
+            TranscodeError::Mismatch(m) => BridgeError::Mismatch {
+                name: m.name,
+                mismatch: mismatch_of(m.mismatch),
+            },
         }
     }
 
@@ -417,6 +448,22 @@ impl Bridge {
             .waiting
             .with_label_values(&[session_id])
             .set(waiting as i64);
+    }
+}
+
+/// The component's record of a failed check, as the guest library's type,
+/// whose `Display` is the one wording of it.
+fn mismatch_of(m: session::Mismatch) -> Mismatch {
+    Mismatch {
+        what: match m.what {
+            session::Check::Size => Check::Size,
+            session::Check::FrameCount => Check::FrameCount,
+            session::Check::Duration => Check::Duration,
+            session::Check::FirstFrame => Check::FirstFrame,
+            session::Check::Timestamps => Check::Timestamps,
+        },
+        expected: m.expected,
+        got: m.got,
     }
 }
 

@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::server::Service;
 use crate::swap::Reloader;
 
+use crate::bindings::session::VerifyMode;
 use crate::bindings::types::PartBody;
 use crate::errors::ComponentError;
 use crate::runtime::{Limits, Runtime, default_concurrent_calls};
@@ -180,6 +181,29 @@ pub struct GatewayOptions {
     /// LL-HLS packaging, instead of progressive ones with moov first.
     #[arg(long, env = "LPBRIDGE_FRAGMENTED")]
     pub fragmented: bool,
+    /// Check each rendition against what was asked (size, frame count,
+    /// duration, first keyframe, timestamps): strict fails the segment
+    /// naming the rendition and the mismatch, warn keeps the rendition
+    /// and logs and counts it, off skips the checks.
+    #[arg(long, env = "LPBRIDGE_VERIFY", value_enum, default_value_t = VerifyArg::Strict)]
+    pub verify: VerifyArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyArg {
+    Strict,
+    Warn,
+    Off,
+}
+
+impl From<VerifyArg> for VerifyMode {
+    fn from(v: VerifyArg) -> Self {
+        match v {
+            VerifyArg::Strict => VerifyMode::Strict,
+            VerifyArg::Warn => VerifyMode::Warn,
+            VerifyArg::Off => VerifyMode::Off,
+        }
+    }
 }
 
 impl GatewayOptions {
@@ -214,6 +238,7 @@ impl GatewayOptions {
         c.max_waiting = self.max_waiting;
         c.session_idle = Duration::from_secs(self.session_idle_secs);
         c.fragmented = self.fragmented;
+        c.verify = self.verify.into();
         Ok(c)
     }
 }

@@ -20,6 +20,9 @@ pub struct Metrics {
     pub bytes_in: IntCounter,
     pub bytes_out: IntCounter,
     pub denied: IntCounterVec,
+    /// Renditions that failed a check, under strict (segment failed) and
+    /// warn (rendition kept) alike.
+    pub rendition_mismatch: IntCounterVec,
     pub traps: IntCounter,
     pub hot_swaps: IntCounter,
     pub component: IntGaugeVec,
@@ -81,6 +84,14 @@ impl Metrics {
                 &["reason"],
             )
             .unwrap(),
+            rendition_mismatch: IntCounterVec::new(
+                Opts::new(
+                    "lpbridge_rendition_mismatch_total",
+                    "Renditions that disagreed with what was asked, by check",
+                ),
+                &["rendition", "what"],
+            )
+            .unwrap(),
             traps: IntCounter::new("lpbridge_component_traps_total", "Component calls that trapped").unwrap(),
             hot_swaps: IntCounter::new("lpbridge_component_swaps_total", "Components swapped in").unwrap(),
             component: IntGaugeVec::new(
@@ -120,6 +131,7 @@ impl Metrics {
         r.register(Box::new(m.bytes_in.clone())).unwrap();
         r.register(Box::new(m.bytes_out.clone())).unwrap();
         r.register(Box::new(m.denied.clone())).unwrap();
+        r.register(Box::new(m.rendition_mismatch.clone())).unwrap();
         r.register(Box::new(m.traps.clone())).unwrap();
         r.register(Box::new(m.hot_swaps.clone())).unwrap();
         r.register(Box::new(m.component.clone())).unwrap();

@@ -20,7 +20,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::types::HostFutureIncomingResponse;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::bindings::session::{Profile, SegmentRequest, TranscodeError, TranscodeOutput};
+use crate::bindings::session::{Profile, SegmentRequest, TranscodeError, TranscodeOutput, VerifyMode};
 use crate::bindings::types::{JoinOptions, MediaError, MultipartError, Part, SegmentInfo, SplitOutput};
 use crate::bindings::{Bridge, BridgePre};
 use crate::policy::PolicyHooks;
@@ -309,6 +309,7 @@ impl Opened<'_> {
             join: JoinOptions {
                 fragmented: to.fragmented,
             },
+            verify: to.verify,
         };
         let sent = r.streamplace_livepeer_session().call_send(&mut store, &request).await?;
         let (response, pending) = match sent {
@@ -355,6 +356,8 @@ pub struct Destination {
     pub profiles: Vec<Profile>,
     /// Renditions as fragmented MP4s (a `moof` per GOP).
     pub fragmented: bool,
+    /// What the component does with its checks of each rendition.
+    pub verify: VerifyMode,
 }
 
 /// A round trip's answer, and the time the host spent waiting on the

@@ -52,6 +52,7 @@ pub fn status_of(e: &BridgeError) -> StatusCode {
         | BridgeError::Transport(_)
         | BridgeError::Answer(_)
         | BridgeError::Rendition { .. }
+        | BridgeError::Mismatch { .. }
         | BridgeError::Denied(_) => StatusCode::BAD_GATEWAY,
         BridgeError::Component(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

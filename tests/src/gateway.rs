@@ -39,6 +39,10 @@ pub enum Mode {
     Reset,
     /// 200 with an empty body and no multipart type (non-multipart Accept).
     NotMultipart,
+    /// Each profile really transcoded to its size with ffmpeg, but only
+    /// every other frame kept (timestamps as they were): an orchestrator
+    /// that drops half the frames.
+    DropHalfFrames,
 }
 
 /// One request as the gateway saw it.
@@ -164,8 +168,8 @@ async fn handle(
         .iter()
         .map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let profiles: Vec<String> = match headers.get("livepeer-transcode-configuration") {
-        None => vec!["P240p30fps4x3".into(), "P360p30fps16x9".into()],
+    let profiles: Vec<(String, u64, u64)> = match headers.get("livepeer-transcode-configuration") {
+        None => vec![("P240p30fps4x3".into(), 320, 240), ("P360p30fps16x9".into(), 640, 360)],
         Some(raw) => match serde_json::from_str::<serde_json::Value>(raw) {
             Ok(v) => v
                 .as_object()
@@ -173,7 +177,14 @@ async fn handle(
                 .and_then(|(_, p)| p.as_array().cloned())
                 .unwrap_or_default()
                 .iter()
-                .map(|p| p["name"].as_str().unwrap_or("").to_string())
+                .map(|p| {
+                    let size = |k: &str| p[k].as_u64().unwrap_or(0);
+                    (
+                        p["name"].as_str().unwrap_or("").to_string(),
+                        size("width"),
+                        size("height"),
+                    )
+                })
                 .collect(),
             Err(e) => {
                 return Ok(text(
@@ -231,24 +242,41 @@ async fn handle(
             Response::new(Full::new(Bytes::new()).boxed())
         }
         _ if profiles.is_empty() => Response::new(Full::new(Bytes::new()).boxed()),
-        ref m => multipart(&profiles, seq, ext, &body, m),
+        Mode::DropHalfFrames => {
+            let mut parts = Vec::new();
+            for (name, width, height) in profiles {
+                let ts = body.clone();
+                let half = tokio::task::spawn_blocking(move || every_other_frame(&ts, width, height))
+                    .await
+                    .unwrap();
+                parts.push((name, half));
+            }
+            multipart(parts, seq, ext, &Mode::DropHalfFrames)
+        }
+        ref m => {
+            let data = |i: usize| match m {
+                Mode::GarbagePart if i == 0 => Bytes::from(vec![0x5au8; 1000]),
+                _ => body.clone(),
+            };
+            let parts = profiles
+                .into_iter()
+                .enumerate()
+                .map(|(i, (name, ..))| (name, data(i)))
+                .collect();
+            multipart(parts, seq, ext, m)
+        }
     };
     Ok(answer)
 }
 
 /// The 200 answer, framed as go-livepeer's mime/multipart writer does and
 /// sent in chunks.
-fn multipart(profiles: &[String], seq: u64, ext: &str, ts: &Bytes, mode: &Mode) -> Response<Body> {
+fn multipart(parts: Vec<(String, Bytes)>, seq: u64, ext: &str, mode: &Mode) -> Response<Body> {
     let boundary = lpbridge_gateway::multipart::boundary();
     let mut chunks: Vec<Bytes> = Vec::new();
-    for (i, name) in profiles.iter().enumerate() {
-        let data = if i == 0 && *mode == Mode::GarbagePart {
-            Bytes::from(vec![0x5au8; 1000])
-        } else {
-            ts.clone()
-        };
+    for (i, (name, data)) in parts.into_iter().enumerate() {
         let file = format!("{name}_{seq}{ext}");
-        let head = lpbridge_gateway::multipart::part_head(&boundary, i, name, &file, "video/mp2t", data.len());
+        let head = lpbridge_gateway::multipart::part_head(&boundary, i, &name, &file, "video/mp2t", data.len());
         chunks.push(Bytes::from(head));
         chunks.push(data);
     }
@@ -268,6 +296,37 @@ fn multipart(profiles: &[String], seq: u64, ext: &str, ts: &Bytes, mode: &Mode) 
         .header("Content-Type", format!("multipart/mixed; boundary={boundary}"))
         .body(BodyExt::boxed(lpbridge_gateway::server::Chunks(chunks.into())))
         .unwrap()
+}
+
+/// The TS scaled to `width`x`height` by ffmpeg, with every other frame
+/// dropped and the kept ones at their own timestamps.
+fn every_other_frame(ts: &[u8], width: u64, height: u64) -> Bytes {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = crate::scratch(&format!("drop-half-frames-{}-{n}", std::process::id()));
+    let (input, output) = (dir.join("in.ts"), dir.join("out.ts"));
+    std::fs::write(&input, ts).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-copyts", "-i"])
+        .arg(&input)
+        .args(["-an", "-vf"])
+        .arg(format!("select=not(mod(n\\,2)),scale={width}:{height}"))
+        .args([
+            "-fps_mode",
+            "passthrough",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-bf",
+            "0",
+        ])
+        .args(["-f", "mpegts"])
+        .arg(&output)
+        .status()
+        .unwrap();
+    assert!(status.success(), "ffmpeg could not drop frames");
+    Bytes::from(std::fs::read(&output).unwrap())
 }
 
 /// Its chunks, then nothing, ever.

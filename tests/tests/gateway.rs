@@ -273,6 +273,9 @@ fn sorted_pts(file: &Path) -> (Vec<i64>, (i64, i64)) {
 async fn real_segments_transcode_end_to_end() {
     let gw = local_gateway().await;
     let b = bridge(&gw, "720p,360p,240p");
+    // Under the default, strict verification: each rendition is checked
+    // against its profile and the source while it is joined.
+    assert_eq!(b.config().verify, lpbridge::bindings::session::VerifyMode::Strict);
     let mut sources: Vec<PathBuf> = [
         "sample-segment.mp4",
         "5sec.mp4",

@@ -20,6 +20,10 @@ fn segment(name: &str) -> Vec<u8> {
 fn bridge(gateway: &FakeGateway, tune: impl FnOnce(&mut Config)) -> Arc<Bridge> {
     let mut config = Config::new(&gateway.url());
     config.ladder = ladder::select(&ladder::default_ladder(), "720p,360p").unwrap();
+    // The passthrough gateway answers every rendition with the source's
+    // own video, which strict verification refuses (see
+    // `verification.rs`); these tests are about the session, not that.
+    config.verify = lpbridge::bindings::session::VerifyMode::Off;
     tune(&mut config);
     let runtime = Runtime::embedded(Limits::default()).unwrap();
     Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new())).unwrap())
@@ -205,6 +209,7 @@ async fn a_request_for_another_host_is_denied() {
         seq: 0,
         profiles: vec![],
         fragmented: false,
+        verify: lpbridge::bindings::session::VerifyMode::Strict,
     };
     let out = runtime
         .transcode(&to, &segment("few-video-frames.mp4"), hooks, Duration::from_secs(30))
@@ -238,6 +243,9 @@ async fn transcode_subcommand_writes_renditions_and_fails_loudly() {
             "did:plc:cli".into(),
             "--renditions".into(),
             "360p,240p".into(),
+            // A passthrough gateway: strict verification would refuse it.
+            "--verify".into(),
+            "off".into(),
             "--out".into(),
             out.display().to_string(),
             seg("sample-segment.mp4"),
@@ -275,6 +283,7 @@ async fn segments_that_exhaust_memory_or_time_fail_and_the_next_succeeds() {
     let make = |limits: Limits| {
         let mut config = Config::new(&gw.url());
         config.ladder = ladder::select(&ladder::default_ladder(), "720p").unwrap();
+        config.verify = lpbridge::bindings::session::VerifyMode::Off; // a passthrough gateway
         Bridge::new(Runtime::embedded(limits).unwrap(), config, Arc::new(Metrics::new())).unwrap()
     };
     let good = segment("few-video-frames.mp4");
@@ -309,6 +318,7 @@ async fn segments_that_exhaust_memory_or_time_fail_and_the_next_succeeds() {
 fn one_call_bridge(gateway: &FakeGateway, renditions: &str) -> Arc<Bridge> {
     let mut config = Config::new(&gateway.url());
     config.ladder = ladder::select(&ladder::default_ladder(), renditions).unwrap();
+    config.verify = lpbridge::bindings::session::VerifyMode::Off; // a passthrough gateway
     let limits = Limits {
         concurrent_calls: 1,
         ..Limits::default()
