@@ -164,6 +164,31 @@ fn main() {
                 );
             }),
         ));
+        // Join as `receive` runs it under --verify strict or warn: the
+        // rendition checked against a profile of its own size at the
+        // source's rate, and the source's video.
+        let source = parts.info.video[0].clone();
+        let profile = lpbridge_guest::ladder::Profile {
+            name: "same".into(),
+            width: source.width,
+            height: source.height,
+            bitrate: 0,
+            fps: 0,
+            fps_den: 0,
+            profile: String::new(),
+        };
+        t.push((
+            "native verified",
+            "join",
+            join_in,
+            time(budget, || {
+                let joined =
+                    lpbridge_guest::join_rendition(&parts.video_ts, &parts.audio_mp4, JoinOptions::default()).unwrap();
+                let mismatches = lpbridge_guest::verify::check(&profile, &source, &joined);
+                assert!(mismatches.is_empty(), "{mismatches:?}");
+                std::hint::black_box(joined);
+            }),
+        ));
         t.push((
             "component",
             "split",
@@ -268,6 +293,12 @@ fn main() {
     }
     println!();
     let find = |w: &str, op: &str| rows.iter().find(|r| r.what == w && r.op == op).unwrap();
+    let (plain, verified) = (find("native", "join"), find("native verified", "join"));
+    println!(
+        "join: verification adds {:+.1}% (2 s) {:+.1}% (60 s) to native join time",
+        (verified.short.1.as_secs_f64() / plain.short.1.as_secs_f64() - 1.0) * 100.0,
+        (verified.long.1.as_secs_f64() / plain.long.1.as_secs_f64() - 1.0) * 100.0,
+    );
     for op in ["split", "join"] {
         let (n, c, e, f, g) = (
             find("native", op),
