@@ -17,14 +17,20 @@ use lpbridge_guest::verify::{Check, Mismatch};
 
 use crate::bindings::session::{self, TranscodeError, VerifyMode};
 use crate::errors::{media_kind, media_message, multipart_message};
+use crate::failover::{self, Gateways, Retry};
 use crate::metrics::Metrics;
-use crate::policy::{Origin, PolicyHooks, Refusal, Refusals, Timeouts};
+use crate::policy::{PolicyHooks, Refusal, Refusals, Timeouts};
 use crate::runtime::{Destination, Runtime};
 use crate::session::{Claim, Session, Sessions, Ticket};
 
+/// The longest wait between two attempts at a segment.
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
 #[derive(Clone, Debug)]
 pub struct Config {
-    pub gateway: String,
+    /// In order: a session starts on the first, and moves on when one
+    /// refuses it or cannot be reached.
+    pub gateways: Vec<String>,
     pub ladder: Vec<Rung>,
     pub timeouts: Timeouts,
     /// The whole round trip, upload to last part (upstream: 5 min).
@@ -39,12 +45,22 @@ pub struct Config {
     /// Each rendition checked against its profile and the source: strict
     /// fails the segment, warn keeps it and counts the mismatch.
     pub verify: VerifyMode,
+    /// Attempts after the first, for failures another attempt can mend
+    /// (`failover::Retry`).
+    pub retries: u32,
+    /// The first backoff; each retry doubles it, up to 2 s, with jitter.
+    pub retry_base: Duration,
+    /// No attempt starts, and none runs, past this after the segment
+    /// arrived.
+    pub segment_deadline: Duration,
+    /// A gateway whose connections fail is not tried for this long.
+    pub gateway_cooldown: Duration,
 }
 
 impl Config {
     pub fn new(gateway: &str) -> Self {
         Config {
-            gateway: gateway.to_string(),
+            gateways: vec![gateway.to_string()],
             ladder: ladder::default_ladder(),
             timeouts: Timeouts::default(),
             request_timeout: Duration::from_secs(300),
@@ -54,6 +70,10 @@ impl Config {
             rotate_after: 5,
             fragmented: false,
             verify: VerifyMode::Strict,
+            retries: 2,
+            retry_base: Duration::from_millis(200),
+            segment_deadline: Duration::from_secs(30),
+            gateway_cooldown: Duration::from_secs(10),
         }
     }
 }
@@ -133,13 +153,15 @@ pub struct Bridge {
     pub sessions: Sessions,
     pub metrics: Arc<Metrics>,
     config: Config,
-    origin: Origin,
+    gateways: Gateways,
 }
 
 impl Bridge {
     pub fn new(runtime: Runtime, config: Config, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
-        let origin = Origin::parse(&config.gateway)
-            .ok_or_else(|| anyhow::anyhow!("gateway {:?} is not an http(s) URL", config.gateway))?;
+        let gateways = Gateways::new(&config.gateways, config.gateway_cooldown)?;
+        for g in gateways.iter() {
+            metrics.gateway_up.with_label_values(&[&g.url]).set(1);
+        }
         metrics
             .component
             .with_label_values(&[env!("CARGO_PKG_VERSION"), &runtime.hash])
@@ -149,7 +171,7 @@ impl Bridge {
             sessions: Sessions::new(config.in_flight, config.max_waiting),
             metrics,
             config,
-            origin,
+            gateways,
         })
     }
 
@@ -219,24 +241,18 @@ impl Bridge {
         segment: &[u8],
         started: Instant,
     ) -> Result<Transcoded, BridgeError> {
-        let metrics = self.metrics.clone();
-        let refusals = Refusals::with_listener(move |r| {
-            let reason = match r {
-                Refusal::NotAllowed(_) => "not-allowed",
-                Refusal::Backlog(_) => "backlog",
-            };
-            metrics.denied.with_label_values(&[reason]).inc();
-        });
-        let hooks = PolicyHooks {
-            allowed: Some(self.origin.clone()),
-            guard: Some(session.guard.clone()),
-            timeouts: self.config.timeouts,
-            refusals: refusals.clone(),
+        let refusals = self.refusals();
+        let deadline = started + self.config.segment_deadline;
+        let Some(first) = self.gateways.pick(session.gateway(), None) else {
+            return Err(self.none_up());
         };
         // Probed and sent from one instance: nothing between the two calls
         // waits on anything.
         let runtime = self.runtime();
-        let mut opened = runtime.open(hooks).await.map_err(|e| self.component_error(e))?;
+        let mut opened = runtime
+            .open(self.hooks(session, first, &refusals))
+            .await
+            .map_err(|e| self.component_error(e))?;
         let info = opened
             .probe(segment)
             .await
@@ -266,56 +282,90 @@ impl Bridge {
         let claim = ticket.claim(profiles.len());
         let span = tracing::info_span!("segment", creator, manifest = %claim.manifest, seq = claim.seq);
         self.metrics.attempts.inc();
-        let to = Destination {
-            gateway: self.config.gateway.clone(),
+        let mut to = Destination {
+            gateway: String::new(),
             manifest: claim.manifest.clone(),
             seq: claim.seq,
-            profiles: profiles
-                .iter()
-                .map(|p| session::Profile {
-                    name: p.name.clone(),
-                    width: p.width,
-                    height: p.height,
-                    bitrate: p.bitrate,
-                    fps: p.fps,
-                    fps_den: p.fps_den,
-                    profile: p.profile.clone(),
-                })
-                .collect(),
+            profiles: profiles.iter().map(wit_profile).collect(),
             fragmented: self.config.fragmented,
             verify: self.config.verify,
         };
-        let limit = self.config.request_timeout;
-        let outcome = tokio::time::timeout(
-            limit,
-            opened
-                .transcode(&to, segment, limit + Duration::from_secs(1))
-                .instrument(span.clone()),
-        )
-        .await;
+
+        // Attempts: the first to the session's gateway; a retry, while the
+        // budget and the deadline allow, to the next one that is up.
+        let mut gateway = first;
+        let mut retries = 0;
+        let mut gateway_wait = Duration::ZERO;
+        let mut next = Some(opened);
+        let result = loop {
+            to.gateway = self.gateways.get(gateway).url.clone();
+            let opened = match next.take() {
+                Some(o) => o,
+                None => runtime
+                    .open(self.hooks(session, gateway, &refusals))
+                    .await
+                    .map_err(|e| self.component_error(e))?,
+            };
+            let limit = self
+                .config
+                .request_timeout
+                .min(deadline.saturating_duration_since(Instant::now()));
+            let outcome = tokio::time::timeout(
+                limit,
+                opened
+                    .transcode(&to, segment, limit + Duration::from_secs(1))
+                    .instrument(span.clone()),
+            )
+            .await;
+            let result = match outcome {
+                Err(_) => Err(BridgeError::Timeout(limit)),
+                Ok(Err(e)) => Err(self.component_error(e)),
+                Ok(Ok(trip)) => {
+                    gateway_wait += trip.gateway_wait;
+                    trip.answer.map_err(|e| self.classify(e, refusals.take()))
+                }
+            };
+            let retry = Retry::of(refusals.take_sent()).filter(|_| result.is_err());
+            self.after_attempt(session, gateway, &result, retry);
+            let Some(why) = retry else { break result };
+            if retries >= self.config.retries || Instant::now() >= deadline {
+                break result;
+            }
+            let Some(other) = self.gateways.pick(gateway + 1, Some(gateway)) else {
+                break result; // every gateway is cooling down
+            };
+            // A gateway that cannot be reached is left at once; one that
+            // answered is given time, unless that time runs to the deadline.
+            let wait = match why {
+                Retry::Connect => Duration::ZERO,
+                _ => failover::backoff(retries, self.config.retry_base, RETRY_MAX, failover::random()),
+            };
+            if Instant::now() + wait >= deadline {
+                break result;
+            }
+            retries += 1;
+            self.metrics.retries.with_label_values(&[why.label()]).inc();
+            if other != gateway {
+                self.metrics.failovers.inc();
+            }
+            span.in_scope(|| {
+                tracing::warn!(
+                    reason = why.label(),
+                    from = %self.gateways.get(gateway).url,
+                    to = %self.gateways.get(other).url,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                )
+            });
+            tokio::time::sleep(wait).await;
+            gateway = other;
+        };
         let _enter = span.enter(); // no await from here on
         if let Some(q) = refusals.queued() {
             self.metrics
                 .queued_transcode_duration_ms
                 .with_label_values(&[creator])
                 .set(q.as_secs_f64() * 1e3);
-        }
-        let mut gateway_wait = Duration::ZERO;
-        let result = match outcome {
-            Err(_) => Err(BridgeError::Timeout(limit)),
-            Ok(Err(e)) => Err(self.component_error(e)),
-            Ok(Ok(trip)) => {
-                gateway_wait = trip.gateway_wait;
-                trip.answer.map_err(|e| self.classify(e, refusals.take()))
-            }
-        };
-        // Only what the gateway did counts toward rotation: a refused push
-        // or a success. A backlog, a denial or bad media says nothing of it.
-        let refused = result.as_ref().err().is_some_and(BridgeError::refused);
-        if (refused || result.is_ok())
-            && let Some(fresh) = session.report(refused, self.config.rotate_after)
-        {
-            tracing::warn!(session = fresh, "rotated to a fresh manifest after refused pushes");
         }
         if let Err(BridgeError::Mismatch { name, mismatch }) = &result {
             self.count_mismatch(name, mismatch);
@@ -371,6 +421,77 @@ impl Bridge {
             elapsed,
             gateway_wait,
         })
+    }
+
+    /// The refusals of one segment, counted as they happen.
+    fn refusals(&self) -> Arc<Refusals> {
+        let metrics = self.metrics.clone();
+        Refusals::with_listener(move |r| {
+            let reason = match r {
+                Refusal::NotAllowed(_) => "not-allowed",
+                Refusal::Backlog(_) => "backlog",
+            };
+            metrics.denied.with_label_values(&[reason]).inc();
+        })
+    }
+
+    /// What an attempt at `gateway` may do: reach that gateway only, in
+    /// the session's slots, within the timeouts.
+    fn hooks(&self, session: &Session, gateway: usize, refusals: &Arc<Refusals>) -> PolicyHooks {
+        PolicyHooks {
+            allowed: Some(self.gateways.get(gateway).origin.clone()),
+            guard: Some(session.guard.clone()),
+            timeouts: self.config.timeouts,
+            refusals: refusals.clone(),
+        }
+    }
+
+    /// Every gateway is cooling down: the segment fails without an attempt,
+    /// with the last error one of them gave.
+    fn none_up(&self) -> BridgeError {
+        let last = self.gateways.iter().find_map(|g| g.last_error()).unwrap_or_default();
+        BridgeError::Transport(format!(
+            "every gateway is cooling down after connection failures (last: {last})"
+        ))
+    }
+
+    /// What an attempt tells of its gateway and the session: a connection
+    /// failure cools the gateway down; a success marks it up and keeps the
+    /// session on it; refused pushes count toward the session's rotation
+    /// (a fresh manifest, seq 0, and the next gateway).
+    fn after_attempt<T>(
+        &self,
+        session: &Session,
+        gateway: usize,
+        result: &Result<T, BridgeError>,
+        retry: Option<Retry>,
+    ) {
+        let g = self.gateways.get(gateway);
+        match result {
+            Ok(_) => {
+                self.metrics.gateway_up.with_label_values(&[&g.url]).set(1);
+                session.set_gateway(gateway);
+            }
+            Err(e) if retry == Some(Retry::Connect) => {
+                g.set_last_error(e.to_string());
+                self.gateways.mark_down(gateway);
+                self.metrics.gateway_up.with_label_values(&[&g.url]).set(0);
+            }
+            Err(e) => g.set_last_error(e.to_string()),
+        }
+        // Only what the gateway did counts toward rotation: a refused push
+        // or a success. A backlog, a denial or bad media says nothing of it.
+        let refused = result.as_ref().err().is_some_and(BridgeError::refused);
+        if (refused || result.is_ok())
+            && let Some(fresh) = session.report(refused, self.config.rotate_after)
+        {
+            session.set_gateway(gateway + 1);
+            tracing::warn!(
+                session = fresh,
+                gateway = %self.gateways.get(gateway + 1).url,
+                "rotated to a fresh manifest after refused pushes"
+            );
+        }
     }
 
     fn count_mismatch(&self, rendition: &str, m: &Mismatch) {
@@ -448,6 +569,18 @@ impl Bridge {
             .waiting
             .with_label_values(&[session_id])
             .set(waiting as i64);
+    }
+}
+
+fn wit_profile(p: &ladder::Profile) -> session::Profile {
+    session::Profile {
+        name: p.name.clone(),
+        width: p.width,
+        height: p.height,
+        bitrate: p.bitrate,
+        fps: p.fps,
+        fps_den: p.fps_den,
+        profile: p.profile.clone(),
     }
 }
 

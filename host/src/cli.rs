@@ -88,9 +88,10 @@ pub enum Command {
     /// Send segments through a Livepeer gateway as one creator's session,
     /// two in flight; writes OUT/<rendition>/<index>.mp4.
     Transcode {
-        /// The gateway's URL, or `local` for the built-in one.
-        #[arg(long, env = "LPBRIDGE_GATEWAY")]
-        gateway: String,
+        /// The gateway's URL, or `local` for the built-in one. Several
+        /// (repeated, or comma-separated) fail over in order.
+        #[arg(long, env = "LPBRIDGE_GATEWAY", value_delimiter = ',', required = true)]
+        gateway: Vec<String>,
         /// The creator's DID: one session, one manifest.
         #[arg(long, env = "LPBRIDGE_CREATOR")]
         creator: String,
@@ -105,9 +106,10 @@ pub enum Command {
     Serve {
         #[arg(long, env = "LPBRIDGE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
-        /// The gateway's URL, or `local` for the built-in one.
-        #[arg(long, env = "LPBRIDGE_GATEWAY")]
-        gateway: String,
+        /// The gateway's URL, or `local` for the built-in one. Several
+        /// (repeated, or comma-separated) fail over in order.
+        #[arg(long, env = "LPBRIDGE_GATEWAY", value_delimiter = ',', required = true)]
+        gateway: Vec<String>,
         #[command(flatten)]
         options: GatewayOptions,
         /// Largest segment body accepted, in MiB.
@@ -137,8 +139,8 @@ pub enum Command {
         /// Consecutive 2 s segments to make and send.
         #[arg(long, env = "LPBRIDGE_DEMO_SEGMENTS", default_value_t = 3)]
         segments: u32,
-        #[arg(long, env = "LPBRIDGE_GATEWAY", default_value = "local")]
-        gateway: String,
+        #[arg(long, env = "LPBRIDGE_GATEWAY", value_delimiter = ',', default_value = "local")]
+        gateway: Vec<String>,
         #[arg(long, env = "LPBRIDGE_CREATOR", default_value = "did:plc:lpbridgedemo")]
         creator: String,
         #[command(flatten)]
@@ -187,6 +189,17 @@ pub struct GatewayOptions {
     /// and logs and counts it, off skips the checks.
     #[arg(long, env = "LPBRIDGE_VERIFY", value_enum, default_value_t = VerifyArg::Strict)]
     pub verify: VerifyArg,
+    /// Attempts after the first for a failure another can mend: no
+    /// connection, a reset before the answer, 500/502/503/504. Never after
+    /// a 200, on a 4xx, or past the segment's deadline.
+    #[arg(long, env = "LPBRIDGE_RETRIES", default_value_t = 2)]
+    pub retries: u32,
+    /// No attempt at a segment runs past this after it arrived.
+    #[arg(long, env = "LPBRIDGE_SEGMENT_DEADLINE_MS", default_value_t = 30_000)]
+    pub segment_deadline_ms: u64,
+    /// A gateway whose connections fail is not tried again for this long.
+    #[arg(long, env = "LPBRIDGE_GATEWAY_COOLDOWN_MS", default_value_t = 10_000)]
+    pub gateway_cooldown_ms: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -207,14 +220,14 @@ impl From<VerifyArg> for VerifyMode {
 }
 
 impl GatewayOptions {
-    /// The bridge to `gateway`; `local` starts the built-in gateway on a
+    /// The bridge to `gateways`; `local` starts the built-in gateway on a
     /// loopback port, which serves for as long as the returned handle lives.
     pub async fn bridge(
         &self,
         runtime: Runtime,
-        gateway: &str,
+        gateways: &[String],
     ) -> Result<(Arc<Bridge>, Option<lpbridge_gateway::Gateway>)> {
-        let local = if gateway == "local" {
+        let local = if gateways.iter().any(|g| g == "local") {
             let started = lpbridge_gateway::Gateway::start(([127, 0, 0, 1], 0).into(), Default::default())
                 .await
                 .context("start the built-in gateway")?;
@@ -222,13 +235,20 @@ impl GatewayOptions {
         } else {
             None
         };
-        let url = local.as_ref().map_or_else(|| gateway.to_string(), |g| g.url());
-        let bridge = Bridge::new(runtime, self.config(&url)?, Arc::new(Metrics::new()))?;
+        let urls: Vec<String> = gateways
+            .iter()
+            .map(|g| match &local {
+                Some(l) if g == "local" => l.url(),
+                _ => g.clone(),
+            })
+            .collect();
+        let bridge = Bridge::new(runtime, self.config(&urls)?, Arc::new(Metrics::new()))?;
         Ok((Arc::new(bridge), local))
     }
 
-    pub fn config(&self, gateway: &str) -> Result<Config> {
-        let mut c = Config::new(gateway);
+    pub fn config(&self, gateways: &[String]) -> Result<Config> {
+        let mut c = Config::new("");
+        c.gateways = gateways.to_vec();
         c.ladder = ladder::select(&ladder::default_ladder(), &self.renditions)
             .map_err(|n| anyhow::anyhow!("unknown rendition {n:?} (the ladder has 1080p, 720p, 360p, 240p, 160p)"))?;
         c.timeouts.connect = Duration::from_millis(self.connect_timeout_ms);
@@ -239,6 +259,9 @@ impl GatewayOptions {
         c.session_idle = Duration::from_secs(self.session_idle_secs);
         c.fragmented = self.fragmented;
         c.verify = self.verify.into();
+        c.retries = self.retries;
+        c.segment_deadline = Duration::from_millis(self.segment_deadline_ms);
+        c.gateway_cooldown = Duration::from_millis(self.gateway_cooldown_ms);
         Ok(c)
     }
 }
@@ -342,7 +365,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             };
             say!(
                 "{segments} sample segments of 2 s 720p30 -> {}",
-                bridge.config().gateway
+                bridge.config().gateways.join(", ")
             );
             let columns = crate::demo::run(bridge, demo).await?;
             say!("{}", crate::demo::table(&columns));
@@ -383,7 +406,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             say!(
                 "lpbridge serving on http://{} (gateway {})",
                 listener.local_addr()?,
-                bridge.config().gateway
+                bridge.config().gateways.join(", ")
             );
             let service = Arc::new(Service {
                 bridge,

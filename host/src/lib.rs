@@ -7,6 +7,7 @@ pub mod cli;
 pub mod connect;
 pub mod demo;
 pub mod errors;
+pub mod failover;
 pub mod guard;
 pub mod metrics;
 pub mod policy;

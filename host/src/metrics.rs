@@ -23,6 +23,12 @@ pub struct Metrics {
     /// Renditions that failed a check, under strict (segment failed) and
     /// warn (rendition kept) alike.
     pub rendition_mismatch: IntCounterVec,
+    /// Attempts after the first, by why the one before failed.
+    pub retries: IntCounterVec,
+    /// Retries that went to another gateway.
+    pub failovers: IntCounter,
+    /// 0 while a gateway cools down after a connection failure.
+    pub gateway_up: IntGaugeVec,
     pub traps: IntCounter,
     pub hot_swaps: IntCounter,
     pub component: IntGaugeVec,
@@ -92,6 +98,23 @@ impl Metrics {
                 &["rendition", "what"],
             )
             .unwrap(),
+            retries: IntCounterVec::new(
+                Opts::new(
+                    "lpbridge_retries_total",
+                    "Attempts after the first, by the failure before",
+                ),
+                &["reason"],
+            )
+            .unwrap(),
+            failovers: IntCounter::new("lpbridge_failovers_total", "Retries that went to another gateway").unwrap(),
+            gateway_up: IntGaugeVec::new(
+                Opts::new(
+                    "lpbridge_gateway_up",
+                    "1 unless the gateway cools down after a connection failure",
+                ),
+                &["gateway"],
+            )
+            .unwrap(),
             traps: IntCounter::new("lpbridge_component_traps_total", "Component calls that trapped").unwrap(),
             hot_swaps: IntCounter::new("lpbridge_component_swaps_total", "Components swapped in").unwrap(),
             component: IntGaugeVec::new(
@@ -132,6 +155,9 @@ impl Metrics {
         r.register(Box::new(m.bytes_out.clone())).unwrap();
         r.register(Box::new(m.denied.clone())).unwrap();
         r.register(Box::new(m.rendition_mismatch.clone())).unwrap();
+        r.register(Box::new(m.retries.clone())).unwrap();
+        r.register(Box::new(m.failovers.clone())).unwrap();
+        r.register(Box::new(m.gateway_up.clone())).unwrap();
         r.register(Box::new(m.traps.clone())).unwrap();
         r.register(Box::new(m.hot_swaps.clone())).unwrap();
         r.register(Box::new(m.component.clone())).unwrap();

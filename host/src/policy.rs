@@ -68,6 +68,40 @@ pub enum Refusal {
     Backlog(usize),
 }
 
+/// What the last request of a call met on the wire, as the host's hooks
+/// saw it: what decides whether another attempt is worth it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// No connection: refused, unreachable, or over the connect limit.
+    ConnectFailed,
+    /// Connected, but the connection ended before the response head.
+    ResetBeforeHead,
+    /// No response head within the first-byte limit.
+    FirstByteTimeout,
+    /// A response head with this status.
+    Head(u16),
+}
+
+impl Sent {
+    fn of<T>(result: &Result<T, HttpError>, status: impl FnOnce(&T) -> u16) -> Sent {
+        match result {
+            Ok(t) => Sent::Head(status(t)),
+            Err(
+                HttpError::Connect(_)
+                | HttpError::ConnectionRefused
+                | HttpError::ConnectionTimeout
+                | HttpError::DnsTimeout
+                | HttpError::DnsError { .. }
+                | HttpError::DestinationNotFound
+                | HttpError::DestinationUnavailable
+                | HttpError::DestinationIpUnroutable,
+            ) => Sent::ConnectFailed,
+            Err(HttpError::ConnectionReadTimeout) => Sent::FirstByteTimeout,
+            Err(_) => Sent::ResetBeforeHead,
+        }
+    }
+}
+
 /// Who else hears of a refusal (metrics).
 type Listener = Box<dyn Fn(&Refusal) + Send + Sync>;
 
@@ -78,6 +112,8 @@ pub struct Refusals {
     listener: Option<Listener>,
     /// How long the last request waited for a guard slot.
     queued: Mutex<Option<Duration>>,
+    /// What the last request met on the wire.
+    sent: Mutex<Option<Sent>>,
 }
 
 impl Refusals {
@@ -86,6 +122,7 @@ impl Refusals {
             list: Mutex::default(),
             listener: Some(Box::new(f)),
             queued: Mutex::default(),
+            sent: Mutex::default(),
         })
     }
 
@@ -103,6 +140,11 @@ impl Refusals {
 
     pub fn queued(&self) -> Option<Duration> {
         *self.queued.lock().unwrap()
+    }
+
+    /// What the last request met, and forgets it (for the next attempt).
+    pub fn take_sent(&self) -> Option<Sent> {
+        self.sent.lock().unwrap().take()
     }
 }
 
@@ -189,6 +231,7 @@ impl WasiHttpHooks for PolicyHooks {
             // The response headers are here (or the request failed): the
             // slot goes back now, as upstream's Guard does.
             drop(slot);
+            *refusals.sent.lock().unwrap() = Some(Sent::of(&sent, |(r, _)| r.status().as_u16()));
             sent
         })
     }

@@ -25,6 +25,8 @@ struct State {
     next_seq: u64,
     failures: u32,
     last_used: Instant,
+    /// Which of the configured gateways it uses (taken modulo their number).
+    gateway: usize,
 }
 
 /// What a segment was sent as.
@@ -110,6 +112,15 @@ impl Session {
         Some(s.id.clone())
     }
 
+    /// The gateway this session sends to.
+    pub fn gateway(&self) -> usize {
+        self.state.lock().unwrap().gateway
+    }
+
+    pub fn set_gateway(&self, gateway: usize) {
+        self.state.lock().unwrap().gateway = gateway;
+    }
+
     pub fn id(&self) -> String {
         self.state.lock().unwrap().id.clone()
     }
@@ -146,6 +157,7 @@ impl Sessions {
                         next_seq: 0,
                         failures: 0,
                         last_used: Instant::now(),
+                        gateway: 0,
                     }),
                 })
             })

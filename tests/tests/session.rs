@@ -24,6 +24,9 @@ fn bridge(gateway: &FakeGateway, tune: impl FnOnce(&mut Config)) -> Arc<Bridge> 
     // own video, which strict verification refuses (see
     // `verification.rs`); these tests are about the session, not that.
     config.verify = lpbridge::bindings::session::VerifyMode::Off;
+    // One attempt per segment: these tests count requests and refusals;
+    // retries and failover have theirs (`failover.rs`).
+    config.retries = 0;
     tune(&mut config);
     let runtime = Runtime::embedded(Limits::default()).unwrap();
     Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new())).unwrap())
