@@ -26,6 +26,9 @@ use crate::session::{Claim, Session, Sessions, Ticket};
 /// The longest wait between two attempts at a segment.
 const RETRY_MAX: Duration = Duration::from_secs(2);
 
+/// The least time left for a retry to be worth starting.
+const MIN_ATTEMPT: Duration = Duration::from_millis(500);
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// In order: a session starts on the first, and moves on when one
@@ -334,13 +337,16 @@ impl Bridge {
             let Some(other) = self.gateways.pick(gateway + 1, Some(gateway)) else {
                 break result; // every gateway is cooling down
             };
-            // A gateway that cannot be reached is left at once; one that
-            // answered is given time, unless that time runs to the deadline.
+            // A retry goes to another gateway where there is one: at once
+            // after a connection failure, else after a backoff, which also
+            // spaces out retries to a sole gateway. One that would start
+            // with less than MIN_ATTEMPT left would only end as a timeout,
+            // hiding the error before it.
             let wait = match why {
-                Retry::Connect => Duration::ZERO,
+                Retry::Connect if other != gateway => Duration::ZERO,
                 _ => failover::backoff(retries, self.config.retry_base, RETRY_MAX, failover::random()),
             };
-            if Instant::now() + wait >= deadline {
+            if Instant::now() + wait + MIN_ATTEMPT > deadline {
                 break result;
             }
             retries += 1;
@@ -361,6 +367,7 @@ impl Bridge {
             gateway = other;
         };
         let _enter = span.enter(); // no await from here on
+        self.report(session, gateway, &result);
         if let Some(q) = refusals.queued() {
             self.metrics
                 .queued_transcode_duration_ms
@@ -447,7 +454,7 @@ impl Bridge {
     }
 
     /// Every gateway is cooling down: the segment fails without an attempt,
-    /// with the last error one of them gave.
+    /// naming a connection failure that put one of them there.
     fn none_up(&self) -> BridgeError {
         let last = self.gateways.iter().find_map(|g| g.last_error()).unwrap_or_default();
         BridgeError::Transport(format!(
@@ -455,10 +462,10 @@ impl Bridge {
         ))
     }
 
-    /// What an attempt tells of its gateway and the session: a connection
-    /// failure cools the gateway down; a success marks it up and keeps the
-    /// session on it; refused pushes count toward the session's rotation
-    /// (a fresh manifest, seq 0, and the next gateway).
+    /// What an attempt tells of its gateway: a connection failure cools
+    /// it down (unless it is the only one: then there is nothing to turn
+    /// to, and waiting would only drop segments); a success marks it up
+    /// and keeps the session on it.
     fn after_attempt<T>(
         &self,
         session: &Session,
@@ -469,26 +476,36 @@ impl Bridge {
         let g = self.gateways.get(gateway);
         match result {
             Ok(_) => {
+                self.gateways.mark_up(gateway);
                 self.metrics.gateway_up.with_label_values(&[&g.url]).set(1);
                 session.set_gateway(gateway);
             }
             Err(e) if retry == Some(Retry::Connect) => {
                 g.set_last_error(e.to_string());
-                self.gateways.mark_down(gateway);
+                if self.gateways.len() > 1 {
+                    self.gateways.mark_down(gateway);
+                }
                 self.metrics.gateway_up.with_label_values(&[&g.url]).set(0);
             }
-            Err(e) => g.set_last_error(e.to_string()),
+            Err(_) => {}
         }
-        // Only what the gateway did counts toward rotation: a refused push
-        // or a success. A backlog, a denial or bad media says nothing of it.
+    }
+
+    /// A segment's outcome, toward the session's rotation: only what the
+    /// gateway did counts, a refused push (its last attempt refused) or a
+    /// success; a backlog, a denial or bad media says nothing of it. After
+    /// `rotate_after` refused in a row: a fresh manifest, seq 0, and the
+    /// next gateway.
+    fn report<T>(&self, session: &Session, gateway: usize, result: &Result<T, BridgeError>) {
         let refused = result.as_ref().err().is_some_and(BridgeError::refused);
         if (refused || result.is_ok())
             && let Some(fresh) = session.report(refused, self.config.rotate_after)
         {
-            session.set_gateway(gateway + 1);
+            let next = (gateway + 1) % self.gateways.len();
+            session.set_gateway(next);
             tracing::warn!(
                 session = fresh,
-                gateway = %self.gateways.get(gateway + 1).url,
+                gateway = %self.gateways.get(next).url,
                 "rotated to a fresh manifest after refused pushes"
             );
         }

@@ -132,32 +132,41 @@ impl Gateways {
         self.list.iter()
     }
 
-    /// The first gateway from `from` on (wrapping) that is not cooling
-    /// down, skipping `avoid` when another is up.
+    /// The first gateway from `from` on (wrapping) that may be tried,
+    /// skipping `avoid` when another may. A gateway whose cool-down is over
+    /// is taken by one caller only, as a probe: it stays marked down for
+    /// everyone else until that attempt succeeds (`mark_up`) or fails
+    /// (`mark_down` again), so a dead gateway costs one attempt per
+    /// cool-down however many segments are in flight.
     pub fn pick(&self, from: usize, avoid: Option<usize>) -> Option<usize> {
         let n = self.list.len();
-        let up: Vec<usize> = (0..n).map(|k| (from + k) % n).filter(|&i| self.is_up(i)).collect();
-        up.iter()
-            .copied()
-            .find(|&i| Some(i) != avoid)
-            .or_else(|| up.first().copied())
+        let order = (0..n).map(|k| (from + k) % n);
+        let preferred = order.clone().filter(|&i| Some(i) != avoid).find(|&i| self.take(i));
+        preferred.or_else(|| avoid.filter(|&i| self.take(i % n)).map(|i| i % n))
     }
 
-    pub fn is_up(&self, i: usize) -> bool {
-        let mut down = self.list[i % self.list.len()].down_until.lock().unwrap();
+    /// Whether gateway `i` may be tried now; takes the probe of an
+    /// expired cool-down.
+    fn take(&self, i: usize) -> bool {
+        let mut down = self.get(i).down_until.lock().unwrap();
         match *down {
+            None => true,
             Some(t) if Instant::now() < t => false,
             Some(_) => {
-                *down = None; // the cool-down is over: one attempt may try it
+                *down = Some(Instant::now() + self.cooldown);
                 true
             }
-            None => true,
         }
     }
 
     /// Its connections fail: left alone for the cool-down.
     pub fn mark_down(&self, i: usize) {
         *self.get(i).down_until.lock().unwrap() = Some(Instant::now() + self.cooldown);
+    }
+
+    /// It answered: tried again by everyone.
+    pub fn mark_up(&self, i: usize) {
+        *self.get(i).down_until.lock().unwrap() = None;
     }
 }
 
@@ -201,6 +210,9 @@ mod tests {
         g.mark_down(1);
         assert_eq!(g.pick(0, None), None, "both down");
         std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(g.pick(0, None), Some(0), "the cool-down is over: a probe");
+        assert_eq!(g.pick(0, None), Some(1), "one probe at a time");
+        g.mark_up(0);
         assert_eq!(g.pick(0, None), Some(0));
         assert!(Gateways::new(&["ftp://x".to_string()], Duration::ZERO).is_err());
     }

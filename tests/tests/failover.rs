@@ -69,7 +69,7 @@ async fn a_gateway_that_refuses_connections_costs_one_attempt_per_cool_down() {
     let a = refusing();
     let b_gw = FakeGateway::start(Mode::Passthrough).await;
     let b = bridge(&[a.clone(), b_gw.url()], |c| {
-        c.gateway_cooldown = Duration::from_millis(1500)
+        c.gateway_cooldown = Duration::from_secs(60)
     });
     let src = segment();
     // A session per segment: each starts on the first gateway.
@@ -128,7 +128,7 @@ async fn with_every_gateway_down_a_segment_fails_within_its_deadline_with_the_la
         FakeGateway::start(Mode::NoSessions).await,
         FakeGateway::start(Mode::NoSessions).await,
     );
-    let deadline = Duration::from_millis(1500);
+    let deadline = Duration::from_secs(3);
     let b = bridge(&[a.url(), c.url()], |cfg| {
         cfg.retries = 50;
         cfg.retry_base = Duration::from_millis(100);
@@ -161,6 +161,21 @@ async fn with_every_gateway_down_a_segment_fails_within_its_deadline_with_the_la
         1,
         "no attempt"
     );
+    assert!(slots_all_back(&b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sole_gateway_that_refuses_a_connection_is_retried_not_cooled_down() {
+    // With nothing to turn to, a cool-down would only drop segments.
+    let b = bridge(&[refusing()], |c| c.retry_base = Duration::from_millis(20));
+    for creator in ["did:plc:sole1", "did:plc:sole2"] {
+        let err = b.transcode(creator, &segment()).await.unwrap_err();
+        assert_eq!(err.kind(), "gateway-transport", "{err}");
+        assert!(err.to_string().contains("connection refused"), "{err}");
+    }
+    // Two retries each, to the same gateway.
+    assert_eq!(metric(&b, "lpbridge_retries_total{reason=\"connect\"}"), 4);
+    assert_eq!(metric(&b, "lpbridge_failovers_total"), 0);
     assert!(slots_all_back(&b));
 }
 
