@@ -15,6 +15,24 @@ pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The bytes of one of `streamplace_fixtures`, by file name.
+pub fn streamplace_segment(name: &str) -> Vec<u8> {
+    let path = streamplace_fixtures()
+        .into_iter()
+        .find(|p| p.ends_with(name))
+        .unwrap_or_else(|| panic!("no fixture {name}"));
+    std::fs::read(path).unwrap()
+}
+
+/// The value of the Prometheus sample `line` (name and labels) in
+/// `text`, 0 when absent.
+pub fn metric_value(text: &str, line: &str) -> i64 {
+    let prefix = format!("{line} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map_or(0, |n| n.parse().unwrap())
+}
+
 /// The real Streamplace segments, beside the repository.
 pub fn streamplace_fixtures() -> Vec<PathBuf> {
     let dir = std::env::var_os("LPBRIDGE_FIXTURES")

@@ -38,23 +38,11 @@ fn bridge(gateways: &[String], tune: impl FnOnce(&mut Config)) -> Bridge {
 }
 
 fn segment() -> Vec<u8> {
-    std::fs::read(
-        streamplace_fixtures()
-            .into_iter()
-            .find(|p| p.ends_with("sample-segment.mp4"))
-            .unwrap(),
-    )
-    .unwrap()
+    streamplace_segment("sample-segment.mp4")
 }
 
-/// The value of one metric line, 0 when it is absent.
 fn metric(b: &Bridge, line: &str) -> i64 {
-    let prefix = format!("{line} ");
-    b.metrics
-        .render()
-        .lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map_or(0, |n| n.parse().unwrap())
+    metric_value(&b.metrics.render(), line)
 }
 
 fn slots_all_back(b: &Bridge) -> bool {

@@ -34,22 +34,12 @@ fn bridge(gateway: &FakeGateway, rungs: &str, verify: VerifyMode) -> Bridge {
 
 /// 49 frames of 1920x1080 at 62.5 fps (0.78 s).
 fn sample() -> Vec<u8> {
-    std::fs::read(
-        streamplace_fixtures()
-            .into_iter()
-            .find(|p| p.ends_with("sample-segment.mp4"))
-            .unwrap(),
-    )
-    .unwrap()
+    streamplace_segment("sample-segment.mp4")
 }
 
-fn mismatches_counted(b: &Bridge, rendition: &str, what: &str) -> u64 {
-    let line = format!("lpbridge_rendition_mismatch_total{{rendition=\"{rendition}\",what=\"{what}\"}} ");
-    b.metrics
-        .render()
-        .lines()
-        .find_map(|l| l.strip_prefix(&line))
-        .map_or(0, |n| n.parse().unwrap())
+fn mismatches_counted(b: &Bridge, rendition: &str, what: &str) -> i64 {
+    let line = format!("lpbridge_rendition_mismatch_total{{rendition=\"{rendition}\",what=\"{what}\"}}");
+    metric_value(&b.metrics.render(), &line)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
