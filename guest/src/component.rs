@@ -171,13 +171,14 @@ fn mismatch_of(m: crate::verify::Mismatch) -> wit_session::Mismatch {
 }
 
 /// What `receive` checks each rendition against: the source's video as
-/// `send` read it, which the host held in `pending`. `send` refuses a
-/// segment without video, so a `pending` without one was built by a host
-/// by hand, and there is nothing to check against.
+/// `send` read it, which the host held in `pending`; none when the host
+/// turned the checks off. `send` refuses a segment without video, so a
+/// `pending` without one was built by a host by hand, and there is nothing
+/// to check against.
 fn verification(pending: &wit_session::Pending) -> Option<core::Verification> {
     use crate::verify::Verify;
     let mode = match pending.verify {
-        wit_session::VerifyMode::Off => Verify::Off,
+        wit_session::VerifyMode::Off => return None,
         wit_session::VerifyMode::Warn => Verify::Warn,
         wit_session::VerifyMode::Strict => Verify::Strict,
     };

@@ -130,7 +130,8 @@ pub struct Rendition {
     pub mismatches: Vec<Mismatch>,
 }
 
-/// What each rendition is checked against, and how.
+/// What each rendition is checked against, and how; none when the host
+/// turned the checks off.
 #[derive(Clone, Debug)]
 pub struct Verification {
     pub mode: Verify,
@@ -185,7 +186,6 @@ impl<'a> Collector<'a> {
             .map_err(|e| TranscodeError::Rendition(name.clone(), e))?;
         let mismatches = match &self.verification {
             None => Vec::new(),
-            Some(v) if v.mode == Verify::Off => Vec::new(),
             Some(v) => {
                 let mut found = verify::check(&self.wanted[slot], &v.source, &joined);
                 if v.mode == Verify::Strict && !found.is_empty() {

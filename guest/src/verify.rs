@@ -16,15 +16,13 @@ use crate::ladder::Profile;
 /// One tick of the TS's 90 kHz clock, rounded up, ns.
 const TS_TICK_NS: u64 = 11_112;
 
-/// What the host wants done with the checks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What the host wants done with a failed check. (Checks that are off
+/// are no `Verification` at all.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verify {
-    /// Not run.
-    Off,
-    /// Run; a rendition that fails one is kept, with its mismatches.
+    /// A rendition that fails one is kept, with its mismatches.
     Warn,
-    /// Run; a rendition that fails one fails the segment.
-    #[default]
+    /// A rendition that fails one fails the segment.
     Strict,
 }
 

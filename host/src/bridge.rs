@@ -344,7 +344,7 @@ impl Bridge {
             // hiding the error before it.
             let wait = match why {
                 Retry::Connect if other != gateway => Duration::ZERO,
-                _ => failover::backoff(retries, self.config.retry_base, RETRY_MAX, failover::random()),
+                _ => failover::backoff(retries, self.config.retry_base, RETRY_MAX, crate::session::random()),
             };
             if Instant::now() + wait + MIN_ATTEMPT > deadline {
                 break result;

@@ -60,16 +60,6 @@ pub fn backoff(n: u32, base: Duration, max: Duration, random: u64) -> Duration {
     half + Duration::from_nanos(if spread == 0 { 0 } else { random % spread })
 }
 
-/// A number for jitter: std's randomly keyed hasher over the clock, which
-/// is all jitter needs.
-pub fn random() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    h.write_u128(now.unwrap_or_default().as_nanos());
-    h.finish()
-}
-
 /// One configured gateway.
 pub struct Gateway {
     pub url: String,

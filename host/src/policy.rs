@@ -83,9 +83,9 @@ pub enum Sent {
 }
 
 impl Sent {
-    fn of<T>(result: &Result<T, HttpError>, status: impl FnOnce(&T) -> u16) -> Sent {
+    fn of(result: &Result<(http::Response<WasiBody>, IoFuture), HttpError>) -> Sent {
         match result {
-            Ok(t) => Sent::Head(status(t)),
+            Ok((response, _)) => Sent::Head(response.status().as_u16()),
             Err(
                 HttpError::Connect(_)
                 | HttpError::ConnectionRefused
@@ -231,7 +231,7 @@ impl WasiHttpHooks for PolicyHooks {
             // The response headers are here (or the request failed): the
             // slot goes back now, as upstream's Guard does.
             drop(slot);
-            *refusals.sent.lock().unwrap() = Some(Sent::of(&sent, |(r, _)| r.status().as_u16()));
+            *refusals.sent.lock().unwrap() = Some(Sent::of(&sent));
             sent
         })
     }

@@ -54,16 +54,18 @@ impl Ticket {
     }
 }
 
+/// A number nobody can guess from the last: std's randomly keyed hasher
+/// over the clock. For names and jitter, not for secrets.
+pub fn random() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    h.write_u128(now.unwrap_or_default().as_nanos());
+    h.finish()
+}
+
 /// Eight characters of [a-z0-9] from the process's random hasher keys.
 fn trailer() -> String {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    let mut v = h.finish();
+    let mut v = random();
     (0..8)
         .map(|_| {
             let c = char::from_digit((v % 36) as u32, 36).unwrap();
