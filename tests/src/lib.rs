@@ -279,6 +279,75 @@ fn gst_h264_buffers(file: &Path, demux: &str) -> usize {
         .count()
 }
 
+/// Where a track plays in GStreamer, in seconds of running time: the
+/// first buffer's start and the last one's end.
+#[derive(Clone, Copy, Debug)]
+pub struct Played {
+    pub start: f64,
+    pub end: f64,
+}
+
+/// Plays an MP4's `video_0` and `audio_0` through `qtdemux` into two
+/// fakesinks and returns where each track played, edit lists and `tfdt`
+/// applied as GStreamer applies them. Read from basesink's debug log (the
+/// running time it syncs each buffer to), which every buffer reaches;
+/// `-v`'s last-message notifications can skip buffers.
+pub fn gst_played(file: &Path) -> (Played, Played) {
+    let out = run(Command::new("timeout")
+        .args(["120", "gst-launch-1.0", "-q", "filesrc"])
+        .arg(format!("location={}", file.display()))
+        .args(["!", "qtdemux", "name=d"])
+        .args(["d.video_0", "!", "queue", "!", "fakesink", "name=v"])
+        .args(["d.audio_0", "!", "queue", "!", "fakesink", "name=a"])
+        .env("GST_DEBUG", "basesink:6")
+        .env("GST_DEBUG_NO_COLOR", "1"));
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!log.contains("ERROR"), "gst-launch reported an error: {log}");
+    let played = |sink: &str| {
+        let name = format!(":<{sink}> ");
+        let mut buffer: Option<f64> = None;
+        let mut span: Option<Played> = None;
+        for line in log.lines().filter(|l| l.contains(&name)) {
+            if let Some(times) = line
+                .split("chain_unlocked:")
+                .nth(1)
+                .and_then(|t| t.split("got times start: ").nth(1))
+            {
+                let (start, end) = times.split_once(", end: ").unwrap();
+                buffer = Some(gst_seconds(end) - gst_seconds(start));
+            } else if line.contains("Got Gap time") {
+                buffer = None;
+            } else if let Some(at) = line.split("possibly waiting for clock to reach ").nth(1) {
+                let Some(duration) = buffer.take() else { continue };
+                let at = gst_seconds(at.split(',').next().unwrap());
+                span = Some(match span {
+                    None => Played {
+                        start: at,
+                        end: at + duration,
+                    },
+                    Some(s) => Played {
+                        start: s.start.min(at),
+                        end: s.end.max(at + duration),
+                    },
+                });
+            }
+        }
+        span.unwrap_or_else(|| panic!("{}: no {sink} buffer reached GStreamer's sink", file.display()))
+    };
+    (played("v"), played("a"))
+}
+
+/// `H:MM:SS.NNNNNNNNN` as GStreamer prints a clock time.
+fn gst_seconds(text: &str) -> f64 {
+    let field = |f: Option<&str>| {
+        f.and_then(|f| f.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("clock time {text:?}"))
+    };
+    let mut fields = text.split(':');
+    let (h, m, s) = (field(fields.next()), field(fields.next()), field(fields.next()));
+    h * 3600.0 + m * 60.0 + s
+}
+
 /// Rescales `v` from time base `a` to time base `b` (num/den pairs).
 pub fn rescale(v: i64, a: (i64, i64), b: (i64, i64)) -> i64 {
     let num = v as i128 * a.0 as i128 * b.1 as i128;
