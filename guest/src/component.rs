@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::multipart::{self, MultipartError, PartBody};
-use crate::session::{self as core, TranscodeError};
+use crate::session::{self as core, TranscodeError, TransportError};
 
 wit_bindgen::generate!({
     path: "../wit",
@@ -16,7 +16,8 @@ use exports::streamplace::livepeer::{calibrate, multipart as wit_multipart, remu
 use streamplace::livepeer::types as wit;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    Fields, FutureIncomingResponse, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
+    http_error_code,
 };
 use wasi::io::streams::StreamError;
 
@@ -140,7 +141,8 @@ fn transcode_error(e: TranscodeError) -> wit_session::TranscodeError {
     match e {
         TranscodeError::Media(m) => W::Media(media_error(m)),
         TranscodeError::Rendition(name, m) => W::Rendition((name, media_error(m))),
-        TranscodeError::Http(m) => W::Http(m),
+        TranscodeError::Transport(t) => W::Transport(transport_error(t)),
+        TranscodeError::InvalidTarget(why) => W::InvalidTarget(why),
         TranscodeError::Status { status, body } => W::Status(wit_session::GatewayStatus { status, body }),
         TranscodeError::NotMultipart(c) => W::NotMultipart(c),
         TranscodeError::Multipart(m) => W::Multipart(multipart_error(m)),
@@ -151,6 +153,19 @@ fn transcode_error(e: TranscodeError) -> wit_session::TranscodeError {
             name,
             mismatch: mismatch_of(mismatch),
         }),
+    }
+}
+
+fn transport_error(t: TransportError) -> wit_session::TransportError {
+    use wit_session::TransportError as W;
+    match t {
+        TransportError::ConnectTimeout => W::ConnectTimeout,
+        TransportError::ConnectionRefused => W::ConnectionRefused,
+        TransportError::FirstByteTimeout => W::FirstByteTimeout,
+        TransportError::BetweenBytesTimeout => W::BetweenBytesTimeout,
+        TransportError::ConnectionTerminated => W::ConnectionTerminated,
+        TransportError::Denied => W::Denied,
+        TransportError::Other(what) => W::Other(what),
     }
 }
 
@@ -278,10 +293,10 @@ fn read_answer(
         .unwrap_or_default();
     let body = response
         .consume()
-        .map_err(|_| TranscodeError::Http("response body already taken".into()))?;
+        .map_err(|_| transport_other("response body already taken"))?;
     let stream = body
         .stream()
-        .map_err(|_| TranscodeError::Http("response body stream already taken".into()))?;
+        .map_err(|_| transport_other("response body stream already taken"))?;
     let read = |limit: usize, f: &mut dyn FnMut(&[u8]) -> Result<bool, TranscodeError>| -> Result<(), TranscodeError> {
         loop {
             match stream.blocking_read(limit as u64) {
@@ -292,10 +307,13 @@ fn read_answer(
                 }
                 Err(StreamError::Closed) => return Ok(()),
                 Err(StreamError::LastOperationFailed(e)) => {
-                    return Err(TranscodeError::Http(format!(
-                        "reading the answer: {}",
-                        e.to_debug_string()
-                    )));
+                    return Err(TranscodeError::Transport(match http_error_code(&e) {
+                        Some(code) => transport(&code, Stage::Body),
+                        // Not an HTTP failure: the host's own, as it
+                        // describes it, without what follows its first line
+                        // (a backtrace, under RUST_BACKTRACE).
+                        None => TransportError::Other(first_line(&e.to_debug_string())),
+                    }));
                 }
             }
         }
@@ -333,7 +351,7 @@ fn read_answer(
 /// POSTs the TS. Returns once the body is sent; the response is the
 /// caller's to wait for.
 fn post(p: &core::Prepared) -> Result<FutureIncomingResponse, TranscodeError> {
-    let http = |what: &str, e: &dyn std::fmt::Debug| TranscodeError::Http(format!("{what}: {e:?}"));
+    let http = |what: &str, e: &dyn std::fmt::Debug| transport_other(&format!("request {what}: {e:?}"));
     let ts = &p.split.video_ts;
     let mut list: Vec<(String, Vec<u8>)> = p
         .headers
@@ -353,7 +371,8 @@ fn post(p: &core::Prepared) -> Result<FutureIncomingResponse, TranscodeError> {
         .set_path_with_query(Some(&p.target.path))
         .map_err(|e| http("path", &e))?;
     let body = request.body().map_err(|e| http("body", &e))?;
-    let future = outgoing_handler::handle(request, None).map_err(|e| TranscodeError::Http(describe(&e)))?;
+    let future =
+        outgoing_handler::handle(request, None).map_err(|e| TranscodeError::Transport(transport(&e, Stage::Head)))?;
 
     // Write the TS. A failed write or finish is judged by the response,
     // which `receive` reads: a host that denies the request closes the
@@ -385,19 +404,42 @@ fn response_head(future: &FutureIncomingResponse) -> Result<IncomingResponse, Tr
     future.subscribe().block();
     match future.get() {
         Some(Ok(Ok(response))) => Ok(response),
-        Some(Ok(Err(code))) => Err(TranscodeError::Http(describe(&code))),
-        Some(Err(())) | None => Err(TranscodeError::Http("no response".into())),
+        Some(Ok(Err(code))) => Err(TranscodeError::Transport(transport(&code, Stage::Head))),
+        Some(Err(())) | None => Err(transport_other("no response")),
     }
 }
 
-fn describe(code: &wasi::http::types::ErrorCode) -> String {
-    use wasi::http::types::ErrorCode as E;
-    match code {
-        E::HttpRequestDenied => "request denied by the host".into(),
-        E::ConnectionRefused => "connection refused".into(),
-        E::ConnectionTimeout => "connect timed out".into(),
-        E::ConnectionReadTimeout => "first byte timed out".into(),
-        E::ConnectionTerminated => "connection reset".into(),
-        other => format!("{other:?}"),
+/// Where an error-code came: before the response head or in its body. A
+/// read timeout is the first-byte limit before and the between-bytes limit
+/// after.
+#[derive(Clone, Copy)]
+enum Stage {
+    Head,
+    Body,
+}
+
+fn transport(code: &ErrorCode, stage: Stage) -> TransportError {
+    match (code, stage) {
+        (ErrorCode::HttpRequestDenied, _) => TransportError::Denied,
+        (ErrorCode::ConnectionRefused, _) => TransportError::ConnectionRefused,
+        (ErrorCode::ConnectionTimeout, _) => TransportError::ConnectTimeout,
+        (ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout, Stage::Head) => {
+            TransportError::FirstByteTimeout
+        }
+        (ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout, Stage::Body) => {
+            TransportError::BetweenBytesTimeout
+        }
+        (ErrorCode::ConnectionTerminated | ErrorCode::HttpResponseIncomplete, _) => {
+            TransportError::ConnectionTerminated
+        }
+        (other, _) => TransportError::Other(first_line(&format!("{other:?}"))),
     }
+}
+
+fn transport_other(what: &str) -> TranscodeError {
+    TranscodeError::Transport(TransportError::Other(what.to_string()))
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().trim().to_string()
 }

@@ -19,8 +19,12 @@ pub enum TranscodeError {
     Media(Error),
     #[error("rendition {0}: {1}")]
     Rendition(String, Error),
-    #[error("http: {0}")]
-    Http(String),
+    /// The exchange with the gateway failed.
+    #[error("gateway transport: {0}")]
+    Transport(TransportError),
+    /// The gateway URL or manifest cannot make a request.
+    #[error("cannot address the gateway: {0}")]
+    InvalidTarget(String),
     #[error("gateway returned {status}: {body}")]
     Status { status: u16, body: String },
     #[error("gateway answered 200 without multipart/mixed (content type {0:?})")]
@@ -36,6 +40,28 @@ pub enum TranscodeError {
     /// Under [`Verify::Strict`], the first check a rendition failed.
     #[error("rendition {name}: {mismatch}")]
     Mismatch { name: String, mismatch: Mismatch },
+}
+
+/// How an exchange with the gateway failed, from the `wasi:http`
+/// error-code the host gave. The limits are the host's; it names them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    #[error("no connection within the connect limit")]
+    ConnectTimeout,
+    #[error("connection refused")]
+    ConnectionRefused,
+    #[error("no response head within the first-byte limit")]
+    FirstByteTimeout,
+    #[error("the answer went quiet for longer than the between-bytes limit")]
+    BetweenBytesTimeout,
+    #[error("the connection ended before the answer did")]
+    ConnectionTerminated,
+    #[error("the host refused the request")]
+    Denied,
+    /// Another `wasi:http` error-code, by its name, on one line.
+    #[error("{0}")]
+    Other(String),
 }
 
 /// The longest error body kept from a gateway (catalyst-api keeps 10,000).
@@ -60,7 +86,7 @@ pub struct Prepared {
 
 /// Parses `http(s)://authority[/base]`.
 pub fn target(gateway: &str, manifest: &str, seq: u64) -> Result<Target, TranscodeError> {
-    let bad = |why: &str| TranscodeError::Http(format!("gateway URL {gateway:?}: {why}"));
+    let bad = |why: &str| TranscodeError::InvalidTarget(format!("{gateway:?}: {why}"));
     let (scheme, rest) = gateway.split_once("://").ok_or_else(|| bad("no scheme"))?;
     let https = match scheme.to_ascii_lowercase().as_str() {
         "http" => false,

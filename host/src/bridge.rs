@@ -15,7 +15,7 @@ use lpbridge_guest::ladder::{self, Rung};
 
 use lpbridge_guest::verify::{Check, Mismatch};
 
-use crate::bindings::session::{self, TranscodeError, VerifyMode};
+use crate::bindings::session::{self, TranscodeError, TransportError, VerifyMode};
 use crate::errors::{media_kind, media_message, multipart_message};
 use crate::failover::{self, Gateways, Retry};
 use crate::metrics::Metrics;
@@ -95,8 +95,8 @@ pub enum BridgeError {
     Gateway { status: u16, body: String },
     #[error("gateway transport: {0}")]
     Transport(String),
-    #[error("gateway took longer than {0:?}")]
-    Timeout(Duration),
+    #[error("{0}")]
+    Timeout(Limit),
     #[error("gateway answer: {0}")]
     Answer(String),
     #[error("rendition {name}: {message}")]
@@ -106,6 +106,45 @@ pub enum BridgeError {
     Mismatch { name: String, mismatch: Mismatch },
     #[error("component failed: {0:#}")]
     Component(anyhow::Error),
+}
+
+/// Which of the host's limits a segment ran into, and its value: the
+/// message names the flag that sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Connect(Duration),
+    FirstByte(Duration),
+    BetweenBytes(Duration),
+    /// One attempt's share of the request timeout and the segment deadline.
+    Attempt(Duration),
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: &Duration| d.as_millis();
+        match self {
+            Limit::Connect(d) => write!(
+                f,
+                "no connection to the gateway within the connect limit, {} ms (--connect-timeout-ms)",
+                ms(d)
+            ),
+            Limit::FirstByte(d) => write!(
+                f,
+                "no answer from the gateway within the first-byte limit, {} ms (--first-byte-timeout-ms)",
+                ms(d)
+            ),
+            Limit::BetweenBytes(d) => write!(
+                f,
+                "the gateway's answer stalled past the between-bytes limit, {} ms (--between-bytes-timeout-ms)",
+                ms(d)
+            ),
+            Limit::Attempt(d) => write!(
+                f,
+                "the gateway took longer than this attempt's limit, {} ms (--request-timeout-secs, --segment-deadline-ms)",
+                ms(d)
+            ),
+        }
+    }
 }
 
 impl BridgeError {
@@ -321,7 +360,7 @@ impl Bridge {
             )
             .await;
             let result = match outcome {
-                Err(_) => Err(BridgeError::Timeout(limit)),
+                Err(_) => Err(BridgeError::Timeout(Limit::Attempt(limit))),
                 Ok(Err(e)) => Err(self.component_error(e)),
                 Ok(Ok(trip)) => {
                     gateway_wait += trip.gateway_wait;
@@ -542,12 +581,8 @@ impl Bridge {
                 name,
                 message: media_message(&m),
             },
-            TranscodeError::Http(m) if m.contains("timed out") => BridgeError::Timeout(self.config.timeouts.first_byte),
-            // The body stalled longer than the between-bytes limit.
-            TranscodeError::Http(m) if m.contains("read timeout") => {
-                BridgeError::Timeout(self.config.timeouts.between_bytes)
-            }
-            TranscodeError::Http(m) => BridgeError::Transport(m),
+            TranscodeError::Transport(t) => self.transport(t),
+            TranscodeError::InvalidTarget(why) => BridgeError::Transport(format!("cannot address the gateway: {why}")),
             TranscodeError::Status(s) => BridgeError::Gateway {
                 status: s.status,
                 body: s.body,
@@ -561,6 +596,24 @@ impl Bridge {
                 name: m.name,
                 mismatch: mismatch_of(m.mismatch),
             },
+        }
+    }
+
+    /// A transport failure, with the host's limit it ran into named.
+    fn transport(&self, t: TransportError) -> BridgeError {
+        let limits = &self.config.timeouts;
+        match t {
+            TransportError::ConnectTimeout => BridgeError::Timeout(Limit::Connect(limits.connect)),
+            TransportError::FirstByteTimeout => BridgeError::Timeout(Limit::FirstByte(limits.first_byte)),
+            TransportError::BetweenBytesTimeout => BridgeError::Timeout(Limit::BetweenBytes(limits.between_bytes)),
+            TransportError::ConnectionRefused => BridgeError::Transport("connection refused".into()),
+            TransportError::ConnectionTerminated => {
+                BridgeError::Transport("the connection ended before the answer did".into())
+            }
+            // A refusal the hooks did not record: say so rather than guess.
+            TransportError::Denied => BridgeError::Transport("the host refused the request".into()),
+            // One line, whatever a component sends.
+            TransportError::Other(what) => BridgeError::Transport(what.lines().next().unwrap_or_default().to_string()),
         }
     }
 

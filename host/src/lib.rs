@@ -9,6 +9,7 @@ pub mod demo;
 pub mod errors;
 pub mod failover;
 pub mod guard;
+pub mod http_error;
 pub mod metrics;
 pub mod policy;
 pub mod runtime;

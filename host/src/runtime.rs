@@ -86,6 +86,12 @@ pub struct HostState {
     limits: StoreLimits,
 }
 
+impl HostState {
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -140,6 +146,7 @@ impl Runtime {
         // Rust's std makes every component import wasi:cli and friends.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        crate::http_error::link(&mut linker)?;
         let pre = BridgePre::new(linker.instantiate_pre(&compiled)?)
             .map_err(anyhow::Error::from)
             .context("component does not export the bridge world")?;

@@ -220,7 +220,12 @@ async fn a_request_for_another_host_is_denied() {
         .unwrap()
         .answer;
     assert!(
-        matches!(&out, Err(lpbridge::bindings::session::TranscodeError::Http(m)) if m.contains("denied")),
+        matches!(
+            &out,
+            Err(lpbridge::bindings::session::TranscodeError::Transport(
+                lpbridge::bindings::session::TransportError::Denied
+            ))
+        ),
         "{out:?}"
     );
     assert!(
