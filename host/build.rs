@@ -19,6 +19,16 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=LPBRIDGE_SKIP_TARGET_ADD");
 
+    // The contract version, from the WIT's package line: a swapped-in
+    // component must speak the same one.
+    let wit = std::fs::read_to_string(root.join("wit/livepeer.wit")).expect("read wit/livepeer.wit");
+    let contract = wit
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("package streamplace:livepeer@"))
+        .and_then(|v| v.strip_suffix(';'))
+        .expect("wit/livepeer.wit names its package version");
+    println!("cargo:rustc-env=LPBRIDGE_CONTRACT={contract}");
+
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     ensure_target(&rustc);
 

@@ -21,4 +21,8 @@ pub use errors::ComponentError;
 pub use runtime::{Limits, Runtime};
 
 /// The guest component, built by `build.rs` for `wasm32-wasip2`.
+/// The version of the `streamplace:livepeer` contract this host speaks, from
+/// the WIT package line.
+pub const CONTRACT: &str = env!("LPBRIDGE_CONTRACT");
+
 pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lpbridge_guest.wasm"));

@@ -142,6 +142,7 @@ impl Runtime {
             Some(dir) => cached(&engine, component, &hash, dir)?,
             None => compile(&engine, component)?,
         };
+        check_contract(&engine, &compiled)?;
         let mut linker = Linker::<HostState>::new(&engine);
         // Rust's std makes every component import wasi:cli and friends.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
@@ -478,4 +479,30 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Refuses a component of another `streamplace:livepeer` version, naming
+/// both: linking it would fail on the first type that changed, with a
+/// message about that type rather than the version.
+fn check_contract(engine: &Engine, component: &Component) -> Result<()> {
+    let prefix = "streamplace:livepeer/";
+    let theirs: Vec<String> = component
+        .component_type()
+        .exports(engine)
+        .filter_map(|(name, _)| {
+            name.strip_prefix(prefix)
+                .map(|n| n.split_once('@').map_or("", |v| v.1).to_string())
+        })
+        .collect();
+    match theirs.first() {
+        None => anyhow::bail!(
+            "the component exports no {prefix} interface; this host speaks streamplace:livepeer@{}",
+            crate::CONTRACT
+        ),
+        Some(v) if theirs.iter().any(|t| t != crate::CONTRACT) => anyhow::bail!(
+            "the component speaks streamplace:livepeer@{v}; this host speaks streamplace:livepeer@{}",
+            crate::CONTRACT
+        ),
+        Some(_) => Ok(()),
+    }
 }

@@ -106,6 +106,7 @@ impl Service {
                 serde_json::json!({
                     "status": "ok",
                     "component": self.bridge.runtime().hash,
+                    "contract": crate::CONTRACT,
                     "sessions": self.bridge.sessions.len(),
                 }),
             ),
