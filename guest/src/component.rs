@@ -75,7 +75,7 @@ fn segment_info(i: crate::SegmentInfo) -> wit::SegmentInfo {
 
 fn join_options(o: wit::JoinOptions) -> crate::JoinOptions {
     crate::JoinOptions {
-        fragmented: o.fragmented,
+        fragmented: o.layout == wit::Mp4Layout::Fragmented,
     }
 }
 
@@ -104,32 +104,32 @@ impl calibrate::Guest for Component {
     }
 }
 
-fn multipart_error(e: MultipartError) -> wit::MultipartError {
+fn multipart_error(e: MultipartError) -> wit_multipart::MultipartError {
     match e {
-        MultipartError::BadContentType(m) => wit::MultipartError::BadContentType(m),
+        MultipartError::BadContentType(m) => wit_multipart::MultipartError::BadContentType(m),
         MultipartError::Malformed { at, reason } => {
-            wit::MultipartError::Malformed(wit::MultipartMalformed { at, reason })
+            wit_multipart::MultipartError::Malformed(wit_multipart::MultipartMalformed { at, reason })
         }
-        MultipartError::Truncated(m) => wit::MultipartError::Truncated(m),
+        MultipartError::Truncated(m) => wit_multipart::MultipartError::Truncated(m),
         MultipartError::TooLarge { what, size, limit } => {
-            wit::MultipartError::TooLarge(wit::TooLarge { what, size, limit })
+            wit_multipart::MultipartError::TooLarge(wit::TooLarge { what, size, limit })
         }
     }
 }
 
 impl wit_multipart::Guest for Component {
-    fn parse(content_type: String, body: Vec<u8>) -> Result<Vec<wit::Part>, wit::MultipartError> {
+    fn parse(content_type: String, body: Vec<u8>) -> Result<Vec<wit_multipart::Part>, wit_multipart::MultipartError> {
         let parts = multipart::parse(&content_type, &body).map_err(multipart_error)?;
         Ok(parts
             .into_iter()
-            .map(|p| wit::Part {
+            .map(|p| wit_multipart::Part {
                 name: p.name,
                 filename: p.filename,
                 content_type: p.content_type,
                 headers: p.headers,
                 body: match p.body {
-                    PartBody::Bytes(b) => wit::PartBody::Bytes(b),
-                    PartBody::Url(u) => wit::PartBody::Url(u),
+                    PartBody::Bytes(b) => wit_multipart::PartBody::Bytes(b),
+                    PartBody::Url(u) => wit_multipart::PartBody::Url(u),
                 },
             })
             .collect())
@@ -140,7 +140,10 @@ fn transcode_error(e: TranscodeError) -> wit_session::TranscodeError {
     use wit_session::TranscodeError as W;
     match e {
         TranscodeError::Media(m) => W::Media(media_error(m)),
-        TranscodeError::Rendition(name, m) => W::Rendition((name, media_error(m))),
+        TranscodeError::Rendition(name, m) => W::Rendition(wit_session::RenditionFailure {
+            name,
+            error: media_error(m),
+        }),
         TranscodeError::Transport(t) => W::Transport(transport_error(t)),
         TranscodeError::InvalidTarget(why) => W::InvalidTarget(why),
         TranscodeError::Status { status, body } => W::Status(wit_session::GatewayStatus { status, body }),
@@ -148,7 +151,7 @@ fn transcode_error(e: TranscodeError) -> wit_session::TranscodeError {
         TranscodeError::Multipart(m) => W::Multipart(multipart_error(m)),
         TranscodeError::MissingRendition(n) => W::MissingRendition(n),
         TranscodeError::UnexpectedRendition(n) => W::UnexpectedRendition(n),
-        TranscodeError::UrlRendition(n, u) => W::UrlRendition((n, u)),
+        TranscodeError::UrlRendition(name, url) => W::UrlRendition(wit_session::UrlPart { name, url }),
         TranscodeError::Mismatch { name, mismatch } => W::Mismatch(wit_session::RenditionMismatch {
             name,
             mismatch: mismatch_of(mismatch),
@@ -229,9 +232,7 @@ fn profiles_of(wit: &[wit_session::Profile]) -> Vec<crate::ladder::Profile> {
 }
 
 impl wit_session::Guest for Component {
-    fn send(
-        r: wit_session::SegmentRequest,
-    ) -> Result<(FutureIncomingResponse, wit_session::Pending), wit_session::TranscodeError> {
+    fn send(r: wit_session::SegmentRequest) -> Result<wit_session::Sent, wit_session::TranscodeError> {
         let profiles = profiles_of(&r.profiles);
         let prepared = core::prepare(&r.segment, &r.gateway, &r.manifest, r.seq, &profiles).map_err(transcode_error)?;
         // The segment and the TS are freed before this call returns, and
@@ -245,7 +246,7 @@ impl wit_session::Guest for Component {
             join: r.join,
             verify: r.verify,
         };
-        Ok((response, pending))
+        Ok(wit_session::Sent { response, pending })
     }
 
     fn receive(
@@ -262,7 +263,6 @@ impl wit_session::Guest for Component {
         );
         let renditions = read_answer(response, collector).map_err(transcode_error)?;
         Ok(wit_session::TranscodeOutput {
-            info: pending.info,
             renditions: renditions
                 .into_iter()
                 .map(|r| wit_session::Rendition {

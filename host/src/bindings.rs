@@ -6,7 +6,6 @@ wasmtime::component::bindgen!({
     world: "bridge",
     exports: { default: async },
     require_store_data_send: true,
-    additional_derives: [serde::Serialize],
     with: {
         "wasi:http": wasmtime_wasi_http::p2::bindings::http,
         "wasi:io": wasmtime_wasi::p2::bindings::io,

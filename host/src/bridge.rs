@@ -16,6 +16,7 @@ use lpbridge_guest::ladder::{self, Rung};
 use lpbridge_guest::verify::{Check, Mismatch};
 
 use crate::bindings::session::{self, TranscodeError, TransportError, VerifyMode};
+use crate::bindings::types::Mp4Layout;
 use crate::errors::{media_kind, media_message, multipart_message};
 use crate::failover::{self, Gateways, Retry};
 use crate::metrics::Metrics;
@@ -329,7 +330,11 @@ impl Bridge {
             manifest: claim.manifest.clone(),
             seq: claim.seq,
             profiles: profiles.iter().map(wit_profile).collect(),
-            fragmented: self.config.fragmented,
+            layout: if self.config.fragmented {
+                Mp4Layout::Fragmented
+            } else {
+                Mp4Layout::Progressive
+            },
             verify: self.config.verify,
         };
 
@@ -577,9 +582,9 @@ impl Bridge {
                 kind: media_kind(&m),
                 message: media_message(&m),
             },
-            TranscodeError::Rendition((name, m)) => BridgeError::Rendition {
-                name,
-                message: media_message(&m),
+            TranscodeError::Rendition(f) => BridgeError::Rendition {
+                name: f.name,
+                message: media_message(&f.error),
             },
             TranscodeError::Transport(t) => self.transport(t),
             TranscodeError::InvalidTarget(why) => BridgeError::Transport(format!("cannot address the gateway: {why}")),
@@ -591,7 +596,9 @@ impl Bridge {
             TranscodeError::Multipart(m) => BridgeError::Answer(multipart_message(&m)),
             TranscodeError::MissingRendition(n) => BridgeError::Answer(format!("no part for rendition {n}")),
             TranscodeError::UnexpectedRendition(n) => BridgeError::Answer(format!("unexpected part {n}")),
-            TranscodeError::UrlRendition((n, u)) => BridgeError::Answer(format!("rendition {n} came as a URL: {u}")),
+            TranscodeError::UrlRendition(p) => {
+                BridgeError::Answer(format!("rendition {} came as a URL: {}", p.name, p.url))
+            }
             TranscodeError::Mismatch(m) => BridgeError::Mismatch {
                 name: m.name,
                 mismatch: mismatch_of(m.mismatch),

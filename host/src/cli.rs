@@ -17,8 +17,8 @@ use crate::metrics::Metrics;
 use crate::server::Service;
 use crate::swap::Reloader;
 
+use crate::bindings::multipart::PartBody;
 use crate::bindings::session::VerifyMode;
-use crate::bindings::types::PartBody;
 use crate::errors::ComponentError;
 use crate::runtime::{Limits, Runtime, default_concurrent_calls};
 
@@ -297,7 +297,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Probe { segment } => {
             let info = runtime.probe(&read(&segment)?).await?.map_err(ComponentError::from)?;
-            say!("{}", serde_json::to_string_pretty(&info)?);
+            say!("{}", serde_json::to_string_pretty(&crate::info::to_json(&info))?);
         }
         Command::Split {
             segment,
@@ -307,7 +307,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let out = runtime.split(&read(&segment)?).await?.map_err(ComponentError::from)?;
             write(&video_ts, &out.video_ts)?;
             write(&audio_mp4, &out.audio_mp4)?;
-            say!("{}", serde_json::to_string_pretty(&out.info)?);
+            say!("{}", serde_json::to_string_pretty(&crate::info::to_json(&out.info))?);
         }
         Command::Join {
             video_ts,
@@ -315,7 +315,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             output,
             fragmented,
         } => {
-            let options = crate::bindings::types::JoinOptions { fragmented };
+            let layout = if fragmented {
+                crate::bindings::types::Mp4Layout::Fragmented
+            } else {
+                crate::bindings::types::Mp4Layout::Progressive
+            };
+            let options = crate::bindings::types::JoinOptions { layout };
             let mp4 = runtime
                 .join_with(&read(&video_ts)?, &read(&audio_mp4)?, options)
                 .await?

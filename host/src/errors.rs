@@ -1,6 +1,7 @@
 //! Human-readable text and stable kind names for the component's errors.
 
-use crate::bindings::types::{MediaError, MultipartError};
+use crate::bindings::multipart::MultipartError;
+use crate::bindings::types::MediaError;
 
 /// A short stable name for metrics and JSON (`"malformed"`, ...).
 pub fn media_kind(e: &MediaError) -> &'static str {

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod failover;
 pub mod guard;
 pub mod http_error;
+pub mod info;
 pub mod metrics;
 pub mod policy;
 pub mod runtime;

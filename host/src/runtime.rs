@@ -20,8 +20,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::types::HostFutureIncomingResponse;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::bindings::session::{Profile, SegmentRequest, TranscodeError, TranscodeOutput, VerifyMode};
-use crate::bindings::types::{JoinOptions, MediaError, MultipartError, Part, SegmentInfo, SplitOutput};
+use crate::bindings::multipart::{MultipartError, Part};
+use crate::bindings::session::{Profile, Rendition, SegmentRequest, Sent, TranscodeError, VerifyMode};
+use crate::bindings::types::{JoinOptions, MediaError, Mp4Layout, SegmentInfo, SplitOutput};
 use crate::bindings::{Bridge, BridgePre};
 use crate::policy::PolicyHooks;
 
@@ -206,8 +207,14 @@ impl Runtime {
 
     /// A progressive MP4; `join_with` for the options.
     pub async fn join(&self, video_ts: &[u8], audio_mp4: &[u8]) -> Result<Result<Vec<u8>, MediaError>> {
-        self.join_with(video_ts, audio_mp4, JoinOptions { fragmented: false })
-            .await
+        self.join_with(
+            video_ts,
+            audio_mp4,
+            JoinOptions {
+                layout: Mp4Layout::Progressive,
+            },
+        )
+        .await
     }
 
     pub async fn join_with(
@@ -314,9 +321,7 @@ impl Opened<'_> {
             seq: to.seq,
             profiles: to.profiles.clone(),
             segment: segment.to_vec(),
-            join: JoinOptions {
-                fragmented: to.fragmented,
-            },
+            join: JoinOptions { layout: to.layout },
             verify: to.verify,
         };
         let sent = r.streamplace_livepeer_session().call_send(&mut store, &request).await?;
@@ -327,7 +332,7 @@ impl Opened<'_> {
                     gateway_wait: Duration::ZERO,
                 });
             }
-            Ok((response, pending)) => (store.data_mut().table.delete(response)?, pending),
+            Ok(Sent { response, pending }) => (store.data_mut().table.delete(response)?, pending),
         };
         // The store first, then its slot (see `Instance`).
         drop((request, store, r));
@@ -344,7 +349,11 @@ impl Opened<'_> {
         let answer = r
             .streamplace_livepeer_session()
             .call_receive(&mut store, response, &pending)
-            .await?;
+            .await?
+            .map(|out| Answer {
+                info: pending.info,
+                renditions: out.renditions,
+            });
         Ok(RoundTrip { answer, gateway_wait })
     }
 }
@@ -362,8 +371,8 @@ pub struct Destination {
     pub manifest: String,
     pub seq: u64,
     pub profiles: Vec<Profile>,
-    /// Renditions as fragmented MP4s (a `moof` per GOP).
-    pub fragmented: bool,
+    /// How each rendition's MP4 is laid out.
+    pub layout: Mp4Layout,
     /// What the component does with its checks of each rendition.
     pub verify: VerifyMode,
 }
@@ -374,8 +383,15 @@ pub struct Destination {
 /// response head. The rest of the round trip is the host's own overhead:
 /// splitting, reading and joining the answer, and queueing for a slot.
 pub struct RoundTrip {
-    pub answer: Result<TranscodeOutput, TranscodeError>,
+    pub answer: Result<Answer, TranscodeError>,
     pub gateway_wait: Duration,
+}
+
+/// A segment's renditions, with what `send` read of the segment.
+#[derive(Debug)]
+pub struct Answer {
+    pub info: SegmentInfo,
+    pub renditions: Vec<Rendition>,
 }
 
 fn engine(limits: &Limits) -> Result<Engine> {

@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result, bail, ensure};
 use tokio::sync::Mutex;
 
-use crate::bindings::types::{MediaError, PartBody};
+use crate::bindings::multipart::PartBody;
+use crate::bindings::types::MediaError;
 use crate::bridge::Bridge;
 use crate::runtime::{Limits, Runtime};
 

@@ -2,7 +2,8 @@
 //! library, typed errors across the boundary, and a store per call that a
 //! hostile input cannot poison.
 
-use lpbridge::bindings::types::{MediaError, MultipartError, PartBody};
+use lpbridge::bindings::multipart::{MultipartError, PartBody};
+use lpbridge::bindings::types::MediaError;
 use lpbridge::{Limits, Runtime};
 use lpbridge_guest::JoinOptions;
 use lpbridge_tests::*;

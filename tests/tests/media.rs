@@ -187,7 +187,9 @@ fn generated_segments_pass_through_split_and_join() {
 /// ends a packet early), so there it shows those packets after the rest.
 #[test]
 fn fragmented_join_holds_the_same_packets() {
-    let options = lpbridge::bindings::types::JoinOptions { fragmented: true };
+    let options = lpbridge::bindings::types::JoinOptions {
+        layout: lpbridge::bindings::types::Mp4Layout::Fragmented,
+    };
     for src in streamplace_fixtures().iter().chain(generated_fixtures().iter()) {
         let name = src.file_name().unwrap().to_string_lossy();
         let dir = scratch(&format!("fragmented-{name}"));

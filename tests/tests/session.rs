@@ -211,7 +211,7 @@ async fn a_request_for_another_host_is_denied() {
         manifest: "m".into(),
         seq: 0,
         profiles: vec![],
-        fragmented: false,
+        layout: lpbridge::bindings::types::Mp4Layout::Progressive,
         verify: lpbridge::bindings::session::VerifyMode::Strict,
     };
     let out = runtime

@@ -1,0 +1,44 @@
+//! A segment's info as the CLI prints it: JSON whose shape is ours, not the
+//! contract's, so that a WIT type can change (an `option`, a codec variant)
+//! without changing what scripts read.
+
+use serde_json::{Value, json};
+
+use crate::bindings::types::{AudioInfo, SegmentInfo, VideoInfo};
+
+pub fn to_json(info: &SegmentInfo) -> Value {
+    json!({
+        "duration_ns": info.duration_ns,
+        "fragmented": info.fragmented,
+        "video": info.video.iter().map(video).collect::<Vec<_>>(),
+        "audio": info.audio.iter().map(audio).collect::<Vec<_>>(),
+    })
+}
+
+fn video(v: &VideoInfo) -> Value {
+    json!({
+        "codec": v.codec,
+        "width": v.width,
+        "height": v.height,
+        "frame_rate": v.frame_rate.map(|r| json!({ "num": r.num, "den": r.den })),
+        "frames": v.frames,
+        "presented": v.presented,
+        "keyframes": v.keyframes,
+        "b_frames": v.b_frames,
+        "start_ns": v.start_ns,
+        "duration_ns": v.duration_ns,
+        "timescale": v.timescale,
+    })
+}
+
+fn audio(a: &AudioInfo) -> Value {
+    json!({
+        "codec": a.codec,
+        "sample_rate": a.sample_rate,
+        "channels": a.channels,
+        "packets": a.packets,
+        "start_ns": a.start_ns,
+        "duration_ns": a.duration_ns,
+        "timescale": a.timescale,
+    })
+}
