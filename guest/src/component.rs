@@ -40,36 +40,45 @@ fn segment_info(i: crate::SegmentInfo) -> wit::SegmentInfo {
     wit::SegmentInfo {
         duration_ns: i.duration_ns,
         fragmented: i.fragmented,
-        video: i
-            .video
-            .into_iter()
-            .map(|v| wit::VideoInfo {
-                codec: v.codec,
-                width: v.width,
-                height: v.height,
-                frame_rate: v.frame_rate.map(|f| wit::FrameRate { num: f.num, den: f.den }),
-                frames: v.frames,
-                presented: v.presented,
-                keyframes: v.keyframes,
-                b_frames: v.b_frames,
-                start_ns: v.start_ns,
-                duration_ns: v.duration_ns,
-                timescale: v.timescale,
-            })
-            .collect(),
-        audio: i
-            .audio
-            .into_iter()
-            .map(|a| wit::AudioInfo {
-                codec: a.codec,
-                sample_rate: a.sample_rate,
-                channels: a.channels,
-                packets: a.packets,
-                start_ns: a.start_ns,
-                duration_ns: a.duration_ns,
-                timescale: a.timescale,
-            })
-            .collect(),
+        video: i.video.into_iter().next().map(|v| wit::VideoInfo {
+            codec: video_codec(v.codec),
+            width: v.width,
+            height: v.height,
+            frame_rate: v.frame_rate.map(|f| wit::FrameRate { num: f.num, den: f.den }),
+            frames: v.frames,
+            presented: v.presented,
+            keyframes: v.keyframes,
+            b_frames: v.b_frames,
+            start_ns: v.start_ns,
+            duration_ns: v.duration_ns,
+            timescale: v.timescale,
+        }),
+        audio: i.audio.into_iter().next().map(|a| wit::AudioInfo {
+            codec: audio_codec(a.codec),
+            sample_rate: a.sample_rate,
+            channels: a.channels,
+            packets: a.packets,
+            start_ns: a.start_ns,
+            duration_ns: a.duration_ns,
+            timescale: a.timescale,
+        }),
+    }
+}
+
+/// The library names codecs as strings ("h264", or the FourCC); the
+/// contract names the ones it knows.
+fn video_codec(name: String) -> wit::VideoCodec {
+    match name.as_str() {
+        "h264" => wit::VideoCodec::H264,
+        _ => wit::VideoCodec::Other(name),
+    }
+}
+
+fn audio_codec(name: String) -> wit::AudioCodec {
+    match name.as_str() {
+        "opus" => wit::AudioCodec::Opus,
+        "aac" => wit::AudioCodec::Aac,
+        _ => wit::AudioCodec::Other(name),
     }
 }
 
@@ -200,9 +209,12 @@ fn verification(pending: &wit_session::Pending) -> Option<core::Verification> {
         wit_session::VerifyMode::Warn => Verify::Warn,
         wit_session::VerifyMode::Strict => Verify::Strict,
     };
-    let v = pending.info.video.first()?;
+    let v = pending.info.video.as_ref()?;
     let source = crate::VideoInfo {
-        codec: v.codec.clone(),
+        codec: match &v.codec {
+            wit::VideoCodec::H264 => "h264".to_string(),
+            wit::VideoCodec::Other(fourcc) => fourcc.clone(),
+        },
         width: v.width,
         height: v.height,
         frame_rate: v.frame_rate.map(|f| crate::FrameRate { num: f.num, den: f.den }),
@@ -224,9 +236,15 @@ fn profiles_of(wit: &[wit_session::Profile]) -> Vec<crate::ladder::Profile> {
             width: p.width,
             height: p.height,
             bitrate: p.bitrate,
-            fps: p.fps,
-            fps_den: p.fps_den,
-            profile: p.profile.clone(),
+            fps: p.fps.map_or(0, |f| f.num),
+            fps_den: p.fps.map_or(1, |f| f.den),
+            profile: match p.h264_profile {
+                None => String::new(),
+                Some(wit_session::H264Profile::Baseline) => "h264baseline".into(),
+                Some(wit_session::H264Profile::Main) => "h264main".into(),
+                Some(wit_session::H264Profile::High) => "h264high".into(),
+                Some(wit_session::H264Profile::ConstrainedHigh) => "h264constrainedhigh".into(),
+            },
         })
         .collect()
 }

@@ -304,7 +304,7 @@ impl Bridge {
                 kind: media_kind(&e),
                 message: media_message(&e),
             })?;
-        let video = info.video.first().ok_or(BridgeError::Media {
+        let video = info.video.as_ref().ok_or(BridgeError::Media {
             kind: "no-video",
             message: "no video in segment".into(),
         })?;
@@ -655,9 +655,24 @@ fn wit_profile(p: &ladder::Profile) -> session::Profile {
         width: p.width,
         height: p.height,
         bitrate: p.bitrate,
-        fps: p.fps,
-        fps_den: p.fps_den,
-        profile: p.profile.clone(),
+        fps: (p.fps > 0).then(|| crate::bindings::types::FrameRate {
+            num: p.fps,
+            den: p.fps_den.max(1),
+        }),
+        h264_profile: h264_profile(&p.profile),
+    }
+}
+
+/// The ladder's profile names (go-livepeer's, lowercase) as the contract's
+/// enum; "" leaves it to the gateway. The ladder is a table in the code:
+/// a test holds that each of its names is one of these.
+fn h264_profile(name: &str) -> Option<session::H264Profile> {
+    match name {
+        "h264baseline" => Some(session::H264Profile::Baseline),
+        "h264main" => Some(session::H264Profile::Main),
+        "h264high" => Some(session::H264Profile::High),
+        "h264constrainedhigh" => Some(session::H264Profile::ConstrainedHigh),
+        _ => None,
     }
 }
 
@@ -707,5 +722,23 @@ impl InOrder {
             drop(permit);
             r
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_name_of_the_ladder_is_one_the_contract_names() {
+        for rung in ladder::default_ladder() {
+            assert_eq!(
+                h264_profile(&rung.profile).is_none(),
+                rung.profile.is_empty(),
+                "{}: {:?}",
+                rung.name,
+                rung.profile
+            );
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! A segment's info as the CLI prints it: JSON whose shape is ours, not the
 //! contract's, so that a WIT type can change (an `option`, a codec variant)
-//! without changing what scripts read.
+//! without changing what scripts read: a track is a list of at most one,
+//! and a codec its name ("h264", "opus", "aac", else the FourCC).
 
 use serde_json::{Value, json};
 
-use crate::bindings::types::{AudioInfo, SegmentInfo, VideoInfo};
+use crate::bindings::types::{AudioCodec, AudioInfo, SegmentInfo, VideoCodec, VideoInfo};
 
 pub fn to_json(info: &SegmentInfo) -> Value {
     json!({
@@ -17,7 +18,7 @@ pub fn to_json(info: &SegmentInfo) -> Value {
 
 fn video(v: &VideoInfo) -> Value {
     json!({
-        "codec": v.codec,
+        "codec": v.codec.name(),
         "width": v.width,
         "height": v.height,
         "frame_rate": v.frame_rate.map(|r| json!({ "num": r.num, "den": r.den })),
@@ -33,7 +34,7 @@ fn video(v: &VideoInfo) -> Value {
 
 fn audio(a: &AudioInfo) -> Value {
     json!({
-        "codec": a.codec,
+        "codec": a.codec.name(),
         "sample_rate": a.sample_rate,
         "channels": a.channels,
         "packets": a.packets,
@@ -41,4 +42,25 @@ fn audio(a: &AudioInfo) -> Value {
         "duration_ns": a.duration_ns,
         "timescale": a.timescale,
     })
+}
+
+impl VideoCodec {
+    /// "h264", else the sample entry's FourCC.
+    pub fn name(&self) -> &str {
+        match self {
+            VideoCodec::H264 => "h264",
+            VideoCodec::Other(fourcc) => fourcc,
+        }
+    }
+}
+
+impl AudioCodec {
+    /// "opus", "aac", else the sample entry's FourCC.
+    pub fn name(&self) -> &str {
+        match self {
+            AudioCodec::Opus => "opus",
+            AudioCodec::Aac => "aac",
+            AudioCodec::Other(fourcc) => fourcc,
+        }
+    }
 }

@@ -129,7 +129,7 @@ pub async fn self_check(runtime: &Runtime, segment: Option<&[u8]>) -> Result<()>
             .await?
             .map_err(|e| anyhow::anyhow!("probe: {e:?}"))?;
         ensure!(
-            info.video.first().map(|v| v.frames) == split.info.video.first().map(|v| v.frames),
+            info.video.as_ref().map(|v| v.frames) == split.info.video.as_ref().map(|v| v.frames),
             "split and join lost frames"
         );
     }

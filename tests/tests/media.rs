@@ -82,7 +82,7 @@ fn split_and_check(src: &Path, dir: &Path) -> Outputs {
 
     let (src_video, src_tb) = ffprobe_packets(src, "v");
     assert_eq!(
-        split.info.video[0].frames as usize,
+        split.info.video.as_ref().unwrap().frames as usize,
         src_video.len(),
         "{name}: info frames"
     );
