@@ -5,14 +5,22 @@ use crate::error::Error;
 use crate::multipart::{self, MultipartError, PartBody};
 use crate::session::{self as core, TranscodeError, TransportError};
 
+#[cfg(not(feature = "bench"))]
 wit_bindgen::generate!({
     path: "../wit",
     world: "bridge",
     generate_all,
 });
 
+#[cfg(feature = "bench")]
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "bench",
+    generate_all,
+});
+
 use exports::streamplace::livepeer::session as wit_session;
-use exports::streamplace::livepeer::{calibrate, multipart as wit_multipart, remux};
+use exports::streamplace::livepeer::{multipart as wit_multipart, remux};
 use streamplace::livepeer::types as wit;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
@@ -107,7 +115,8 @@ impl remux::Guest for Component {
     }
 }
 
-impl calibrate::Guest for Component {
+#[cfg(feature = "bench")]
+impl exports::streamplace::livepeer::calibrate::Guest for Component {
     fn echo(bytes: Vec<u8>) -> Vec<u8> {
         bytes
     }

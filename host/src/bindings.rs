@@ -13,5 +13,5 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use exports::streamplace::livepeer::{calibrate, multipart, remux, session};
+pub use exports::streamplace::livepeer::{multipart, remux, session};
 pub use streamplace::livepeer::types;

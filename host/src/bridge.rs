@@ -122,29 +122,29 @@ pub enum Limit {
 
 impl std::fmt::Display for Limit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ms = |d: &Duration| d.as_millis();
-        match self {
-            Limit::Connect(d) => write!(
-                f,
-                "no connection to the gateway within the connect limit, {} ms (--connect-timeout-ms)",
-                ms(d)
+        let (what, limit, flag) = match self {
+            Limit::Connect(d) => (
+                "no connection to the gateway within the connect limit",
+                d,
+                "--connect-timeout-ms",
             ),
-            Limit::FirstByte(d) => write!(
-                f,
-                "no answer from the gateway within the first-byte limit, {} ms (--first-byte-timeout-ms)",
-                ms(d)
+            Limit::FirstByte(d) => (
+                "no answer from the gateway within the first-byte limit",
+                d,
+                "--first-byte-timeout-ms",
             ),
-            Limit::BetweenBytes(d) => write!(
-                f,
-                "the gateway's answer stalled past the between-bytes limit, {} ms (--between-bytes-timeout-ms)",
-                ms(d)
+            Limit::BetweenBytes(d) => (
+                "the gateway's answer stalled past the between-bytes limit",
+                d,
+                "--between-bytes-timeout-ms",
             ),
-            Limit::Attempt(d) => write!(
-                f,
-                "the gateway took longer than this attempt's limit, {} ms (--request-timeout-secs, --segment-deadline-ms)",
-                ms(d)
+            Limit::Attempt(d) => (
+                "the gateway took longer than this attempt's limit",
+                d,
+                "--request-timeout-secs, --segment-deadline-ms",
             ),
-        }
+        };
+        write!(f, "{what}, {} ms ({flag})", limit.as_millis())
     }
 }
 

@@ -176,6 +176,17 @@ impl Runtime {
     }
 
     async fn instance_until(&self, hooks: PolicyHooks, deadline: Duration) -> Result<Instance> {
+        let (slot, mut store) = self.store_until(hooks, deadline).await?;
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        Ok((slot, store, instance))
+    }
+
+    /// A pool slot and a fresh store in it, not yet instantiated.
+    async fn store_until(
+        &self,
+        hooks: PolicyHooks,
+        deadline: Duration,
+    ) -> Result<(OwnedSemaphorePermit, Store<HostState>)> {
         let slot = self.calls.clone().acquire_owned().await?;
         let state = HostState {
             wasi: WasiCtxBuilder::new().build(),
@@ -191,8 +202,7 @@ impl Runtime {
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(epoch_ticks(deadline));
         store.epoch_deadline_trap();
-        let instance = self.pre.instantiate_async(&mut store).await?;
-        Ok((slot, store, instance))
+        Ok((slot, store))
     }
 
     pub async fn probe(&self, segment: &[u8]) -> Result<Result<SegmentInfo, MediaError>> {
@@ -232,9 +242,21 @@ impl Runtime {
     /// `bytes` into a fresh instance and back out, unchanged: the floor
     /// under every call that moves bytes through the sandbox (the
     /// instantiation, one copy in, one copy out, and the memory reset).
+    /// Only a component of the `bench` world has it; the embedded one does
+    /// not, so it is looked up by name rather than bound.
     pub async fn echo(&self, bytes: &[u8]) -> Result<Vec<u8>> {
-        let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
-        Ok(r.streamplace_livepeer_calibrate().call_echo(&mut store, bytes).await?)
+        let (_slot, mut store) = self
+            .store_until(PolicyHooks::deny_all(), self.limits.call_deadline)
+            .await?;
+        let instance = self.pre.instance_pre().instantiate_async(&mut store).await?;
+        let interface = format!("streamplace:livepeer/calibrate@{}", crate::CONTRACT);
+        let echo = instance
+            .get_export_index(&mut store, None, &interface)
+            .and_then(|i| instance.get_export_index(&mut store, Some(&i), "echo"))
+            .with_context(|| format!("the component exports no {interface}#echo (the bench world has it)"))?;
+        let echo = instance.get_typed_func::<(&[u8],), (Vec<u8>,)>(&mut store, &echo)?;
+        let (out,) = echo.call_async(&mut store, (bytes,)).await?;
+        Ok(out)
     }
 
     pub async fn multipart(&self, content_type: &str, body: &[u8]) -> Result<Result<Vec<Part>, MultipartError>> {
