@@ -7,7 +7,7 @@
 
 use crate::buf::WriteBe;
 use crate::error::{Error, Result};
-use crate::h264::{AvcConfig, NalType, for_each_length_prefixed, parameter_set};
+use crate::h264::{AvcConfig, NalType, for_each_length_prefixed, parameter_set, parse_sps};
 use crate::info::{SegmentInfo, describe, require_audio, require_h264, to_90k};
 use crate::mp4::{self, MuxTrack, Track, TrackKind};
 use crate::ts::Muxer;
@@ -94,9 +94,14 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
                 NalType::AccessUnitDelimiter => return Ok(()),
                 NalType::IdrSlice => idr = true,
                 // In-band sets go to the gateway and into the rendition's
-                // avcC: they are held to avcC's rule.
+                // avcC: they are held to avcC's rule, and an SPS must parse
+                // as join will parse it (the first one in the TS sizes the
+                // rendition).
                 t @ (NalType::Sps | NalType::Pps) => {
                     parameter_set(nal, t, 0)?;
+                    if t == NalType::Sps {
+                        parse_sps(nal)?;
+                    }
                     has_sps |= t == NalType::Sps;
                     has_pps |= t == NalType::Pps;
                 }
