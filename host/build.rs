@@ -34,15 +34,35 @@ fn main() {
 
     let target_dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("guest-wasm");
+        .unwrap_or_else(|| root.join("target"));
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    // The host's component, and the edge runtimes' (`lpbridge component
+    // edge`): one crate, two worlds.
+    build_guest(
+        &root,
+        &target_dir.join("guest-wasm"),
+        &[],
+        &out.join("lpbridge_guest.wasm"),
+    );
+    build_guest(
+        &root,
+        &target_dir.join("guest-wasm-edge"),
+        &["--features", "edge"],
+        &out.join("lpbridge_edge.wasm"),
+    );
+}
+
+/// Compiles `guest` for wasm in a target directory of its own and copies
+/// the component to `out`.
+fn build_guest(root: &Path, target_dir: &Path, features: &[&str], out: &Path) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "--release", "-p", "lpbridge-guest", "--target", TARGET])
+        .args(features)
         .arg("--manifest-path")
         .arg(root.join("Cargo.toml"))
         .arg("--target-dir")
-        .arg(&target_dir)
+        .arg(target_dir)
         // The outer build's flags are for the host; the component gets
         // wasm SIMD, which memchr uses to find start codes and boundaries.
         .env_remove("RUSTFLAGS")
@@ -50,11 +70,10 @@ fn main() {
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET");
     let status = cmd.status().expect("run cargo for the guest component");
-    assert!(status.success(), "building the guest component failed");
+    assert!(status.success(), "building the guest component ({features:?}) failed");
 
     let built = target_dir.join(TARGET).join("release").join("lpbridge_guest.wasm");
-    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("lpbridge_guest.wasm");
-    std::fs::copy(&built, &out).unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
+    std::fs::copy(&built, out).unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
 }
 
 /// Adds the wasm target with rustup when the sysroot lacks it.

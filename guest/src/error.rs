@@ -32,6 +32,18 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// A short stable name, for JSON errors and metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NoVideo => "no-video",
+            Error::NoAudio => "no-audio",
+            Error::UnsupportedCodec(_) => "unsupported-codec",
+            Error::Malformed { .. } => "malformed",
+            Error::TooLarge { .. } => "too-large",
+            Error::Truncated(_) => "truncated",
+        }
+    }
+
     /// A `Malformed` error; `at` names the structure (box path, packet index).
     pub fn malformed(at: impl fmt::Display, reason: impl fmt::Display) -> Self {
         Error::Malformed {

@@ -9,8 +9,10 @@
 //! - [`join`]: rendition TS + that audio MP4 → one MP4 on the source's
 //!   timeline, progressive or fragmented.
 //! - [`multipart`]: the gateway's `multipart/mixed` answer, incrementally.
+//! - [`edge`]: the routes of the `wasi:http/proxy` component.
 
 pub mod buf;
+pub mod edge;
 pub mod error;
 pub mod fuzz;
 pub mod h264;

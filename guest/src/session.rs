@@ -15,7 +15,8 @@ use crate::verify::{self, Mismatch, Verify};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TranscodeError {
-    #[error("segment: {0}")]
+    /// Its message is the media error's own: the segment is the subject.
+    #[error("{0}")]
     Media(Error),
     #[error("rendition {0}: {1}")]
     Rendition(String, Error),
@@ -25,17 +26,17 @@ pub enum TranscodeError {
     /// The gateway URL or manifest cannot make a request.
     #[error("cannot address the gateway: {0}")]
     InvalidTarget(String),
-    #[error("gateway returned {status}: {body}")]
+    #[error("gateway answered {status}: {body}")]
     Status { status: u16, body: String },
-    #[error("gateway answered 200 without multipart/mixed (content type {0:?})")]
+    #[error("gateway answer: 200 without multipart/mixed ({0:?})")]
     NotMultipart(String),
-    #[error("multipart: {0}")]
+    #[error("gateway answer: {0}")]
     Multipart(MultipartError),
-    #[error("no part for rendition {0}")]
+    #[error("gateway answer: no part for rendition {0}")]
     MissingRendition(String),
-    #[error("part names no requested rendition: {0}")]
+    #[error("gateway answer: unexpected part {0}")]
     UnexpectedRendition(String),
-    #[error("rendition {0} came as a URL ({1}), which is not fetched")]
+    #[error("gateway answer: rendition {0} came as a URL: {1}")]
     UrlRendition(String, String),
     /// Under [`Verify::Strict`], the first check a rendition failed.
     #[error("rendition {name}: {mismatch}")]
@@ -125,15 +126,27 @@ pub fn prepare(
 ) -> Result<Prepared, TranscodeError> {
     let target = target(gateway, manifest, seq)?;
     let split = split(segment).map_err(TranscodeError::Media)?;
-    let video = &split.info.video[0];
-    let headers = vec![
-        ("Accept", "multipart/mixed".to_string()),
-        ("Content-Type", "video/mp2t".to_string()),
-        ("Content-Duration", (split.info.duration_ns / 1_000_000).to_string()),
-        ("Content-Resolution", format!("{}x{}", video.width, video.height)),
-        ("Livepeer-Transcode-Configuration", config_json(manifest, profiles)),
-    ];
-    Ok(Prepared { split, target, headers })
+    Ok(Prepared::new(split, target, manifest, profiles))
+}
+
+impl Prepared {
+    /// The request for a segment already split: for a caller that picks the
+    /// profiles from what the split found.
+    pub fn new(split: Split, target: Target, manifest: &str, profiles: &[Profile]) -> Self {
+        let resolution = split
+            .info
+            .video
+            .first()
+            .map_or_else(String::new, |v| format!("{}x{}", v.width, v.height));
+        let headers = vec![
+            ("Accept", "multipart/mixed".to_string()),
+            ("Content-Type", "video/mp2t".to_string()),
+            ("Content-Duration", (split.info.duration_ns / 1_000_000).to_string()),
+            ("Content-Resolution", resolution),
+            ("Livepeer-Transcode-Configuration", config_json(manifest, profiles)),
+        ];
+        Prepared { split, target, headers }
+    }
 }
 
 /// Whether a response `Content-Type` is `multipart/mixed`.
@@ -166,13 +179,22 @@ pub struct Verification {
 }
 
 /// Joins each part with the source's audio as soon as it is complete, and
-/// matches parts to profiles by `Rendition-Name`, never by position.
+/// matches parts to profiles by `Rendition-Name`, never by position. Each
+/// rendition is handed back as it is joined, so a caller can pass it on
+/// before the next part arrives.
 pub struct Collector<'a> {
     audio_mp4: &'a [u8],
     options: JoinOptions,
     verification: Option<Verification>,
     wanted: Vec<Profile>,
-    done: Vec<Option<Rendition>>,
+    seen: Vec<bool>,
+}
+
+/// A joined rendition and the place of its profile in the request.
+#[derive(Clone, Debug)]
+pub struct Collected {
+    pub slot: usize,
+    pub rendition: Rendition,
 }
 
 impl<'a> Collector<'a> {
@@ -187,11 +209,11 @@ impl<'a> Collector<'a> {
             options,
             verification,
             wanted: profiles.to_vec(),
-            done: vec![None; profiles.len()],
+            seen: vec![false; profiles.len()],
         }
     }
 
-    pub fn push(&mut self, part: Part) -> Result<(), TranscodeError> {
+    pub fn push(&mut self, part: Part) -> Result<Collected, TranscodeError> {
         let name = part
             .name
             .clone()
@@ -201,7 +223,7 @@ impl<'a> Collector<'a> {
             .iter()
             .position(|w| w.name == name)
             .ok_or_else(|| TranscodeError::UnexpectedRendition(name.clone()))?;
-        if self.done[slot].is_some() {
+        if self.seen[slot] {
             return Err(TranscodeError::UnexpectedRendition(format!("{name} (twice)")));
         }
         let bytes = match part.body {
@@ -221,24 +243,24 @@ impl<'a> Collector<'a> {
                 found
             }
         };
-        self.done[slot] = Some(Rendition {
+        self.seen[slot] = true;
+        let rendition = Rendition {
             name,
             width: joined.width,
             height: joined.height,
             frames: joined.frames,
             mp4: joined.mp4,
             mismatches,
-        });
-        Ok(())
+        };
+        Ok(Collected { slot, rendition })
     }
 
     /// Every profile must have come back.
-    pub fn finish(self) -> Result<Vec<Rendition>, TranscodeError> {
-        self.done
-            .into_iter()
-            .zip(self.wanted)
-            .map(|(d, p)| d.ok_or(TranscodeError::MissingRendition(p.name)))
-            .collect()
+    pub fn finish(self) -> Result<(), TranscodeError> {
+        match self.seen.iter().position(|s| !s) {
+            Some(i) => Err(TranscodeError::MissingRendition(self.wanted[i].name.clone())),
+            None => Ok(()),
+        }
     }
 }
 

@@ -62,6 +62,12 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Write a component built into this binary to a file.
+    Component {
+        world: World,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Print what a segment holds, as JSON.
     Probe { segment: PathBuf },
     /// Split a segment into a video-only MPEG-TS and an audio-only MP4.
@@ -275,7 +281,30 @@ macro_rules! say {
     }};
 }
 
+/// The components this binary carries.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum World {
+    /// The one this host runs (`streamplace:livepeer/bridge`).
+    Bridge,
+    /// A standard `wasi:http/proxy` component for edge runtimes (wasmtime
+    /// serve, jco, Spin), configured by LPBRIDGE_GATEWAY and friends.
+    Edge,
+}
+
+fn write_component(world: World, output: &Path) -> Result<()> {
+    let bytes = match world {
+        World::Bridge => crate::EMBEDDED_COMPONENT,
+        World::Edge => crate::EDGE_COMPONENT,
+    };
+    std::fs::write(output, bytes).with_context(|| format!("write {}", output.display()))?;
+    say!("{}: {} bytes", output.display(), bytes.len());
+    Ok(())
+}
+
 pub async fn run(cli: Cli) -> Result<()> {
+    if let Command::Component { world, output } = &cli.command {
+        return write_component(*world, output);
+    }
     let limits = Limits {
         memory_bytes: cli.memory_mib << 20,
         concurrent_calls: cli.concurrent_calls,
@@ -451,6 +480,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        // Written before the runtime starts, which it does not need.
+        Command::Component { world, output } => write_component(world, &output)?,
     }
     Ok(())
 }

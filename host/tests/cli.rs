@@ -3,21 +3,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+mod common;
+use common::{fixture, scratch};
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lpbridge"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/streamplace")
-        .join(name)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
@@ -235,4 +225,75 @@ fn logs_to_a_file_have_no_escape_bytes() {
         String::from_utf8_lossy(&text)
     );
     assert!(!text.contains(&0x1b), "{:?}", String::from_utf8_lossy(&text));
+}
+
+/// A user with only the binary gets both components, byte for byte the
+/// ones it carries.
+#[test]
+fn both_components_are_written_from_the_binary() {
+    let dir = scratch("cli-component");
+    for (world, carried) in [
+        ("bridge", lpbridge::EMBEDDED_COMPONENT),
+        ("edge", lpbridge::EDGE_COMPONENT),
+    ] {
+        let file = dir.join(format!("{world}.wasm"));
+        let o = bin().args(["component", world, "-o"]).arg(&file).output().unwrap();
+        assert!(o.status.success(), "{world}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(std::fs::read(&file).unwrap(), carried, "{world}");
+        let said = String::from_utf8_lossy(&o.stdout);
+        assert!(said.contains(&format!("{} bytes", carried.len())), "{world}: {said}");
+    }
+    let o = bin()
+        .args(["component", "bench", "-o"])
+        .arg(dir.join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "an unknown world is a usage error");
+}
+
+/// The edge component is a `wasi:http/proxy` component: it exports the
+/// incoming handler, and imports the proxy world's interfaces and the
+/// environment its settings come from, with what Rust's std imports
+/// besides (which `wasmtime serve -S cli=y` and jco provide).
+#[test]
+fn the_edge_component_is_a_proxy_component() {
+    let engine = wasmtime::Engine::default();
+    let c = wasmtime::component::Component::from_binary(&engine, lpbridge::EDGE_COMPONENT).unwrap();
+    let ty = c.component_type();
+    let exports: Vec<String> = ty.exports(&engine).map(|(n, _)| n.to_string()).collect();
+    assert_eq!(exports, ["wasi:http/incoming-handler@0.2.12"]);
+    let proxy = [
+        "wasi:io/poll",
+        "wasi:clocks/monotonic-clock",
+        "wasi:clocks/wall-clock",
+        "wasi:random/random",
+        "wasi:io/error",
+        "wasi:io/streams",
+        "wasi:cli/stdout",
+        "wasi:cli/stderr",
+        "wasi:cli/stdin",
+        "wasi:http/types",
+        "wasi:http/outgoing-handler",
+    ];
+    // std's own (its exit and terminal detection), at std's WASI version.
+    let std = [
+        "wasi:cli/exit",
+        "wasi:cli/terminal-input",
+        "wasi:cli/terminal-output",
+        "wasi:cli/terminal-stdin",
+        "wasi:cli/terminal-stdout",
+        "wasi:cli/terminal-stderr",
+    ];
+    let imports: Vec<String> = ty.imports(&engine).map(|(n, _)| n.to_string()).collect();
+    let outside: Vec<&String> = imports
+        .iter()
+        .filter(|i| {
+            let name = i.split('@').next().unwrap_or_default();
+            !proxy.contains(&name) && !std.contains(&name) && name != "wasi:cli/environment"
+        })
+        .collect();
+    assert!(outside.is_empty(), "imports outside the proxy world: {outside:?}");
+    for needed in ["wasi:http/outgoing-handler@0.2.12", "wasi:cli/environment@0.2.12"] {
+        assert!(imports.iter().any(|i| i == needed), "{needed}: {imports:?}");
+    }
 }

@@ -13,12 +13,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response, StatusCode};
 use serde_json::Value;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{fixture, scratch};
 
 fn run_demo(out: &Path, segments: u32, extra: &[&str]) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_lpbridge"))
@@ -219,8 +215,7 @@ fn gateway_subcommand_serves_transcode() {
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
 
     let out = scratch("gateway-subcommand");
-    let segment =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/streamplace/sample-segment.mp4");
+    let segment = fixture("sample-segment.mp4");
     let o = Command::new(env!("CARGO_BIN_EXE_lpbridge"))
         .args([
             "transcode",

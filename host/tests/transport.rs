@@ -9,11 +9,10 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
+mod common;
+
 fn segment() -> PathBuf {
-    let dir = std::env::var_os("LPBRIDGE_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/streamplace"));
-    dir.join("sample-segment.mp4")
+    common::fixture("sample-segment.mp4")
 }
 
 /// One attempt (`--retries 0`), so the limit that ran out is the only one.

@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub mod gateway;
+pub mod hosts;
+pub mod http;
 
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -22,6 +24,32 @@ pub fn streamplace_segment(name: &str) -> Vec<u8> {
         .find(|p| p.ends_with(name))
         .unwrap_or_else(|| panic!("no fixture {name}"));
     std::fs::read(path).unwrap()
+}
+
+/// The real segments the end-to-end transcodes use (among them B-frames
+/// with an edit list, tracks whose durations differ, frames that share a
+/// DTS), then the generated files named in `generated`.
+pub fn transcode_sources(generated: &[&str]) -> Vec<PathBuf> {
+    let real = [
+        "sample-segment.mp4",
+        "5sec.mp4",
+        "duration-mismatch.mp4",
+        "few-video-frames.mp4",
+    ];
+    let mut sources: Vec<PathBuf> = real
+        .iter()
+        .map(|n| streamplace_fixtures().into_iter().find(|p| p.ends_with(n)).unwrap())
+        .collect();
+    let made = generated_fixtures();
+    for n in generated {
+        sources.push(
+            made.iter()
+                .find(|p| p.ends_with(n))
+                .unwrap_or_else(|| panic!("no {n}"))
+                .clone(),
+        );
+    }
+    sources
 }
 
 /// The value of the Prometheus sample `line` (name and labels) in
@@ -439,6 +467,67 @@ pub fn check_audio(src: &Path, out: &Path) {
             x.pts == y.pts && x.dts == y.dts && x.size == y.size && x.md5 == y.md5 && duration,
             "{}: audio packet {i}: {x:?} became {y:?}",
             src.display()
+        );
+    }
+}
+
+/// ffmpeg decodes the rendition without a message, but for the null
+/// muxer's note on frames closer than its time base (1.8 ms apart in some
+/// real segments), which it then gives for the source too.
+pub fn assert_clean_decode(src: &Path, out: &Path, what: &str) {
+    let dts_note = |l: &str| l.contains("non monotonically increasing dts") || l.contains("Last message repeated");
+    let errors = ffmpeg_decode_errors(out);
+    let other: Vec<&str> = errors.lines().filter(|l| !dts_note(l)).collect();
+    assert!(other.is_empty(), "{what}: ffmpeg decode: {errors}");
+    if errors.lines().any(dts_note) {
+        assert!(
+            ffmpeg_decode_errors(src).lines().any(dts_note),
+            "{what}: dts notes the source does not give: {errors}"
+        );
+    }
+}
+
+pub fn sorted_pts(file: &Path) -> (Vec<i64>, (i64, i64)) {
+    let (packets, tb) = ffprobe_packets(file, "v");
+    let mut pts: Vec<i64> = packets.iter().map(|p| p.pts.unwrap()).collect();
+    pts.sort();
+    (pts, tb)
+}
+
+/// A rendition of `src` made for profile `p`, as a player sees it: at the
+/// profile's size, the source's audio byte for byte, a keyframe first, a
+/// clean decode, and every frame at one of the source's presentation
+/// times, the first where the source's first is.
+pub fn check_rendition(src: &Path, file: &Path, p: &lpbridge_guest::ladder::Profile, what: &str) {
+    assert_eq!(ffprobe_size(file), (p.width, p.height), "{what}: size as asked");
+    check_audio(src, file);
+    let (packets, _) = ffprobe_packets(file, "v");
+    assert!(packets[0].keyframe, "{what}: a keyframe first");
+    assert_clean_decode(src, file, what);
+    let (src_pts, src_tb) = sorted_pts(src);
+    let (pts, tb) = sorted_pts(file);
+    assert_eq!(tb, src_tb, "{what}: time base");
+    // An empty edit (a rendition without B-frames starts later in its own
+    // media than one with them) is in the movie's timescale, milliseconds
+    // here: one tick of it is the tolerance.
+    let shift = pts[0] - src_pts[0];
+    let tick = tb.1 / (1000 * tb.0) + 1;
+    assert!(shift.abs() <= tick, "{what}: first frame {} vs {}", pts[0], src_pts[0]);
+    let all: std::collections::BTreeSet<i64> = src_pts.iter().copied().collect();
+    assert!(
+        pts.iter().all(|t| all.contains(&(t - shift))),
+        "{what}: {pts:?} vs {src_pts:?}"
+    );
+    // At the source's rate every frame stays; a rung at half of it keeps
+    // one frame per output slot.
+    if p.fps == 0 {
+        assert_eq!(pts.len(), all.len(), "{what}: a frame per presentation time");
+    } else {
+        assert!(
+            pts.len() <= src_pts.len() && pts.len() * 5 >= src_pts.len() * 2,
+            "{what}: {} frames of {}",
+            pts.len(),
+            src_pts.len()
         );
     }
 }

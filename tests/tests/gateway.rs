@@ -245,29 +245,6 @@ fn bridge(gateway: &Gateway, rungs: &str) -> Arc<Bridge> {
     Arc::new(Bridge::new(runtime, config, Arc::new(Metrics::new())).unwrap())
 }
 
-/// ffmpeg decodes the rendition without a message, but for the null
-/// muxer's note on frames closer than its time base (1.8 ms apart in some
-/// real segments), which it then gives for the source too.
-fn assert_clean_decode(src: &Path, out: &Path, what: &str) {
-    let dts_note = |l: &str| l.contains("non monotonically increasing dts") || l.contains("Last message repeated");
-    let errors = ffmpeg_decode_errors(out);
-    let other: Vec<&str> = errors.lines().filter(|l| !dts_note(l)).collect();
-    assert!(other.is_empty(), "{what}: ffmpeg decode: {errors}");
-    if errors.lines().any(dts_note) {
-        assert!(
-            ffmpeg_decode_errors(src).lines().any(dts_note),
-            "{what}: dts notes the source does not give: {errors}"
-        );
-    }
-}
-
-fn sorted_pts(file: &Path) -> (Vec<i64>, (i64, i64)) {
-    let (packets, tb) = ffprobe_packets(file, "v");
-    let mut pts: Vec<i64> = packets.iter().map(|p| p.pts.unwrap()).collect();
-    pts.sort();
-    (pts, tb)
-}
-
 /// Real segments through the component, the host and the built-in gateway.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_segments_transcode_end_to_end() {
@@ -276,19 +253,7 @@ async fn real_segments_transcode_end_to_end() {
     // Under the default, strict verification: each rendition is checked
     // against its profile and the source while it is joined.
     assert_eq!(b.config().verify, lpbridge::bindings::session::VerifyMode::Strict);
-    let mut sources: Vec<PathBuf> = [
-        "sample-segment.mp4",
-        "5sec.mp4",
-        "duration-mismatch.mp4",
-        "few-video-frames.mp4",
-    ]
-    .iter()
-    .map(|n| fixture(n))
-    .collect();
-    let generated = generated_fixtures();
-    for n in ["bframes.mp4", "portrait.mp4", "odd.mp4", "fragmented.mp4", "aac.mp4"] {
-        sources.push(generated.iter().find(|p| p.ends_with(n)).unwrap().clone());
-    }
+    let sources = transcode_sources(&["bframes.mp4", "portrait.mp4", "odd.mp4", "fragmented.mp4", "aac.mp4"]);
     for src in &sources {
         let name = src.file_name().unwrap().to_string_lossy().to_string();
         let bytes = std::fs::read(src).unwrap();
@@ -308,44 +273,11 @@ async fn real_segments_transcode_end_to_end() {
         let wanted: Vec<&str> = asked.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, wanted, "{name}");
 
-        let (src_pts, src_tb) = sorted_pts(src);
         let dir = scratch(&format!("gateway-e2e-{name}"));
         for (r, p) in out.renditions.iter().zip(&asked) {
             let file = dir.join(format!("{}.mp4", r.name));
             std::fs::write(&file, &r.mp4).unwrap();
-            let what = format!("{name} {}", r.name);
-            assert_eq!(ffprobe_size(&file), (p.width, p.height), "{what}: size as asked");
-            check_audio(src, &file);
-            let (packets, _) = ffprobe_packets(&file, "v");
-            assert!(packets[0].keyframe, "{what}: a keyframe first");
-            assert_clean_decode(src, &file, &what);
-            // Every frame shows at one of the source's presentation times,
-            // the first where the source's first did.
-            let (pts, tb) = sorted_pts(&file);
-            assert_eq!(tb, src_tb, "{what}: time base");
-            // An empty edit (a rendition without B-frames starts later in
-            // its own media than one with them) is in the movie's
-            // timescale, milliseconds here: one tick of it is the tolerance.
-            let shift = pts[0] - src_pts[0];
-            let tick = tb.1 / (1000 * tb.0) + 1;
-            assert!(shift.abs() <= tick, "{what}: first frame {} vs {}", pts[0], src_pts[0]);
-            let all: BTreeSet<i64> = src_pts.iter().copied().collect();
-            assert!(
-                pts.iter().all(|t| all.contains(&(t - shift))),
-                "{what}: {pts:?} vs {src_pts:?}"
-            );
-            // At the source's rate every frame stays; a rung at half of
-            // it keeps one frame per output slot.
-            if p.fps == 0 {
-                assert_eq!(pts.len(), all.len(), "{what}: a frame per presentation time");
-            } else {
-                assert!(
-                    pts.len() <= src_pts.len() && pts.len() * 5 >= src_pts.len() * 2,
-                    "{what}: {} frames of {}",
-                    pts.len(),
-                    src_pts.len()
-                );
-            }
+            check_rendition(src, &file, p, &format!("{name} {}", r.name));
         }
     }
 }

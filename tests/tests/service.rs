@@ -11,59 +11,8 @@ use lpbridge::{Limits, Runtime};
 use lpbridge_guest::ladder;
 use lpbridge_guest::multipart::{self, PartBody};
 use lpbridge_tests::gateway::{FakeGateway, Mode};
+use lpbridge_tests::http::http;
 use lpbridge_tests::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map_or("", |(_, v)| v.as_str())
-    }
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-}
-
-/// A plain HTTP/1.1 exchange with `Connection: close`.
-async fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &[u8]) -> Answer {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    // A server may answer (413) before it has read the whole body; the
-    // answer is what counts, so a failed write is not the end.
-    let _ = async {
-        s.write_all(head.as_bytes()).await?;
-        s.write_all(body).await
-    }
-    .await;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| {
-            l.split_once(':')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        })
-        .collect();
-    Answer {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    }
-}
 
 fn segment(name: &str) -> Vec<u8> {
     std::fs::read(streamplace_fixtures().into_iter().find(|p| p.ends_with(name)).unwrap()).unwrap()

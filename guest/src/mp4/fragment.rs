@@ -2,7 +2,7 @@
 //! `moof` the `traf` boxes with `tfhd`, `tfdt` and `trun`, appended to the
 //! tracks' sample lists.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use crate::buf::Reader;
 use crate::error::{Error, Result};
@@ -21,7 +21,7 @@ struct Defaults {
 const NON_SYNC: u32 = 0x0001_0000;
 
 pub fn read_fragments(movie: &mut Movie<'_>, moov: Atom<'_>, moofs: &[Atom<'_>], file_len: u64) -> Result<()> {
-    let mut trex: HashMap<u32, Defaults> = HashMap::new();
+    let mut trex: BTreeMap<u32, Defaults> = BTreeMap::new();
     for child in moov.children() {
         let child = child?;
         if child.kind.0 != *b"mvex" {
@@ -46,7 +46,7 @@ pub fn read_fragments(movie: &mut Movie<'_>, moov: Atom<'_>, moofs: &[Atom<'_>],
         }
     }
     // Where each track's next fragment continues when it has no tfdt.
-    let mut next_dts: HashMap<u32, i64> = movie
+    let mut next_dts: BTreeMap<u32, i64> = movie
         .tracks
         .iter()
         .map(|t| (t.id, t.samples.last().map_or(0, |s| s.dts + s.duration as i64)))

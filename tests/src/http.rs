@@ -1,0 +1,121 @@
+//! A plain HTTP/1.1 client over a TCP stream, for the services under test:
+//! it shares no code with what it tests, reads chunked answers, and can
+//! declare a body longer than it sends, to see a limit enforced before the
+//! body is read.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// No exchange in the tests takes this long; past it, the test fails by
+/// naming the request instead of hanging.
+const LIMIT: Duration = Duration::from_secs(120);
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{}: not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+/// A request with `Connection: close` and the whole body.
+pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Answer {
+    request(addr, method, path, &[], body, body.len()).await
+}
+
+/// A request whose `Content-Length` is `declared`, of which only `body`
+/// is sent before the answer is read.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    declared: usize,
+) -> Answer {
+    let exchange = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {declared}\r\n");
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("Connection: close\r\n\r\n");
+        // A server may answer (413) before it has read the whole body; the
+        // answer is what counts, so a failed write is not the end.
+        let _ = async {
+            s.write_all(head.as_bytes()).await?;
+            s.write_all(body).await
+        }
+        .await;
+        let mut raw = Vec::new();
+        let _ = s.read_to_end(&mut raw).await;
+        raw
+    };
+    let raw = tokio::time::timeout(LIMIT, exchange)
+        .await
+        .unwrap_or_else(|_| panic!("{method} {path}: no answer within {LIMIT:?}"));
+    parse(&raw).unwrap_or_else(|| {
+        panic!(
+            "{method} {path}: not an HTTP answer: {:?}",
+            String::from_utf8_lossy(&raw)
+        )
+    })
+}
+
+fn parse(raw: &[u8]) -> Option<Answer> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let rest = &raw[split + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked { dechunk(rest) } else { rest.to_vec() };
+    Some(Answer { status, headers, body })
+}
+
+/// The chunks' bytes, as far as they go: an answer cut short keeps what
+/// came, for the test to see what is missing.
+fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&rest[..eol])
+            .ok()
+            .and_then(|l| usize::from_str_radix(l.split(';').next().unwrap_or("").trim(), 16).ok());
+        let Some(size) = size.filter(|s| *s > 0) else { break };
+        let data = &rest[eol + 2..];
+        let take = size.min(data.len());
+        body.extend_from_slice(&data[..take]);
+        if take < size || data.len() < size + 2 {
+            break;
+        }
+        rest = &data[size + 2..];
+    }
+    body
+}

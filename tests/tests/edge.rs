@@ -1,0 +1,252 @@
+//! The edge component (`lpbridge component edge`) under hosts that share
+//! no code with ours: `wasmtime serve` from the wasmtime CLI 48.0.8, and
+//! jco on Node. The upstream is the built-in gateway on loopback, with real
+//! transcoding, or the fake gateway for its failures. Every answer is the
+//! one `lpbridge serve` gives: the same parts, the same JSON errors with the
+//! same statuses.
+
+use std::path::{Path, PathBuf};
+
+use lpbridge::bridge::BridgeError;
+use lpbridge_gateway::{Gateway, GatewayOptions};
+use lpbridge_guest::ladder::{self, Profile};
+use lpbridge_guest::multipart::{self, PartBody};
+use lpbridge_tests::gateway::{FakeGateway, Mode};
+use lpbridge_tests::hosts::{Host, Served};
+use lpbridge_tests::http::{Answer, http, request};
+use lpbridge_tests::*;
+
+const RUNGS: &str = "720p,240p";
+
+fn component(dir: &Path) -> PathBuf {
+    let file = dir.join("edge.wasm");
+    std::fs::write(&file, lpbridge::EDGE_COMPONENT).unwrap();
+    file
+}
+
+fn sources() -> Vec<PathBuf> {
+    transcode_sources(&["bframes.mp4"])
+}
+
+/// The parts of a complete multipart answer, by name.
+fn parts(a: &Answer, what: &str) -> Vec<(String, Vec<u8>, String)> {
+    assert_eq!(a.status, 200, "{what}: {}", String::from_utf8_lossy(&a.body));
+    let parts = multipart::parse(a.header("content-type"), &a.body).unwrap_or_else(|e| panic!("{what}: {e}"));
+    parts
+        .into_iter()
+        .map(|p| {
+            let resolution = p.header("Content-Resolution").unwrap_or_default().to_string();
+            let PartBody::Bytes(b) = p.body else {
+                panic!("{what}: a URL part")
+            };
+            (p.name.unwrap_or_default(), b, resolution)
+        })
+        .collect()
+}
+
+/// The host answers the next request after whatever came before.
+async fn still_serving(s: &mut Served, after: &str) {
+    let h = http(s.addr, "GET", "/healthz", b"").await;
+    assert_eq!(h.status, 200, "{} after {after}: {}", s.host.name(), s.log());
+    assert!(s.running(), "{} exited after {after}", s.host.name());
+}
+
+/// Real segments through the edge component and the built-in gateway.
+async fn transcodes_real_segments(host: Host) {
+    let dir = scratch(&format!("edge-{}-real", host.name()));
+    let gw = Gateway::start(([127, 0, 0, 1], 0).into(), GatewayOptions::default())
+        .await
+        .unwrap();
+    let url = gw.url();
+    let env = [("LPBRIDGE_GATEWAY", url.as_str()), ("LPBRIDGE_RENDITIONS", RUNGS)];
+    let mut s = Served::start(host, &component(&dir), &env, &dir);
+    let who = host.name();
+
+    let h = http(s.addr, "GET", "/healthz", b"").await.json();
+    assert_eq!(h["contract"], lpbridge::CONTRACT, "{who}: {h}");
+    assert_eq!(h["version"], env!("CARGO_PKG_VERSION"), "{who}: {h}");
+
+    let ladder = ladder::select(&ladder::default_ladder(), RUNGS).unwrap();
+    for (i, src) in sources().iter().enumerate() {
+        let name = src.file_name().unwrap().to_string_lossy().to_string();
+        let what = format!("{who} {name}");
+        let bytes = std::fs::read(src).unwrap();
+        let v = lpbridge_guest::probe(&bytes).unwrap().video[0].clone();
+        let asked = ladder::renditions(&ladder, v.width, v.height, v.frame_rate);
+        // A manifest per source: the gateway keeps the profiles a manifest
+        // opened with, as go-livepeer does.
+        let a = http(s.addr, "POST", &format!("/live/edge-{who}-{i}/0.mp4"), &bytes).await;
+        let got = parts(&a, &what);
+        let names: Vec<&str> = got.iter().map(|(n, ..)| n.as_str()).collect();
+        let wanted: Vec<&str> = asked.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, wanted, "{what}");
+        for ((n, mp4, resolution), p) in got.iter().zip(&asked) {
+            assert_eq!(*resolution, format!("{}x{}", p.width, p.height), "{what} {n}");
+            let file = dir.join(format!("{i}-{n}.mp4"));
+            std::fs::write(&file, mp4).unwrap();
+            check_rendition(src, &file, p, &format!("{what} {n}"));
+        }
+    }
+
+    // The caller's own profiles, in go-livepeer's header.
+    let src = &sources()[0];
+    let bytes = std::fs::read(src).unwrap();
+    let custom = Profile {
+        name: "custom".into(),
+        width: 320,
+        height: 180,
+        bitrate: 300_000,
+        fps: 0,
+        fps_den: 0,
+        profile: String::new(),
+    };
+    let header = ladder::config_json("edge-custom", std::slice::from_ref(&custom));
+    let a = request(
+        s.addr,
+        "POST",
+        &format!("/live/edge-{who}-custom/0.mp4"),
+        &[("Livepeer-Transcode-Configuration", &header)],
+        &bytes,
+        bytes.len(),
+    )
+    .await;
+    let got = parts(&a, &format!("{who} custom profile"));
+    assert_eq!(got.len(), 1, "{who}: one part for one profile");
+    let file = dir.join("custom.mp4");
+    std::fs::write(&file, &got[0].1).unwrap();
+    check_rendition(src, &file, &custom, &format!("{who} custom profile"));
+
+    // The probe is `lpbridge probe`'s JSON, computed in this component.
+    let a = http(s.addr, "POST", "/v1/probe", &bytes).await;
+    assert_eq!(a.status, 200, "{who} probe");
+    let host_probe = runtime().probe(&bytes).await.unwrap().unwrap();
+    assert_eq!(
+        a.json(),
+        lpbridge::info::to_json(&host_probe),
+        "{who}: probe as lpbridge probe prints it"
+    );
+    still_serving(&mut s, "the real segments").await;
+}
+
+/// Bad input, a gateway that fails, a body over the limit, a missing
+/// gateway: each gets serve's status and JSON, and the host serves on.
+async fn refuses_as_serve_does(host: Host) {
+    let dir = scratch(&format!("edge-{}-faults", host.name()));
+    let who = host.name();
+    let fake = FakeGateway::start(Mode::NoSessions).await;
+    let url = fake.url();
+    // The fake gateway hands the source's TS back: nothing to verify.
+    let env = [
+        ("LPBRIDGE_GATEWAY", url.as_str()),
+        ("LPBRIDGE_RENDITIONS", RUNGS),
+        ("LPBRIDGE_VERIFY", "off"),
+    ];
+    let mut s = Served::start(host, &component(&dir), &env, &dir);
+    let segment = std::fs::read(&sources()[0]).unwrap();
+
+    // Random bytes: the typed media error, as serve words it.
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let e = runtime().probe(&noise).await.unwrap().unwrap_err();
+    for path in ["/live/m/1.mp4", "/v1/probe"] {
+        let a = http(s.addr, "POST", path, &noise).await;
+        assert_eq!(a.status, 400, "{who} {path}: {}", String::from_utf8_lossy(&a.body));
+        assert_eq!(
+            a.json(),
+            serde_json::json!({
+                "error": lpbridge::errors::media_kind(&e),
+                "message": lpbridge::errors::media_message(&e),
+            }),
+            "{who} {path}"
+        );
+        still_serving(&mut s, "random bytes").await;
+    }
+
+    // A gateway that answers 503: 502, with its body.
+    let a = http(s.addr, "POST", "/live/m/2.mp4", &segment).await;
+    let serve = BridgeError::Gateway {
+        status: 503,
+        body: "No sessions available".into(),
+    };
+    assert_eq!(a.status, 502, "{who}: {}", String::from_utf8_lossy(&a.body));
+    assert_eq!(
+        a.json(),
+        serde_json::json!({ "error": serve.kind(), "message": serve.to_string() }),
+        "{who}"
+    );
+    still_serving(&mut s, "a 503 from the gateway").await;
+
+    // A body over the limit is refused from its Content-Length, before it
+    // is read: only 64 KiB of it is ever sent.
+    let limit = 64usize << 20;
+    let a = request(s.addr, "POST", "/live/m/3.mp4", &[], &segment[..64 << 10], limit + 1).await;
+    assert_eq!(a.status, 413, "{who}: {}", String::from_utf8_lossy(&a.body));
+    assert_eq!(
+        a.json(),
+        serde_json::json!({ "error": "too-large", "message": format!("segment bodies are limited to {limit} bytes") }),
+        "{who}"
+    );
+    still_serving(&mut s, "an oversized body").await;
+
+    // A failure after the first part: the parts joined so far, and no
+    // close delimiter, so the caller sees the truncation.
+    fake.set_mode(Mode::Truncated);
+    let a = http(s.addr, "POST", "/live/m/4.mp4", &segment).await;
+    assert_eq!(a.status, 200, "{who}");
+    // The first part came whole, as its Content-Length says; nothing
+    // after it closes the answer.
+    let head_end = a.body.windows(4).position(|w| w == b"\r\n\r\n").expect("a part head") + 4;
+    let head = String::from_utf8_lossy(&a.body[..head_end]).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{who}: {head}"));
+    assert!(head.contains("Rendition-Name: 720p"), "{who}: {head}");
+    assert_eq!(
+        a.body.len(),
+        head_end + length,
+        "{who}: the first part whole, then the end"
+    );
+    let cut = multipart::parse(a.header("content-type"), &a.body).unwrap_err();
+    assert!(matches!(cut, multipart::MultipartError::Truncated(_)), "{who}: {cut}");
+    still_serving(&mut s, "a gateway answer cut short").await;
+
+    // The same segment, once the gateway answers: every part, closed.
+    fake.set_mode(Mode::Passthrough);
+    let a = http(s.addr, "POST", "/live/m/5.mp4", &segment).await;
+    assert_eq!(parts(&a, who).len(), 2, "{who}");
+
+    // Without LPBRIDGE_GATEWAY: 503 saying what to set; /healthz still 200.
+    drop(s);
+    let mut bare = Served::start(host, &component(&dir), &[], &dir);
+    for path in ["/live/m/1.mp4", "/v1/probe"] {
+        let a = http(bare.addr, "POST", path, &segment).await;
+        assert_eq!(a.status, 503, "{who} {path}");
+        assert_eq!(a.json()["error"], "not-configured", "{who} {path}");
+        let message = a.json()["message"].as_str().unwrap().to_string();
+        assert!(message.contains("set LPBRIDGE_GATEWAY"), "{who}: {message}");
+        still_serving(&mut bare, "a request without a gateway").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasmtime_serve_transcodes_real_segments() {
+    transcodes_real_segments(Host::WasmtimeServe).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasmtime_serve_refuses_as_serve_does() {
+    refuses_as_serve_does(Host::WasmtimeServe).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jco_transcodes_real_segments() {
+    transcodes_real_segments(Host::Jco).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jco_refuses_as_serve_does() {
+    refuses_as_serve_does(Host::Jco).await;
+}
