@@ -26,6 +26,8 @@ pub struct VideoInfo {
     /// instant (real segments have them) show as one.
     pub presented: u32,
     pub keyframes: u32,
+    /// The samples' bytes: with the duration, the bitrate.
+    pub bytes: u64,
     /// Whether any frame is presented before one decoded earlier.
     pub b_frames: bool,
     /// First presented frame, on the movie timeline (edit lists applied).
@@ -123,6 +125,7 @@ fn video_info(movie: &Movie<'_>, t: &Track<'_>) -> Result<VideoInfo> {
         frames: t.samples.len() as u32,
         presented: instants.len() as u32,
         keyframes: t.samples.iter().filter(|s| s.sync).count() as u32,
+        bytes: t.samples.iter().map(|s| s.size as u64).sum(),
         b_frames,
         start_ns: start_ns(movie, t),
         duration_ns: to_ns(t.span(), t.timescale).max(0) as u64,

@@ -169,6 +169,7 @@ mod tests {
             frames: 60,
             presented: 60,
             keyframes: 1,
+            bytes: 1_000_000,
             b_frames: false,
             start_ns: 0,
             duration_ns: 2_000_000_000,

@@ -1,4 +1,4 @@
-//! The only `bindgen!` of the host: the `remuxer` world from `wit/`.
+//! The only `bindgen!` of the host: the `bridge` world from `wit/`.
 #![allow(missing_docs, clippy::all)]
 
 wasmtime::component::bindgen!({
@@ -15,3 +15,38 @@ wasmtime::component::bindgen!({
 
 pub use exports::streamplace::livepeer::{multipart, remux, session};
 pub use streamplace::livepeer::types;
+
+impl types::Mp4Layout {
+    /// The layout a `--fragmented` flag (or its setting) asks for.
+    pub fn fragmented_if(fragmented: bool) -> Self {
+        if fragmented {
+            types::Mp4Layout::Fragmented
+        } else {
+            types::Mp4Layout::Progressive
+        }
+    }
+}
+
+impl session::Check {
+    /// Its name in metrics labels and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            session::Check::Size => "size",
+            session::Check::FrameCount => "frame-count",
+            session::Check::Duration => "duration",
+            session::Check::FirstFrame => "first-frame",
+            session::Check::Timestamps => "timestamps",
+        }
+    }
+}
+
+/// `1920x1080, asked 284x160`; `frame-count 25 frames, asked 44 to 49
+/// frames`.
+impl std::fmt::Display for session::Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.what {
+            session::Check::Size => write!(f, "{}, asked {}", self.got, self.expected),
+            what => write!(f, "{} {}, asked {}", what.as_str(), self.got, self.expected),
+        }
+    }
+}

@@ -10,15 +10,11 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-use lpbridge_guest::info::FrameRate;
-use lpbridge_guest::ladder::{self, Rung};
-
-use lpbridge_guest::verify::{Check, Mismatch};
-
-use crate::bindings::session::{self, TranscodeError, TransportError, VerifyMode};
+use crate::bindings::session::{self, Mismatch, TranscodeError, TransportError, VerifyMode};
 use crate::bindings::types::Mp4Layout;
 use crate::errors::{media_kind, media_message, multipart_message};
 use crate::failover::{self, Gateways, Retry};
+use crate::ladder::{self, Rung};
 use crate::metrics::Metrics;
 use crate::policy::{PolicyHooks, Refusal, Refusals, Timeouts};
 use crate::runtime::{Destination, Runtime};
@@ -175,8 +171,8 @@ impl BridgeError {
     }
 }
 
-/// The guest library's record of a rendition, as the component returns it.
-pub use lpbridge_guest::session::Rendition;
+/// A rendition, as the component returns it.
+pub use crate::bindings::session::Rendition;
 
 #[derive(Clone, Debug)]
 pub struct Transcoded {
@@ -184,6 +180,8 @@ pub struct Transcoded {
     pub duration_ns: u64,
     pub width: u32,
     pub height: u32,
+    /// What the gateway was asked for, in order.
+    pub asked: Vec<session::Profile>,
     pub renditions: Vec<Rendition>,
     pub elapsed: Duration,
     /// The part of `elapsed` spent waiting on the gateway (see
@@ -308,8 +306,7 @@ impl Bridge {
             kind: "no-video",
             message: "no video in segment".into(),
         })?;
-        let rate = video.frame_rate.map(|f| FrameRate { num: f.num, den: f.den });
-        let profiles = ladder::renditions(&self.config.ladder, video.width, video.height, rate);
+        let profiles = ladder::renditions(&self.config.ladder, video.width, video.height, video.frame_rate);
         if profiles.is_empty() {
             // Nothing below the source: the gateway would answer 200 empty.
             return Ok(Transcoded {
@@ -317,6 +314,7 @@ impl Bridge {
                 duration_ns: info.duration_ns,
                 width: video.width,
                 height: video.height,
+                asked: Vec::new(),
                 renditions: Vec::new(),
                 elapsed: started.elapsed(),
                 gateway_wait: Duration::ZERO,
@@ -329,12 +327,8 @@ impl Bridge {
             gateway: String::new(),
             manifest: claim.manifest.clone(),
             seq: claim.seq,
-            profiles: profiles.iter().map(wit_profile).collect(),
-            layout: if self.config.fragmented {
-                Mp4Layout::Fragmented
-            } else {
-                Mp4Layout::Progressive
-            },
+            profiles,
+            layout: Mp4Layout::fragmented_if(self.config.fragmented),
             verify: self.config.verify,
         };
 
@@ -423,18 +417,7 @@ impl Bridge {
         }
         let out = result?;
         let elapsed = started.elapsed();
-        let renditions: Vec<Rendition> = out
-            .renditions
-            .into_iter()
-            .map(|r| Rendition {
-                name: r.name,
-                width: r.width,
-                height: r.height,
-                frames: r.frames,
-                mp4: r.mp4,
-                mismatches: r.mismatches.into_iter().map(mismatch_of).collect(),
-            })
-            .collect();
+        let renditions = out.renditions;
         for r in &renditions {
             let _rendition = tracing::info_span!("rendition", rendition = %r.name).entered();
             for m in &r.mismatches {
@@ -468,6 +451,7 @@ impl Bridge {
             duration_ns: out.info.duration_ns,
             width: video.width,
             height: video.height,
+            asked: to.profiles,
             renditions,
             elapsed,
             gateway_wait,
@@ -601,7 +585,7 @@ impl Bridge {
             }
             TranscodeError::Mismatch(m) => BridgeError::Mismatch {
                 name: m.name,
-                mismatch: mismatch_of(m.mismatch),
+                mismatch: m.mismatch,
             },
         }
     }
@@ -649,49 +633,6 @@ impl Bridge {
     }
 }
 
-fn wit_profile(p: &ladder::Profile) -> session::Profile {
-    session::Profile {
-        name: p.name.clone(),
-        width: p.width,
-        height: p.height,
-        bitrate: p.bitrate,
-        fps: (p.fps > 0).then(|| crate::bindings::types::FrameRate {
-            num: p.fps,
-            den: p.fps_den.max(1),
-        }),
-        h264_profile: h264_profile(&p.profile),
-    }
-}
-
-/// The ladder's profile names (go-livepeer's, lowercase) as the contract's
-/// enum; "" leaves it to the gateway. The ladder is a table in the code:
-/// a test holds that each of its names is one of these.
-fn h264_profile(name: &str) -> Option<session::H264Profile> {
-    match name {
-        "h264baseline" => Some(session::H264Profile::Baseline),
-        "h264main" => Some(session::H264Profile::Main),
-        "h264high" => Some(session::H264Profile::High),
-        "h264constrainedhigh" => Some(session::H264Profile::ConstrainedHigh),
-        _ => None,
-    }
-}
-
-/// The component's record of a failed check, as the guest library's type,
-/// whose `Display` is the one wording of it.
-fn mismatch_of(m: session::Mismatch) -> Mismatch {
-    Mismatch {
-        what: match m.what {
-            session::Check::Size => Check::Size,
-            session::Check::FrameCount => Check::FrameCount,
-            session::Check::Duration => Check::Duration,
-            session::Check::FirstFrame => Check::FirstFrame,
-            session::Check::Timestamps => Check::Timestamps,
-        },
-        expected: m.expected,
-        got: m.got,
-    }
-}
-
 /// One creator's segments sent in the order given: each claims its seq when
 /// submitted and then runs on its own task, with never more queued than the
 /// session's guard lets wait (in flight + `max_waiting`), so a long list
@@ -722,23 +663,5 @@ impl InOrder {
             drop(permit);
             r
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_profile_name_of_the_ladder_is_one_the_contract_names() {
-        for rung in ladder::default_ladder() {
-            assert_eq!(
-                h264_profile(&rung.profile).is_none(),
-                rung.profile.is_empty(),
-                "{}: {:?}",
-                rung.name,
-                rung.profile
-            );
-        }
     }
 }

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ladder;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use lpbridge_guest::ladder;
 
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -344,11 +344,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             output,
             fragmented,
         } => {
-            let layout = if fragmented {
-                crate::bindings::types::Mp4Layout::Fragmented
-            } else {
-                crate::bindings::types::Mp4Layout::Progressive
-            };
+            let layout = crate::bindings::types::Mp4Layout::fragmented_if(fragmented);
             let options = crate::bindings::types::JoinOptions { layout };
             let mp4 = runtime
                 .join_with(&read(&video_ts)?, &read(&audio_mp4)?, options)

@@ -14,11 +14,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use lpbridge_gateway::synth::{SampleOptions, sample_segment};
-use lpbridge_guest::info::{FrameRate, describe};
-use lpbridge_guest::ladder;
-use lpbridge_guest::mp4::{self, TrackKind};
 
 use crate::bridge::{Bridge, InOrder};
+use crate::errors::ComponentError;
+use crate::runtime::Runtime;
 
 pub struct DemoOptions {
     pub out: PathBuf,
@@ -27,7 +26,8 @@ pub struct DemoOptions {
     pub sample: SampleOptions,
 }
 
-/// What one MP4 holds, read back from its own boxes.
+/// What one MP4 holds, read back from its own boxes by the component (the
+/// demo's files are parsed in the sandbox like any other).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stats {
     pub width: u32,
@@ -37,29 +37,19 @@ pub struct Stats {
     pub duration_s: f64,
     pub video_bytes: u64,
     pub bytes: u64,
-    pub frame_rate: Option<FrameRate>,
 }
 
 impl Stats {
-    pub fn of(file: &[u8]) -> Result<Self> {
-        let movie = mp4::parse(file)?;
-        let info = describe(&movie)?;
-        let video = info.video.first().context("no video track")?;
-        let video_bytes = movie
-            .tracks
-            .iter()
-            .filter(|t| t.kind == TrackKind::Video)
-            .flat_map(|t| t.samples.iter())
-            .map(|s| s.size as u64)
-            .sum();
+    pub async fn of(runtime: &Runtime, file: &[u8]) -> Result<Self> {
+        let info = runtime.probe(file).await?.map_err(ComponentError::from)?;
+        let video = info.video.as_ref().context("no video track")?;
         Ok(Stats {
             width: video.width,
             height: video.height,
             frames: video.frames,
             duration_s: info.duration_ns as f64 / 1e9,
-            video_bytes,
+            video_bytes: video.bytes,
             bytes: file.len() as u64,
-            frame_rate: video.frame_rate,
         })
     }
 
@@ -113,13 +103,17 @@ pub async fn run(bridge: Arc<Bridge>, options: DemoOptions) -> Result<Vec<Column
         results.push(t);
     }
 
-    let source_stats = sources.iter().map(|s| Stats::of(s)).collect::<Result<Vec<_>>>()?;
-    let first = &source_stats[0];
-    let asked: BTreeMap<String, u64> =
-        ladder::renditions(&bridge.config().ladder, first.width, first.height, first.frame_rate)
-            .into_iter()
-            .map(|p| (p.name, p.bitrate / 1000))
-            .collect();
+    let runtime = bridge.runtime();
+    let mut source_stats = Vec::new();
+    for s in &sources {
+        source_stats.push(Stats::of(&runtime, s).await?);
+    }
+    // What the first segment asked for: the sources are alike.
+    let asked: BTreeMap<String, u64> = results[0]
+        .asked
+        .iter()
+        .map(|p| (p.name.clone(), p.bitrate / 1000))
+        .collect();
 
     let mut source = Column {
         name: "source".into(),
@@ -151,7 +145,7 @@ pub async fn run(bridge: Arc<Bridge>, options: DemoOptions) -> Result<Vec<Column
             write(&options.out.join(&file), &r.mp4)?;
             let column = &mut columns[at];
             column.files.resize(i, None);
-            column.files.push(Some((file, Stats::of(&r.mp4)?)));
+            column.files.push(Some((file, Stats::of(&runtime, &r.mp4).await?)));
             column.time += result.elapsed;
         }
     }

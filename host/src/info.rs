@@ -25,6 +25,7 @@ fn video(v: &VideoInfo) -> Value {
         "frames": v.frames,
         "presented": v.presented,
         "keyframes": v.keyframes,
+        "bytes": v.bytes,
         "b_frames": v.b_frames,
         "start_ns": v.start_ns,
         "duration_ns": v.duration_ns,

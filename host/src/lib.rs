@@ -11,6 +11,7 @@ pub mod failover;
 pub mod guard;
 pub mod http_error;
 pub mod info;
+pub mod ladder;
 pub mod metrics;
 pub mod policy;
 pub mod runtime;

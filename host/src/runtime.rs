@@ -532,15 +532,18 @@ fn check_contract(engine: &Engine, component: &Component) -> Result<()> {
                 .map(|n| n.split_once('@').map_or("", |v| v.1).to_string())
         })
         .collect();
-    match theirs.first() {
-        None => anyhow::bail!(
+    if theirs.is_empty() {
+        anyhow::bail!(
             "the component exports no {prefix} interface; this host speaks streamplace:livepeer@{}",
             crate::CONTRACT
-        ),
-        Some(v) if theirs.iter().any(|t| t != crate::CONTRACT) => anyhow::bail!(
+        );
+    }
+    // The version that differs, not merely the first listed.
+    match theirs.iter().find(|t| *t != crate::CONTRACT) {
+        Some(v) => anyhow::bail!(
             "the component speaks streamplace:livepeer@{v}; this host speaks streamplace:livepeer@{}",
             crate::CONTRACT
         ),
-        Some(_) => Ok(()),
+        None => Ok(()),
     }
 }

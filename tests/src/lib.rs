@@ -494,11 +494,40 @@ pub fn sorted_pts(file: &Path) -> (Vec<i64>, (i64, i64)) {
     (pts, tb)
 }
 
-/// A rendition of `src` made for profile `p`, as a player sees it: at the
+/// What a rendition was asked for, as the checks need it.
+pub struct Asked {
+    pub width: u32,
+    pub height: u32,
+    /// At the source's rate (else at half of it).
+    pub source_rate: bool,
+}
+
+impl From<&lpbridge::bindings::session::Profile> for Asked {
+    fn from(p: &lpbridge::bindings::session::Profile) -> Self {
+        Asked {
+            width: p.width,
+            height: p.height,
+            source_rate: p.fps.is_none(),
+        }
+    }
+}
+
+impl From<&lpbridge_guest::ladder::Profile> for Asked {
+    fn from(p: &lpbridge_guest::ladder::Profile) -> Self {
+        Asked {
+            width: p.width,
+            height: p.height,
+            source_rate: p.fps == 0,
+        }
+    }
+}
+
+/// A rendition of `src` made as `p` asked, as a player sees it: at the
 /// profile's size, the source's audio byte for byte, a keyframe first, a
 /// clean decode, and every frame at one of the source's presentation
 /// times, the first where the source's first is.
-pub fn check_rendition(src: &Path, file: &Path, p: &lpbridge_guest::ladder::Profile, what: &str) {
+pub fn check_rendition(src: &Path, file: &Path, p: impl Into<Asked>, what: &str) {
+    let p: Asked = p.into();
     assert_eq!(ffprobe_size(file), (p.width, p.height), "{what}: size as asked");
     check_audio(src, file);
     let (packets, _) = ffprobe_packets(file, "v");
@@ -520,7 +549,7 @@ pub fn check_rendition(src: &Path, file: &Path, p: &lpbridge_guest::ladder::Prof
     );
     // At the source's rate every frame stays; a rung at half of it keeps
     // one frame per output slot.
-    if p.fps == 0 {
+    if p.source_rate {
         assert_eq!(pts.len(), all.len(), "{what}: a frame per presentation time");
     } else {
         assert!(

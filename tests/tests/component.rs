@@ -128,3 +128,55 @@ fn memory_cap_errors_and_the_next_call_still_works() {
     let ok = block_on(small.split(&tiny)).unwrap();
     assert!(ok.is_ok(), "a fresh store per call: the next segment succeeds");
 }
+
+/// The host's ladder (its policy) and the edge component's default (which
+/// has no host to ask) give the same profiles for any source.
+#[test]
+fn the_hosts_ladder_and_the_edges_default_agree() {
+    use lpbridge::bindings::session::H264Profile;
+    use lpbridge::bindings::types::FrameRate;
+    let sizes = [
+        (1920, 1080),
+        (1080, 1920),
+        (1280, 720),
+        (642, 362),
+        (4000, 1000),
+        (321, 241),
+        (3840, 2160),
+        (284, 160),
+    ];
+    let rates = [None, Some((60, 1)), Some((30000, 1001)), Some((25, 1)), Some((0, 1))];
+    for (w, h) in sizes {
+        for rate in rates {
+            let host: Vec<_> = lpbridge::ladder::renditions(
+                &lpbridge::ladder::default_ladder(),
+                w,
+                h,
+                rate.map(|(num, den)| FrameRate { num, den }),
+            )
+            .into_iter()
+            .map(|p| {
+                let profile = match p.h264_profile {
+                    None => "",
+                    Some(H264Profile::Baseline) => "h264baseline",
+                    Some(H264Profile::Main) => "h264main",
+                    Some(H264Profile::High) => "h264high",
+                    Some(H264Profile::ConstrainedHigh) => "h264constrainedhigh",
+                };
+                let fps = p.fps.map_or((0, 0), |f| (f.num, f.den));
+                (p.name, p.width, p.height, p.bitrate, fps, profile.to_string())
+            })
+            .collect();
+            let edge: Vec<_> = lpbridge_guest::ladder::renditions(
+                &lpbridge_guest::ladder::default_ladder(),
+                w,
+                h,
+                rate.map(|(num, den)| lpbridge_guest::FrameRate { num, den }),
+            )
+            .into_iter()
+            .map(|p| (p.name, p.width, p.height, p.bitrate, (p.fps, p.fps_den), p.profile))
+            .collect();
+            assert_eq!(host, edge, "{w}x{h} at {rate:?}");
+        }
+    }
+}

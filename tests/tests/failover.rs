@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use lpbridge::bindings::session::VerifyMode;
 use lpbridge::bridge::{Bridge, Config};
+use lpbridge::ladder;
 use lpbridge::metrics::Metrics;
 use lpbridge::{Limits, Runtime};
-use lpbridge_guest::ladder;
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 use lpbridge_tests::*;
 

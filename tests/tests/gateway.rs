@@ -10,10 +10,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use lpbridge::bridge::{Bridge, Config};
+use lpbridge::ladder;
 use lpbridge::metrics::Metrics;
 use lpbridge::{Limits, Runtime};
 use lpbridge_gateway::{Gateway, GatewayOptions};
-use lpbridge_guest::ladder;
 use lpbridge_tests::*;
 use serde_json::{Value, json};
 
@@ -257,8 +257,8 @@ async fn real_segments_transcode_end_to_end() {
     for src in &sources {
         let name = src.file_name().unwrap().to_string_lossy().to_string();
         let bytes = std::fs::read(src).unwrap();
-        let info = lpbridge_guest::probe(&bytes).unwrap();
-        let v = &info.video[0];
+        let info = runtime().probe(&bytes).await.unwrap().unwrap();
+        let v = info.video.as_ref().unwrap();
         let asked = ladder::renditions(&b.config().ladder, v.width, v.height, v.frame_rate);
         assert!(!asked.is_empty(), "{name}: no rung below it");
         // A creator per source: like go-livepeer, the gateway keeps the

@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lpbridge::bridge::{Bridge, Config};
+use lpbridge::ladder;
 use lpbridge::metrics::Metrics;
 use lpbridge::server::{Service, serve};
 use lpbridge::swap::Reloader;
 use lpbridge::{Limits, Runtime};
-use lpbridge_guest::ladder;
 use lpbridge_guest::multipart::{self, PartBody};
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 use lpbridge_tests::http::http;

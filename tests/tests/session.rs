@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lpbridge::bridge::{Bridge, BridgeError, Config};
+use lpbridge::ladder;
 use lpbridge::metrics::Metrics;
 use lpbridge::policy::{Origin, PolicyHooks, Refusal, Refusals};
 use lpbridge::{Limits, Runtime};
-use lpbridge_guest::ladder;
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 use lpbridge_tests::*;
 

@@ -43,12 +43,7 @@ fn rendition(src: &Path, dir: &Path, fragmented: bool) -> PathBuf {
     let parts = block_on(runtime().split(&bytes))
         .unwrap()
         .unwrap_or_else(|e| panic!("{}: split: {e:?}", src.display()));
-    use lpbridge::bindings::types::Mp4Layout;
-    let layout = if fragmented {
-        Mp4Layout::Fragmented
-    } else {
-        Mp4Layout::Progressive
-    };
+    let layout = lpbridge::bindings::types::Mp4Layout::fragmented_if(fragmented);
     let options = lpbridge::bindings::types::JoinOptions { layout };
     let mp4 = block_on(runtime().join_with(&parts.video_ts, &parts.audio_mp4, options))
         .unwrap()

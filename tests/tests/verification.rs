@@ -11,12 +11,12 @@
 
 use std::sync::Arc;
 
+use lpbridge::bindings::session::Check;
 use lpbridge::bindings::session::VerifyMode;
 use lpbridge::bridge::{Bridge, Config};
+use lpbridge::ladder;
 use lpbridge::metrics::Metrics;
 use lpbridge::{Limits, Runtime};
-use lpbridge_guest::ladder;
-use lpbridge_guest::verify::Check;
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 use lpbridge_tests::*;
 
