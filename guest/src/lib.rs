@@ -12,6 +12,7 @@
 //! - [`edge`]: the routes of the `wasi:http/proxy` component.
 
 pub mod buf;
+pub mod check;
 pub mod edge;
 pub mod error;
 pub mod fuzz;

@@ -13,7 +13,7 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use exports::streamplace::livepeer::{multipart, remux, session};
+pub use exports::streamplace::livepeer::{check, multipart, remux, session};
 pub use streamplace::livepeer::types;
 
 impl types::Mp4Layout {

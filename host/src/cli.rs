@@ -68,6 +68,20 @@ pub enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Findings about segments nobody trusts, computed in the component:
+    /// what is wrong, where, and what the bridge and the gateway will make
+    /// of it. Files, directories (their MP4s in name order) or `-`. Exit 2
+    /// on errors, 1 on warnings with --strict.
+    Check {
+        #[arg(required = true)]
+        segments: Vec<PathBuf>,
+        /// The report as JSON (the schema is in the README).
+        #[arg(long)]
+        json: bool,
+        /// Warnings fail the check too (exit 1).
+        #[arg(long)]
+        strict: bool,
+    },
     /// Print what a segment holds, as JSON.
     Probe { segment: PathBuf },
     /// Split a segment into a video-only MPEG-TS and an audio-only MP4.
@@ -475,6 +489,16 @@ pub async fn run(cli: Cli) -> Result<()> {
                     write(&dir.join(name), bytes)?;
                 }
             }
+        }
+        Command::Check { segments, json, strict } => {
+            let inputs = crate::check::inputs(&segments)?;
+            let checked = crate::check::run(Arc::new(runtime), &ladder::default_ladder(), &inputs).await?;
+            if json {
+                say!("{}", serde_json::to_string_pretty(&crate::check::run_json(&checked))?);
+            } else {
+                say!("{}", crate::check::text(&checked).trim_end());
+            }
+            crate::check::verdict(&checked, strict)?;
         }
         // Written before the runtime starts, which it does not need.
         Command::Component { world, output } => write_component(world, &output)?,

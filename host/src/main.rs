@@ -35,6 +35,9 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(failed) = e.downcast_ref::<lpbridge::check::Failed>() {
+                return std::process::ExitCode::from(failed.exit);
+            }
             // 2 for bad media (the input's fault), 1 for anything else.
             if e.downcast_ref::<lpbridge::ComponentError>().is_some() {
                 std::process::ExitCode::from(2)

@@ -20,6 +20,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::types::HostFutureIncomingResponse;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::bindings::check::{Report, StreamFinding};
 use crate::bindings::multipart::{MultipartError, Part};
 use crate::bindings::session::{Profile, Rendition, SegmentRequest, Sent, TranscodeError, VerifyMode};
 use crate::bindings::types::{JoinOptions, MediaError, Mp4Layout, SegmentInfo, SplitOutput};
@@ -208,6 +209,20 @@ impl Runtime {
     pub async fn probe(&self, segment: &[u8]) -> Result<Result<SegmentInfo, MediaError>> {
         let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         Ok(r.streamplace_livepeer_remux().call_probe(&mut store, segment).await?)
+    }
+
+    /// A segment's findings, computed in the component from its bytes.
+    pub async fn check(&self, segment: &[u8]) -> Result<Report> {
+        let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
+        Ok(r.streamplace_livepeer_check().call_check(&mut store, segment).await?)
+    }
+
+    /// Segments' infos in stream order, checked as one stream.
+    pub async fn check_stream(&self, segments: &[Option<SegmentInfo>]) -> Result<Vec<StreamFinding>> {
+        let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
+        Ok(r.streamplace_livepeer_check()
+            .call_check_stream(&mut store, segments)
+            .await?)
     }
 
     pub async fn split(&self, segment: &[u8]) -> Result<Result<SplitOutput, MediaError>> {

@@ -5,6 +5,8 @@
 //!   `Content-Type: video/mp4`, `Content-Resolution`).
 //! - Errors are JSON `{"error": kind, "message": …}`: 400 bad media, 413 too
 //!   large, 429 backlog, 502 gateway faults, 504 gateway timeouts.
+//! - `POST /v1/check` with an MP4 body answers its findings as JSON, as
+//!   `lpbridge check --json` reports a segment.
 //! - `GET /metrics`, `GET /healthz`, `POST /admin/reload`.
 //!
 //! SIGTERM stops accepting and lets segments in flight finish.
@@ -94,6 +96,7 @@ impl Service {
         let path = req.uri().path().to_string();
         let reply = match (req.method(), path.as_str()) {
             (&Method::POST, "/v1/segments") => self.segment(req).await,
+            (&Method::POST, "/v1/check") => self.check(req).await,
             (&Method::GET, "/metrics") => {
                 self.bridge.publish_load();
                 Response::builder()
@@ -114,7 +117,7 @@ impl Service {
                 Ok(hash) => json(StatusCode::OK, serde_json::json!({ "component": hash })),
                 Err(e) => error(StatusCode::CONFLICT, "reload-refused", &format!("{e:#}")),
             },
-            (_, "/v1/segments" | "/metrics" | "/healthz" | "/admin/reload") => error(
+            (_, "/v1/segments" | "/v1/check" | "/metrics" | "/healthz" | "/admin/reload") => error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
                 "see the README for the routes",
@@ -122,6 +125,39 @@ impl Service {
             _ => error(StatusCode::NOT_FOUND, "not-found", "no such route"),
         };
         Ok(reply)
+    }
+
+    /// The component's findings; a segment with errors is still a 200: the
+    /// report is the answer.
+    async fn check(&self, req: Request<Incoming>) -> Reply {
+        let body = match self.body(req).await {
+            Ok(b) => b,
+            Err(reply) => return reply,
+        };
+        match self.bridge.runtime().check(&body).await {
+            Ok(report) => {
+                let rungs = crate::check::rungs(&self.bridge.config().ladder, &report);
+                json(StatusCode::OK, crate::check::report_json(&report, &rungs))
+            }
+            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "component", &format!("{e:#}")),
+        }
+    }
+
+    /// The request body within the limit, else the answer to give.
+    async fn body(&self, req: Request<Incoming>) -> Result<Vec<u8>, Reply> {
+        match read_limited(req.into_body(), self.max_body).await {
+            Ok(Some(b)) => Ok(b),
+            Ok(None) => Err(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                &format!("segment bodies are limited to {} bytes", self.max_body),
+            )),
+            Err(e) => Err(error(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                &format!("reading the body: {e}"),
+            )),
+        }
     }
 
     async fn segment(&self, req: Request<Incoming>) -> Reply {
@@ -133,22 +169,9 @@ impl Service {
                 "the creator query parameter (a DID) is required",
             );
         };
-        let body = match read_limited(req.into_body(), self.max_body).await {
-            Ok(Some(b)) => b,
-            Ok(None) => {
-                return error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too-large",
-                    &format!("segment bodies are limited to {} bytes", self.max_body),
-                );
-            }
-            Err(e) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "bad-request",
-                    &format!("reading the body: {e}"),
-                );
-            }
+        let body = match self.body(req).await {
+            Ok(b) => b,
+            Err(reply) => return reply,
         };
         match self.bridge.transcode(&creator, &body).await {
             Ok(t) => multipart(&t),

@@ -297,3 +297,54 @@ fn the_edge_component_is_a_proxy_component() {
         assert!(imports.iter().any(|i| i == needed), "{needed}: {imports:?}");
     }
 }
+
+/// `lpbridge check` as an operator runs it: a directory in name order, a
+/// report per segment, and the exit status saying what it found.
+#[test]
+fn check_reports_each_segment_and_exits_by_what_it_found() {
+    let dir = scratch("cli-check");
+    for name in ["5sec.mp4", "sample-segment.mp4"] {
+        std::fs::copy(fixture(name), dir.join(name)).unwrap();
+    }
+    let o = bin().arg("check").arg(&dir).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "warnings pass without --strict: {text}");
+    let five = text.find("5sec.mp4: 0 errors, 1 warnings").expect(&text);
+    let sample = text.find("sample-segment.mp4: 0 errors").expect(&text);
+    assert!(five < sample, "name order: {text}");
+    assert!(text.contains("av-duration-mismatch"), "{text}");
+    assert!(text.contains("the ladder would ask for 720p 1280x720"), "{text}");
+
+    let o = bin().arg("check").arg("--strict").arg(&dir).output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "warnings fail under --strict");
+
+    let o = bin()
+        .args(["check", "--json"])
+        .arg(dir.join("5sec.mp4"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let segment = &report["segments"][0];
+    assert_eq!(segment["warnings"], 1);
+    assert_eq!(segment["info"]["video"][0]["width"], 1920);
+    assert_eq!(segment["findings"][0]["severity"], "warning");
+    assert_eq!(segment["findings"][0]["code"], "av-duration-mismatch");
+    assert!(segment["findings"][0]["at"].get("time_ns").is_some());
+    assert_eq!(segment["rungs"][0]["name"], "720p");
+
+    // Bytes that are no MP4, from stdin: an error finding and exit 2.
+    let mut child = bin()
+        .args(["check", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&[0x5a; 5000]).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["segments"][0]["findings"][0]["code"], "unreadable");
+    assert_eq!(report["segments"][0]["info"], serde_json::Value::Null);
+    assert_eq!(report["errors"], 1);
+}

@@ -125,6 +125,21 @@ async fn transcodes_real_segments(host: Host) {
         lpbridge::info::to_json(&host_probe),
         "{who}: probe as lpbridge probe prints it"
     );
+
+    // The check is serve's JSON, computed in this component with its own
+    // ladder: for a segment with quirks and for bytes that are no MP4.
+    let host_ladder = lpbridge::ladder::select(&lpbridge::ladder::default_ladder(), RUNGS).unwrap();
+    for bytes in [streamplace_segment("short-video.mp4"), bytes.clone(), vec![0x5a; 3000]] {
+        let a = http(s.addr, "POST", "/v1/check", &bytes).await;
+        assert_eq!(a.status, 200, "{who} check");
+        let report = runtime().check(&bytes).await.unwrap();
+        let rungs = lpbridge::check::rungs(&host_ladder, &report);
+        assert_eq!(
+            a.json(),
+            lpbridge::check::report_json(&report, &rungs),
+            "{who}: check as serve answers it"
+        );
+    }
     still_serving(&mut s, "the real segments").await;
 }
 

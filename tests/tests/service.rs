@@ -273,3 +273,36 @@ async fn shutdown_lets_the_segment_in_flight_finish() {
         "no longer accepting"
     );
 }
+
+/// `POST /v1/check` answers a segment's report as `lpbridge check --json`
+/// reports it, for bytes that are fine, off, or no MP4 at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_answers_what_lpbridge_check_reports() {
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    let s = start(&gw, 4 << 20, "serve-check").await;
+    let dir = scratch("serve-check-files");
+    let noise = dir.join("noise.mp4");
+    std::fs::write(&noise, vec![0x5au8; 3000]).unwrap();
+    let mut files: Vec<std::path::PathBuf> = ["5sec.mp4", "short-video.mp4"]
+        .iter()
+        .map(|n| streamplace_fixtures().into_iter().find(|p| p.ends_with(n)).unwrap())
+        .collect();
+    files.push(noise);
+    // The service's ladder is 720p,360p: the CLI's run with the same.
+    let ladder = ladder::select(&ladder::default_ladder(), "720p,360p").unwrap();
+    let rt = Arc::new(Runtime::embedded(Limits::default()).unwrap());
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        let a = http(s.addr, "POST", "/v1/check", &bytes).await;
+        assert_eq!(a.status, 200, "{}", file.display());
+        let checked = lpbridge::check::run(rt.clone(), &ladder, std::slice::from_ref(file))
+            .await
+            .unwrap();
+        let mut cli = lpbridge::check::run_json(&checked)["segments"][0].clone();
+        cli.as_object_mut().unwrap().remove("file");
+        assert_eq!(a.json(), cli, "{}", file.display());
+    }
+    assert_eq!(http(s.addr, "GET", "/v1/check", b"").await.status, 405);
+    let big = http(s.addr, "POST", "/v1/check", &vec![0u8; 5 << 20]).await;
+    assert_eq!((big.status, big.json()["error"].as_str()), (413, Some("too-large")));
+}

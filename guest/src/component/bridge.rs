@@ -3,7 +3,7 @@
 
 use super::Component;
 use super::exports::streamplace::livepeer::session as wit_session;
-use super::exports::streamplace::livepeer::{multipart as wit_multipart, remux};
+use super::exports::streamplace::livepeer::{check as wit_check, multipart as wit_multipart, remux};
 use super::http::{post, read_answer, response_head};
 use super::streamplace::livepeer::types as wit;
 use super::wasi::http::types::FutureIncomingResponse;
@@ -197,24 +197,7 @@ fn verification(pending: &wit_session::Pending) -> Option<core::Verification> {
         wit_session::VerifyMode::Warn => Verify::Warn,
         wit_session::VerifyMode::Strict => Verify::Strict,
     };
-    let v = pending.info.video.as_ref()?;
-    let source = crate::VideoInfo {
-        codec: match &v.codec {
-            wit::VideoCodec::H264 => "h264".to_string(),
-            wit::VideoCodec::Other(fourcc) => fourcc.clone(),
-        },
-        width: v.width,
-        height: v.height,
-        frame_rate: v.frame_rate.map(|f| crate::FrameRate { num: f.num, den: f.den }),
-        frames: v.frames,
-        presented: v.presented,
-        keyframes: v.keyframes,
-        bytes: v.bytes,
-        b_frames: v.b_frames,
-        start_ns: v.start_ns,
-        duration_ns: v.duration_ns,
-        timescale: v.timescale,
-    };
+    let source = video_info_of(pending.info.video.as_ref()?);
     Some(core::Verification { mode, source })
 }
 
@@ -289,5 +272,79 @@ impl wit_session::Guest for Component {
                 })
                 .collect(),
         })
+    }
+}
+
+/// The contract's video info as the library's, for what takes it back in.
+fn video_info_of(v: &wit::VideoInfo) -> crate::VideoInfo {
+    crate::VideoInfo {
+        codec: match &v.codec {
+            wit::VideoCodec::H264 => "h264".to_string(),
+            wit::VideoCodec::Other(fourcc) => fourcc.clone(),
+        },
+        width: v.width,
+        height: v.height,
+        frame_rate: v.frame_rate.map(|f| crate::FrameRate { num: f.num, den: f.den }),
+        frames: v.frames,
+        presented: v.presented,
+        keyframes: v.keyframes,
+        bytes: v.bytes,
+        b_frames: v.b_frames,
+        start_ns: v.start_ns,
+        duration_ns: v.duration_ns,
+        timescale: v.timescale,
+    }
+}
+
+/// The stream checks read the video only.
+fn segment_info_of(i: &wit::SegmentInfo) -> crate::SegmentInfo {
+    crate::SegmentInfo {
+        duration_ns: i.duration_ns,
+        fragmented: i.fragmented,
+        video: i.video.iter().map(video_info_of).collect(),
+        audio: Vec::new(),
+    }
+}
+
+fn finding(f: crate::check::Finding) -> wit_check::Finding {
+    use crate::check::{Severity, TrackKind};
+    wit_check::Finding {
+        severity: match f.severity {
+            Severity::Error => wit_check::Severity::Error,
+            Severity::Warning => wit_check::Severity::Warning,
+            Severity::Info => wit_check::Severity::Info,
+        },
+        code: f.code.to_string(),
+        at: wit_check::Location {
+            box_path: f.at.box_path,
+            track: f.at.track.map(|t| match t {
+                TrackKind::Video => wit_check::TrackKind::Video,
+                TrackKind::Audio => wit_check::TrackKind::Audio,
+            }),
+            sample: f.at.sample,
+            time_ns: f.at.time_ns,
+        },
+        message: f.message,
+    }
+}
+
+impl wit_check::Guest for Component {
+    fn check(segment: Vec<u8>) -> wit_check::Report {
+        let r = crate::check::check(&segment);
+        wit_check::Report {
+            info: r.info.map(segment_info),
+            findings: r.findings.into_iter().map(finding).collect(),
+        }
+    }
+
+    fn check_stream(segments: Vec<Option<wit::SegmentInfo>>) -> Vec<wit_check::StreamFinding> {
+        let infos: Vec<Option<crate::SegmentInfo>> = segments.iter().map(|s| s.as_ref().map(segment_info_of)).collect();
+        crate::check::stream::check(&infos)
+            .into_iter()
+            .map(|f| wit_check::StreamFinding {
+                segment: f.segment as u32,
+                finding: finding(f.finding),
+            })
+            .collect()
     }
 }

@@ -34,6 +34,14 @@ impl Guest for Component {
                 },
                 Err(f) => f,
             },
+            Route::Check => match config().and_then(|c| Ok((read_body(&request, c.max_body)?, c))) {
+                Ok((segment, c)) => {
+                    let report = crate::check::check(&segment);
+                    let json = reply::check_json(&report, &c.ladder);
+                    return respond(out, 200, "application/json", json.as_bytes());
+                }
+                Err(f) => f,
+            },
             Route::Segment { manifest, seq } => match config() {
                 Ok(c) => return segment(&c, &request, &manifest, seq, Answer::new(out, &manifest, seq)),
                 Err(f) => f,

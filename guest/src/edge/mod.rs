@@ -9,6 +9,7 @@
 //! - `POST /live/{manifest}/{seq}.mp4`: the segment in, `multipart/mixed`
 //!   out, one MP4 part per rendition, framed as `lpbridge serve` frames it.
 //! - `POST /v1/probe`: the segment's info as JSON.
+//! - `POST /v1/check`: the segment's findings, as `lpbridge serve` answers.
 //! - `GET /healthz`: the component's version and contract version.
 
 pub mod config;

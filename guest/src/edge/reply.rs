@@ -5,7 +5,9 @@
 
 use serde_json::{Value, json};
 
+use crate::check::{Finding, Report, Severity, TrackKind};
 use crate::info::{AudioInfo, SegmentInfo, VideoInfo};
+use crate::ladder::Rung;
 use crate::session::{Rendition, TranscodeError, TransportError};
 
 /// An answer other than the renditions.
@@ -88,13 +90,56 @@ pub fn health_json() -> String {
 
 /// The segment's info, in the JSON `lpbridge probe` prints.
 pub fn info_json(info: &SegmentInfo) -> String {
+    info_value(info).to_string()
+}
+
+fn info_value(info: &SegmentInfo) -> Value {
     json!({
         "duration_ns": info.duration_ns,
         "fragmented": info.fragmented,
         "video": info.video.iter().map(video).collect::<Vec<_>>(),
         "audio": info.audio.iter().map(audio).collect::<Vec<_>>(),
     })
+}
+
+/// A segment's findings, as `lpbridge serve` answers `POST /v1/check`,
+/// with the rungs `ladder` would ask for.
+pub fn check_json(report: &Report, ladder: &[Rung]) -> String {
+    let count = |s| report.findings.iter().filter(|f| f.severity == s).count();
+    let rungs: Vec<Value> = report
+        .info
+        .as_ref()
+        .and_then(|i| i.video.first())
+        .map(|v| crate::ladder::renditions(ladder, v.width, v.height, v.frame_rate))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| json!({ "name": p.name, "width": p.width, "height": p.height }))
+        .collect();
+    json!({
+        "info": report.info.as_ref().map(info_value),
+        "findings": report.findings.iter().map(finding).collect::<Vec<_>>(),
+        "rungs": rungs,
+        "errors": count(Severity::Error),
+        "warnings": count(Severity::Warning),
+    })
     .to_string()
+}
+
+fn finding(f: &Finding) -> Value {
+    json!({
+        "severity": f.severity.as_str(),
+        "code": f.code,
+        "at": {
+            "box": f.at.box_path,
+            "track": f.at.track.map(|t| match t {
+                TrackKind::Video => "video",
+                TrackKind::Audio => "audio",
+            }),
+            "sample": f.at.sample,
+            "time_ns": f.at.time_ns,
+        },
+        "message": f.message,
+    })
 }
 
 fn video(v: &VideoInfo) -> Value {

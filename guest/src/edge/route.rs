@@ -10,6 +10,8 @@ pub enum Route {
     },
     /// `POST /v1/probe`.
     Probe,
+    /// `POST /v1/check`.
+    Check,
     /// `GET /healthz`.
     Health,
     /// A segment path whose manifest or seq cannot name a segment.
@@ -31,8 +33,9 @@ impl Route {
         }
         match (method, path) {
             ("POST", "/v1/probe") => Route::Probe,
+            ("POST", "/v1/check") => Route::Check,
             ("GET", "/healthz") => Route::Health,
-            (_, "/v1/probe" | "/healthz") => Route::WrongMethod,
+            (_, "/v1/probe" | "/v1/check" | "/healthz") => Route::WrongMethod,
             _ => Route::NotFound,
         }
     }
@@ -77,6 +80,8 @@ mod tests {
             }
         );
         assert_eq!(Route::of("POST", "/v1/probe"), Route::Probe);
+        assert_eq!(Route::of("POST", "/v1/check"), Route::Check);
+        assert_eq!(Route::of("GET", "/v1/check"), Route::WrongMethod);
         assert_eq!(Route::of("GET", "/healthz"), Route::Health);
         assert_eq!(Route::of("GET", "/live/m/1.mp4"), Route::WrongMethod);
         assert_eq!(Route::of("GET", "/v1/probe"), Route::WrongMethod);

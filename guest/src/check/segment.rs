@@ -1,0 +1,569 @@
+//! The findings of one segment, from its tables and NAL unit headers.
+
+use crate::error::Error;
+use crate::h264::{AvcConfig, NalType, for_each_length_prefixed, parse_sps};
+use crate::info::{SegmentInfo, describe, is_h264};
+use crate::mp4::{self, Atoms, Movie, Track, TrackKind as Kind};
+use crate::time::to_ns;
+
+use super::{Finding, Location, Report, Severity, TrackKind, order};
+
+/// Opus pre-skip above this (80 ms at 48 kHz) is more than any encoder
+/// needs.
+const MAX_PRE_SKIP: u16 = 3840;
+
+/// A duration this far from the usual one (in tenths) is irregular.
+const IRREGULAR_TENTHS: u64 = 1;
+
+/// Checks one segment. Bytes that cannot be read give one `unreadable`
+/// error, never a failure of the check.
+pub fn check(segment: &[u8]) -> Report {
+    let unreadable = |e: Error| {
+        let box_path = match &e {
+            Error::Malformed { at, .. } => Some(at.clone()),
+            _ => None,
+        };
+        Report {
+            info: None,
+            findings: vec![Finding {
+                severity: Severity::Error,
+                code: "unreadable",
+                at: Location {
+                    box_path,
+                    ..Location::default()
+                },
+                message: format!("cannot be read: {e}"),
+            }],
+        }
+    };
+    let movie = match mp4::parse(segment) {
+        Ok(m) => m,
+        Err(e) => return unreadable(e),
+    };
+    let info = match describe(&movie) {
+        Ok(i) => i,
+        Err(e) => return unreadable(e),
+    };
+    let mut out = Findings::default();
+    layout(segment, &movie, &mut out);
+    let video = movie.tracks.iter().find(|t| t.kind == Kind::Video);
+    let audio = movie.tracks.iter().find(|t| t.kind == Kind::Audio);
+    match video {
+        None => out.error(
+            "no-video",
+            Location::default(),
+            "no video track: the bridge refuses the segment",
+        ),
+        Some(v) => video_track(segment, &movie, v, &mut out),
+    }
+    match audio.filter(|a| !a.samples.is_empty()) {
+        None => out.error(
+            "no-audio",
+            Location::default(),
+            "no audio packets: the bridge refuses the segment",
+        ),
+        Some(a) => audio_track(&movie, a, &mut out),
+    }
+    if let (Some(v), Some(a)) = (video, audio) {
+        audio_against_video(&info, v, a, &mut out);
+    }
+    bridge_request(&info, &mut out);
+    let mut findings = out.0;
+    order(&mut findings);
+    Report {
+        info: Some(info),
+        findings,
+    }
+}
+
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn push(&mut self, severity: Severity, code: &'static str, at: Location, message: impl Into<String>) {
+        self.0.push(Finding {
+            severity,
+            code,
+            at,
+            message: message.into(),
+        });
+    }
+    fn error(&mut self, code: &'static str, at: Location, message: impl Into<String>) {
+        self.push(Severity::Error, code, at, message);
+    }
+    fn warning(&mut self, code: &'static str, at: Location, message: impl Into<String>) {
+        self.push(Severity::Warning, code, at, message);
+    }
+    fn info(&mut self, code: &'static str, at: Location, message: impl Into<String>) {
+        self.push(Severity::Info, code, at, message);
+    }
+}
+
+fn at_box(path: String) -> Location {
+    Location {
+        box_path: Some(path),
+        ..Location::default()
+    }
+}
+
+fn at_sample(kind: TrackKind, t: &Track<'_>, i: usize) -> Location {
+    Location {
+        box_path: None,
+        track: Some(kind),
+        sample: Some(i as u32),
+        time_ns: t.samples.get(i).map(|s| to_ns(s.pts(), t.timescale)),
+    }
+}
+
+/// `1 frame`, `3 frames`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn ms(ns: i64) -> String {
+    format!("{:.1} ms", ns as f64 / 1e6)
+}
+
+/// Progressive or fragmented, and where the `moov` is.
+fn layout(segment: &[u8], movie: &Movie<'_>, out: &mut Findings) {
+    let top: Vec<String> = Atoms::top_level(segment)
+        .map_while(|a| a.ok())
+        .map(|a| a.kind.to_string())
+        .collect();
+    // ftyp, uuid, 18 mdat, moov: runs of one box type counted.
+    let mut order: Vec<(String, usize)> = Vec::new();
+    for k in &top {
+        match order.last_mut() {
+            Some((last, n)) if last == k => *n += 1,
+            _ => order.push((k.clone(), 1)),
+        }
+    }
+    let order: Vec<String> = order
+        .into_iter()
+        .map(|(k, n)| if n == 1 { k } else { format!("{n} {k}") })
+        .collect();
+    let moov = top.iter().position(|k| k == "moov");
+    let first_media = top.iter().position(|k| k == "mdat" || k == "moof");
+    let fragments = top.iter().filter(|k| *k == "moof").count();
+    let message = match (movie.fragmented, moov, first_media) {
+        (true, ..) => format!("fragmented: an initial moov, then {fragments} moof + mdat"),
+        (false, Some(m), Some(d)) if m > d => {
+            "progressive, moov after the media: a player reads the end of the file first".to_string()
+        }
+        _ => "progressive, moov before the media".to_string(),
+    };
+    out.info(
+        "layout",
+        Location::default(),
+        format!("{message} ({})", order.join(", ")),
+    );
+}
+
+fn video_track(segment: &[u8], movie: &Movie<'_>, t: &Track<'_>, out: &mut Findings) {
+    let stsd = at_box(format!("moov/trak[{}]/mdia/minf/stbl/stsd", t.id));
+    if !is_h264(t) {
+        let name = t.entry.format.map_or("unknown".into(), |f| f.to_string());
+        out.error(
+            "unsupported-video-codec",
+            stsd,
+            format!("video is {name}, not H.264: the bridge refuses it"),
+        );
+        return;
+    }
+    if t.samples.is_empty() {
+        out.error(
+            "no-frames",
+            stsd,
+            "the video track has no frames: the bridge refuses it",
+        );
+        return;
+    }
+    parameter_sets(segment, t, stsd, out);
+    decode_times(TrackKind::Video, t, out);
+    presentation(t, out);
+    durations(TrackKind::Video, t, out);
+    edits(movie, TrackKind::Video, t, out);
+    rates(t, out);
+}
+
+/// A decodable start, and parameter sets that hold: from `avcC` and the
+/// NAL unit headers of every frame (their payloads are skipped).
+fn parameter_sets(segment: &[u8], t: &Track<'_>, stsd: Location, out: &mut Findings) {
+    let Some(avcc) = t.entry.avcc else {
+        out.error("no-parameter-sets", stsd, "no avcC box: the bridge refuses it");
+        return;
+    };
+    let config = match AvcConfig::parse(avcc) {
+        Ok(c) => c,
+        Err(e) => {
+            out.error("bad-parameter-set", stsd, format!("avcC cannot be read: {e}"));
+            return;
+        }
+    };
+    let mut first_sps: Option<&[u8]> = config.sps.first().copied();
+    let (mut have_sps, mut have_pps) = (!config.sps.is_empty(), !config.pps.is_empty());
+    let mut changed: Option<(usize, usize)> = None; // first sample, count
+    for (i, s) in t.samples.iter().enumerate() {
+        let bytes = &segment[s.offset as usize..s.offset as usize + s.size as usize];
+        let mut idr = false;
+        let walked = for_each_length_prefixed(bytes, config.length_size, |nal| {
+            match NalType::of(nal) {
+                NalType::IdrSlice => idr = true,
+                NalType::Pps => have_pps = true,
+                NalType::Sps => {
+                    parse_sps(nal)?;
+                    have_sps = true;
+                    match first_sps {
+                        None => first_sps = Some(nal),
+                        Some(f) if f != nal => changed = Some(changed.map_or((i, 1), |(at, n)| (at, n + 1))),
+                        Some(_) => {}
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        });
+        if let Err(e) = walked {
+            let code = if matches!(e, Error::Malformed { ref at, .. } if at == "SPS") {
+                "bad-parameter-set"
+            } else {
+                "unreadable"
+            };
+            out.error(code, at_sample(TrackKind::Video, t, i), format!("frame {i}: {e}"));
+            return;
+        }
+        if i == 0 {
+            if !have_sps || !have_pps {
+                out.error(
+                    "no-parameter-sets",
+                    at_sample(TrackKind::Video, t, 0),
+                    "no SPS and PPS in avcC or before the first frame: nothing can decode it",
+                );
+            }
+            if !(s.sync && idr) {
+                out.error(
+                    "first-frame-not-keyframe",
+                    at_sample(TrackKind::Video, t, 0),
+                    "the first frame in decode order is not an IDR keyframe: decoding cannot start there",
+                );
+            }
+        }
+    }
+    if let Some((i, n)) = changed {
+        out.warning(
+            "parameter-sets-change",
+            at_sample(TrackKind::Video, t, i),
+            format!("{n} in-band SPS differ from the first, from frame {i}: the stream changes mid-segment"),
+        );
+    }
+}
+
+/// Decode times that go back, or stand still.
+fn decode_times(kind: TrackKind, t: &Track<'_>, out: &mut Findings) {
+    let what = if kind == TrackKind::Video { "frames" } else { "packets" };
+    let mut back = None;
+    let mut same = (None, 0usize);
+    for (i, w) in t.samples.windows(2).enumerate() {
+        if w[1].dts < w[0].dts {
+            back.get_or_insert(i + 1);
+        } else if w[1].dts == w[0].dts {
+            same = (same.0.or(Some(i + 1)), same.1 + 1);
+        }
+    }
+    if let Some(i) = back {
+        out.error(
+            "dts-decreasing",
+            at_sample(kind, t, i),
+            format!(
+                "{} {i}: a decode time earlier than the one before",
+                &what[..what.len() - 1]
+            ),
+        );
+    }
+    if let (Some(i), n) = same {
+        out.warning(
+            "duplicate-dts",
+            at_sample(kind, t, i),
+            format!(
+                "{} share a decode time with the one before, the first at {i}",
+                count(n, &what[..what.len() - 1], what)
+            ),
+        );
+    }
+}
+
+/// B-frames, frames shown before they are decoded, and frames decoded
+/// apart but shown at one instant (those that share a decode time too are
+/// `duplicate-dts`).
+fn presentation(t: &Track<'_>, out: &mut Findings) {
+    let mut max_pts = i64::MIN;
+    let mut reordered = 0usize;
+    let mut early = None;
+    for (i, s) in t.samples.iter().enumerate() {
+        if s.pts() < max_pts {
+            reordered += 1;
+        }
+        max_pts = max_pts.max(s.pts());
+        if s.cts_offset < 0 {
+            early.get_or_insert(i);
+        }
+    }
+    if reordered > 0 {
+        out.info(
+            "b-frames",
+            Location {
+                track: Some(TrackKind::Video),
+                ..Location::default()
+            },
+            format!(
+                "B-frames: {} shown before one decoded earlier",
+                count(reordered, "frame is", "frames are")
+            ),
+        );
+    }
+    if let Some(i) = early {
+        out.warning(
+            "pts-before-dts",
+            at_sample(TrackKind::Video, t, i),
+            format!("frame {i} is presented before it is decoded (a negative composition offset)"),
+        );
+    }
+    let mut by_pts: Vec<(i64, i64, usize)> = t.samples.iter().enumerate().map(|(i, s)| (s.pts(), s.dts, i)).collect();
+    by_pts.sort_unstable();
+    let shared: Vec<usize> = by_pts
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0 && w[0].1 != w[1].1)
+        .map(|w| w[1].2)
+        .collect();
+    if let Some(&i) = shared.iter().min() {
+        out.warning(
+            "duplicate-pts",
+            at_sample(TrackKind::Video, t, i),
+            format!(
+                "{} shown at the instant of another, the first at frame {i}",
+                count(shared.len(), "frame is", "frames are")
+            ),
+        );
+    }
+}
+
+/// The usual duration and the samples off it. Samples that share a decode
+/// time (zero durations, and the last of each run, which carries the run's
+/// time) are `duplicate-dts`, not judged here; an audio track's last packet
+/// may be short.
+fn durations(kind: TrackKind, t: &Track<'_>, out: &mut Findings) {
+    let n = t.samples.len();
+    let last = if kind == TrackKind::Audio {
+        n.saturating_sub(1)
+    } else {
+        n
+    };
+    let judged: Vec<(usize, u64)> = (0..last)
+        .filter(|&i| t.samples[i].duration > 0 && (i == 0 || t.samples[i].dts != t.samples[i - 1].dts))
+        .map(|i| (i, t.samples[i].duration as u64))
+        .collect();
+    let ds: Vec<u64> = judged.iter().map(|&(_, d)| d).collect();
+    let Some(usual) = mode(&ds) else { return };
+    let slack = (usual * IRREGULAR_TENTHS / 10).max(1);
+    let off: Vec<usize> = judged
+        .iter()
+        .filter(|(_, d)| d.abs_diff(usual) > slack)
+        .map(|&(i, _)| i)
+        .collect();
+    let Some(&first) = off.first() else { return };
+    let (code, what) = match kind {
+        TrackKind::Video => ("irregular-frame-durations", "frames"),
+        TrackKind::Audio => ("irregular-audio-durations", "packets"),
+    };
+    let (lo, hi) = ds.iter().fold((u64::MAX, 0), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+    out.warning(
+        code,
+        at_sample(kind, t, first),
+        format!(
+            "{} of {} {what} last other than the usual {} ({} to {})",
+            off.len(),
+            judged.len(),
+            ms(to_ns(usual as i64, t.timescale)),
+            ms(to_ns(lo as i64, t.timescale)),
+            ms(to_ns(hi as i64, t.timescale)),
+        ),
+    );
+}
+
+fn mode(values: &[u64]) -> Option<u64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let mut best: Option<(usize, u64)> = None;
+    let mut i = 0;
+    while i < sorted.len() {
+        let j = sorted.partition_point(|&v| v <= sorted[i]);
+        if best.is_none_or(|(n, _)| j - i > n) {
+            best = Some((j - i, sorted[i]));
+        }
+        i = j;
+    }
+    best.map(|(_, v)| v)
+}
+
+fn edits(movie: &Movie<'_>, kind: TrackKind, t: &Track<'_>, out: &mut Findings) {
+    if t.edits.is_empty() {
+        return;
+    }
+    let (empty, media) = t.edit_shift();
+    out.info(
+        "edit-list",
+        Location {
+            box_path: Some(format!("moov/trak[{}]/edts/elst", t.id)),
+            track: Some(kind),
+            ..Location::default()
+        },
+        format!(
+            "an edit list of {}: {} empty, then the media from {}",
+            count(t.edits.len(), "entry", "entries"),
+            ms(to_ns(empty as i64, movie.timescale)),
+            ms(to_ns(media, t.timescale)),
+        ),
+    );
+}
+
+fn rates(t: &Track<'_>, out: &mut Findings) {
+    let video = || Location {
+        track: Some(TrackKind::Video),
+        ..Location::default()
+    };
+    let keys: Vec<i64> = t.samples.iter().filter(|s| s.sync).map(|s| s.dts).collect();
+    let longest = keys.windows(2).map(|w| w[1] - w[0]).max();
+    let message = match longest {
+        None => count(keys.len(), "keyframe", "keyframes"),
+        Some(gap) => format!(
+            "{} keyframes, at most {} apart",
+            keys.len(),
+            ms(to_ns(gap, t.timescale))
+        ),
+    };
+    out.info("keyframes", video(), message);
+    let span = to_ns(t.span(), t.timescale);
+    if span > 0 {
+        let bytes: u64 = t.samples.iter().map(|s| s.size as u64).sum();
+        let kbps = bytes as f64 * 8.0 / (span as f64 / 1e9) / 1000.0;
+        out.info("bitrate", video(), format!("video at {kbps:.0} kb/s"));
+    }
+}
+
+fn audio_track(movie: &Movie<'_>, t: &Track<'_>, out: &mut Findings) {
+    decode_times(TrackKind::Audio, t, out);
+    durations(TrackKind::Audio, t, out);
+    edits(movie, TrackKind::Audio, t, out);
+    if t.entry.format.is_some_and(|f| &f.0 == b"Opus") {
+        opus(t, out);
+    }
+}
+
+/// `dOps` (Opus in ISO BMFF §4.3.2): a pre-skip an encoder would write,
+/// and a channel mapping that agrees with the channel count.
+fn opus(t: &Track<'_>, out: &mut Findings) {
+    let at = at_box(format!("moov/trak[{}]/mdia/minf/stbl/stsd/Opus/dOps", t.id));
+    let Some(pos) = memchr::memmem::find(t.stsd, b"dOps") else {
+        out.error(
+            "opus-bad-channel-mapping",
+            at,
+            "an Opus track without dOps: no decoder setup",
+        );
+        return;
+    };
+    let body = &t.stsd[pos + 4..];
+    if body.len() < 11 {
+        out.error("opus-bad-channel-mapping", at, "dOps is cut short");
+        return;
+    }
+    let channels = body[1];
+    let pre_skip = u16::from_be_bytes([body[2], body[3]]);
+    let family = body[10];
+    let bad = match family {
+        0 => !(1..=2).contains(&channels),
+        1 => {
+            let table = body.get(11..13 + channels as usize);
+            channels == 0
+                || channels > 8
+                || table
+                    .is_none_or(|t| t[0] == 0 || t[1] > t[0] || t[2..].iter().any(|&m| m != 255 && m >= t[0] + t[1]))
+        }
+        _ => body.len() < 13 + channels as usize,
+    };
+    if bad {
+        out.error(
+            "opus-bad-channel-mapping",
+            at.clone(),
+            format!("dOps: {channels} channels do not fit channel mapping family {family}"),
+        );
+    }
+    if pre_skip == 0 || pre_skip > MAX_PRE_SKIP {
+        out.warning(
+            "opus-pre-skip",
+            at,
+            format!(
+                "dOps pre-skip is {pre_skip} samples ({:.1} ms): encoders write about 6.5 ms",
+                pre_skip as f64 / 48.0
+            ),
+        );
+    }
+}
+
+/// Where audio and video start and end, against each other.
+fn audio_against_video(info: &SegmentInfo, v: &Track<'_>, a: &Track<'_>, out: &mut Findings) {
+    let (Some(vi), Some(ai)) = (info.video.first(), info.audio.first()) else {
+        return;
+    };
+    // A frame: the usual duration, or the mean where the rate varies (a
+    // sparse track's usual frame can be a millisecond).
+    let frame_of = |t: &Track<'_>, span_ns: u64| {
+        let ds: Vec<u64> = t.samples.iter().map(|s| s.duration as u64).filter(|&d| d > 0).collect();
+        let usual = mode(&ds).map_or(0, |d| to_ns(d as i64, t.timescale));
+        usual.max((span_ns / t.samples.len().max(1) as u64) as i64)
+    };
+    let (frame, packet) = (frame_of(v, vi.duration_ns), frame_of(a, ai.duration_ns));
+    let offset = vi.start_ns - ai.start_ns;
+    if offset.abs() > frame.max(packet) {
+        let (later, earlier) = if offset > 0 {
+            ("video", "audio")
+        } else {
+            ("audio", "video")
+        };
+        out.warning(
+            "av-start-offset",
+            Location {
+                time_ns: Some(vi.start_ns.max(ai.start_ns)),
+                ..Location::default()
+            },
+            format!("the {later} starts {} after the {earlier}", ms(offset.abs())),
+        );
+    }
+    let longer = vi.duration_ns as i64 - ai.duration_ns as i64;
+    if longer.abs() > frame {
+        out.warning(
+            "av-duration-mismatch",
+            Location::default(),
+            format!(
+                "video lasts {}, audio {}: {} apart, more than a frame",
+                ms(vi.duration_ns as i64),
+                ms(ai.duration_ns as i64),
+                ms(longer.abs())
+            ),
+        );
+    }
+}
+
+/// The headers the bridge would send with the segment's TS.
+fn bridge_request(info: &SegmentInfo, out: &mut Findings) {
+    let Some(v) = info.video.first() else { return };
+    out.info(
+        "bridge-request",
+        Location::default(),
+        format!(
+            "the bridge would send Content-Duration: {} and Content-Resolution: {}x{}",
+            info.duration_ns / 1_000_000,
+            v.width,
+            v.height
+        ),
+    );
+}

@@ -1,0 +1,88 @@
+//! Segments given in order, checked as one stream: each should start where
+//! the one before it ended, within a frame; a change of size or codec opens
+//! a new manifest at the gateway.
+
+use crate::info::{SegmentInfo, VideoInfo};
+
+use super::{Finding, Location, Severity, TrackKind};
+
+/// A finding about the `segment`th of the list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamFinding {
+    pub segment: usize,
+    pub finding: Finding,
+}
+
+/// `segments` in stream order, `None` where one could not be read (it
+/// breaks the chain: the next is compared with nothing).
+pub fn check(segments: &[Option<SegmentInfo>]) -> Vec<StreamFinding> {
+    let mut out = Vec::new();
+    let video = |s: &Option<SegmentInfo>| s.as_ref().and_then(|i| i.video.first().cloned());
+    for (i, pair) in segments.windows(2).enumerate() {
+        let (Some(prev), Some(next)) = (video(&pair[0]), video(&pair[1])) else {
+            continue;
+        };
+        let segment = i + 1;
+        let mut push = |severity, code, message: String| {
+            out.push(StreamFinding {
+                segment,
+                finding: Finding {
+                    severity,
+                    code,
+                    at: Location {
+                        track: Some(TrackKind::Video),
+                        time_ns: Some(next.start_ns),
+                        ..Location::default()
+                    },
+                    message,
+                },
+            })
+        };
+        let ended = prev.start_ns + prev.duration_ns as i64;
+        let delta = next.start_ns - ended;
+        let frame = frame_ns(&prev);
+        let at = |ns: i64| format!("{:.3} s", ns as f64 / 1e9);
+        if delta > frame {
+            push(
+                Severity::Warning,
+                "gap-between-segments",
+                format!(
+                    "starts at {}, {:.1} ms after segment {i} ended ({})",
+                    at(next.start_ns),
+                    delta as f64 / 1e6,
+                    at(ended)
+                ),
+            );
+        } else if delta < -frame {
+            push(
+                Severity::Warning,
+                "overlap-between-segments",
+                format!(
+                    "starts at {}, {:.1} ms before segment {i} ended ({})",
+                    at(next.start_ns),
+                    -delta as f64 / 1e6,
+                    at(ended)
+                ),
+            );
+        }
+        if (prev.width, prev.height, &prev.codec) != (next.width, next.height, &next.codec) {
+            push(
+                Severity::Info,
+                "new-manifest",
+                format!(
+                    "{} {}x{} after {} {}x{}: the gateway opens a new manifest",
+                    next.codec, next.width, next.height, prev.codec, prev.width, prev.height
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// One frame of `v`, ns: from its rate, else its mean frame.
+fn frame_ns(v: &VideoInfo) -> i64 {
+    match v.frame_rate {
+        Some(r) if r.num > 0 => 1_000_000_000i64 * r.den as i64 / r.num as i64,
+        _ => (v.duration_ns / v.frames.max(1) as u64) as i64,
+    }
+}

@@ -1,0 +1,291 @@
+//! `lpbridge check` and `POST /v1/check`: what the component found in
+//! segments nobody trusts. The host reads files and prints; every finding
+//! is computed in the sandbox, from the bytes. The host adds only its own
+//! policy: the rungs its ladder would ask for, from the component's info.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use crate::bindings::check::{Finding, Location, Report, Severity, TrackKind};
+use crate::ladder::{self, Rung};
+use crate::runtime::Runtime;
+
+/// One segment's report, as it is printed.
+pub struct Checked {
+    pub name: String,
+    pub report: Report,
+    pub rungs: Vec<(String, u32, u32)>,
+    /// The stream findings that fall on this segment.
+    pub stream: Vec<Finding>,
+}
+
+impl Checked {
+    fn count(&self, s: Severity) -> usize {
+        self.findings().filter(|f| f.severity == s).count()
+    }
+
+    fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.report.findings.iter().chain(&self.stream)
+    }
+}
+
+/// The segments named on the command line: files, directories (their MP4
+/// files in name order), or `-` for stdin.
+pub fn inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for a in args {
+        if a.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(a)
+                .with_context(|| format!("read {}", a.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .is_some_and(|e| ["mp4", "m4s", "m4v", "mov"].contains(&e.to_string_lossy().as_ref()))
+                })
+                .collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(a.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The rungs `ladder` would ask of this segment.
+pub fn rungs(ladder: &[Rung], report: &Report) -> Vec<(String, u32, u32)> {
+    let Some(v) = report.info.as_ref().and_then(|i| i.video.as_ref()) else {
+        return Vec::new();
+    };
+    ladder::renditions(ladder, v.width, v.height, v.frame_rate)
+        .into_iter()
+        .map(|p| (p.name, p.width, p.height))
+        .collect()
+}
+
+/// Checks every input on all cores, then the run as one stream.
+pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf]) -> Result<Vec<Checked>> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let room = Arc::new(tokio::sync::Semaphore::new(cores));
+    let progress = inputs.len() > 1 && std::io::stderr().is_terminal();
+    let mut tasks = Vec::new();
+    for path in inputs {
+        let (runtime, room, path) = (runtime.clone(), room.clone(), path.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = room.acquire_owned().await;
+            match read_input(&path) {
+                Ok(bytes) => runtime.check(&bytes).await,
+                Err(e) => Ok(unopened(&e)),
+            }
+        }));
+    }
+    let mut out = Vec::new();
+    for (i, (task, path)) in tasks.into_iter().zip(inputs).enumerate() {
+        let report = task.await??;
+        if progress {
+            eprint!("\rchecked {}/{}", i + 1, inputs.len());
+        }
+        let rungs = rungs(ladder, &report);
+        out.push(Checked {
+            name: path.display().to_string(),
+            report,
+            rungs,
+            stream: Vec::new(),
+        });
+    }
+    if progress {
+        eprintln!();
+    }
+    let infos: Vec<_> = out.iter().map(|c| c.report.info.clone()).collect();
+    for f in runtime.check_stream(&infos).await? {
+        if let Some(c) = out.get_mut(f.segment as usize) {
+            c.stream.push(f.finding);
+        }
+    }
+    Ok(out)
+}
+
+fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
+        return Ok(bytes);
+    }
+    std::fs::read(path)
+}
+
+/// A file that could not be opened: no bytes, so nothing for the
+/// component; the same finding as bytes it cannot read.
+fn unopened(e: &std::io::Error) -> Report {
+    Report {
+        info: None,
+        findings: vec![Finding {
+            severity: Severity::Error,
+            code: "unreadable".into(),
+            at: Location {
+                box_path: None,
+                track: None,
+                sample: None,
+                time_ns: None,
+            },
+            message: format!("cannot be opened: {e}"),
+        }],
+    }
+}
+
+/// A check that found what fails it: the exit status says which.
+#[derive(Debug, thiserror::Error)]
+#[error("check found {errors} errors and {warnings} warnings")]
+pub struct Failed {
+    pub errors: usize,
+    pub warnings: usize,
+    /// 2 on any error, 1 on warnings under `--strict`.
+    pub exit: u8,
+}
+
+/// `Err` on any error, or on warnings under `strict`.
+pub fn verdict(checked: &[Checked], strict: bool) -> Result<(), Failed> {
+    let errors = checked.iter().map(|c| c.count(Severity::Error)).sum();
+    let warnings = checked.iter().map(|c| c.count(Severity::Warning)).sum();
+    let exit = match (errors, warnings) {
+        (e, _) if e > 0 => 2,
+        (_, w) if strict && w > 0 => 1,
+        _ => return Ok(()),
+    };
+    Err(Failed { errors, warnings, exit })
+}
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+fn track(t: TrackKind) -> &'static str {
+    match t {
+        TrackKind::Video => "video",
+        TrackKind::Audio => "audio",
+    }
+}
+
+fn finding_json(f: &Finding) -> Value {
+    json!({
+        "severity": severity(f.severity),
+        "code": f.code,
+        "at": {
+            "box": f.at.box_path,
+            "track": f.at.track.map(track),
+            "sample": f.at.sample,
+            "time_ns": f.at.time_ns,
+        },
+        "message": f.message,
+    })
+}
+
+/// One segment's report, as `POST /v1/check` answers it.
+pub fn report_json(report: &Report, rungs: &[(String, u32, u32)]) -> Value {
+    let count = |s| report.findings.iter().filter(|f| f.severity == s).count();
+    json!({
+        "info": report.info.as_ref().map(crate::info::to_json),
+        "findings": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
+        "rungs": rungs.iter().map(|(n, w, h)| json!({ "name": n, "width": w, "height": h })).collect::<Vec<_>>(),
+        "errors": count(Severity::Error),
+        "warnings": count(Severity::Warning),
+    })
+}
+
+/// The whole run, for `--json`.
+pub fn run_json(checked: &[Checked]) -> Value {
+    let segments: Vec<Value> = checked
+        .iter()
+        .map(|c| {
+            let mut v = report_json(&c.report, &c.rungs);
+            v["file"] = json!(c.name);
+            v
+        })
+        .collect();
+    let stream: Vec<Value> = checked
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            c.stream.iter().map(move |f| {
+                let mut v = finding_json(f);
+                v["segment"] = json!(i);
+                v
+            })
+        })
+        .collect();
+    json!({
+        "segments": segments,
+        "stream": stream,
+        "errors": checked.iter().map(|c| c.count(Severity::Error)).sum::<usize>(),
+        "warnings": checked.iter().map(|c| c.count(Severity::Warning)).sum::<usize>(),
+    })
+}
+
+fn place(at: &Location) -> String {
+    let mut parts = Vec::new();
+    if let Some(t) = at.track {
+        parts.push(track(t).to_string());
+    }
+    if let Some(s) = at.sample {
+        parts.push(format!("sample {s}"));
+    }
+    if let Some(t) = at.time_ns {
+        parts.push(format!("{:.3} s", t as f64 / 1e9));
+    }
+    if let Some(b) = &at.box_path {
+        parts.push(b.clone());
+    }
+    parts.join(", ")
+}
+
+/// A block per segment, then a table.
+pub fn text(checked: &[Checked]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for c in checked {
+        let (e, w) = (c.count(Severity::Error), c.count(Severity::Warning));
+        let _ = writeln!(out, "{}: {e} errors, {w} warnings", c.name);
+        let mut findings: Vec<&Finding> = c.findings().collect();
+        findings.sort_by_key(|f| (f.severity as u8, f.at.time_ns.unwrap_or(i64::MIN)));
+        for f in findings {
+            let _ = writeln!(out, "  {:<7} {:<26} {}", severity(f.severity), f.code, f.message);
+            let at = place(&f.at);
+            if !at.is_empty() {
+                let _ = writeln!(out, "  {:<7} {:<26} at {at}", "", "");
+            }
+        }
+        if !c.rungs.is_empty() {
+            let rungs: Vec<String> = c.rungs.iter().map(|(n, w, h)| format!("{n} {w}x{h}")).collect();
+            let _ = writeln!(
+                out,
+                "  {:<7} {:<26} the ladder would ask for {}",
+                "info",
+                "rungs",
+                rungs.join(", ")
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{:<48} {:>6} {:>8}", "segment", "errors", "warnings");
+    for c in checked {
+        // The end of a long path, which names the file.
+        let skip = c.name.chars().count().saturating_sub(48);
+        let name: String = c.name.chars().skip(skip).collect();
+        let _ = writeln!(
+            out,
+            "{name:<48} {:>6} {:>8}",
+            c.count(Severity::Error),
+            c.count(Severity::Warning)
+        );
+    }
+    out
+}

@@ -1,0 +1,260 @@
+//! `check` through the component: what it finds in real and generated
+//! segments, in bytes that lie, and across a run of segments.
+
+use std::collections::BTreeSet;
+
+use lpbridge::bindings::check::{Report, Severity, TrackKind};
+use lpbridge::bindings::types::SegmentInfo;
+use lpbridge_tests::*;
+
+fn check(bytes: &[u8]) -> Report {
+    block_on(runtime().check(bytes)).expect("the component answers every input")
+}
+
+/// The warnings and errors, as (code, track).
+fn off(r: &Report) -> BTreeSet<(String, Option<&'static str>)> {
+    r.findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .map(|f| {
+            let track = f.at.track.map(|t| match t {
+                TrackKind::Video => "video",
+                TrackKind::Audio => "audio",
+            });
+            (f.code.clone(), track)
+        })
+        .collect()
+}
+
+fn codes(r: &Report, severity: Severity) -> BTreeSet<String> {
+    r.findings
+        .iter()
+        .filter(|f| f.severity == severity)
+        .map(|f| f.code.clone())
+        .collect()
+}
+
+fn set(items: &[(&str, Option<&'static str>)]) -> BTreeSet<(String, Option<&'static str>)> {
+    items.iter().map(|(c, t)| (c.to_string(), *t)).collect()
+}
+
+/// Each real segment gives its known quirks and nothing else. Beside the
+/// ones the issue names, each is there in the bytes (ffprobe shows the
+/// same): Streamplace's muxer writes an Opus pre-skip of 0 and audio
+/// timestamps that jitter; 5sec's audio ends 54 ms before its video.
+#[test]
+fn streamplace_segments_give_their_known_quirks_and_nothing_else() {
+    let v = Some("video");
+    let a = Some("audio");
+    let expected = [
+        (
+            "few-video-frames.mp4",
+            set(&[
+                ("duplicate-dts", v),
+                ("duplicate-dts", a),
+                ("irregular-frame-durations", v),
+                ("irregular-audio-durations", a),
+                ("opus-pre-skip", None),
+            ]),
+        ),
+        (
+            "short-video.mp4",
+            set(&[
+                ("av-start-offset", None),
+                ("av-duration-mismatch", None),
+                ("duplicate-dts", v),
+                ("irregular-audio-durations", a),
+                ("opus-pre-skip", None),
+            ]),
+        ),
+        (
+            "duration-mismatch.mp4",
+            set(&[
+                ("av-duration-mismatch", None),
+                ("irregular-frame-durations", v),
+                ("opus-pre-skip", None),
+            ]),
+        ),
+        ("5sec.mp4", set(&[("av-duration-mismatch", None)])),
+        (
+            "sample-segment.mp4",
+            set(&[("duplicate-dts", v), ("irregular-frame-durations", v)]),
+        ),
+    ];
+    for (name, want) in expected {
+        let r = check(&streamplace_segment(name));
+        assert_eq!(off(&r), want, "{name}: {:#?}", r.findings);
+        assert!(codes(&r, Severity::Error).is_empty(), "{name}");
+    }
+    let r = check(&streamplace_segment("5sec.mp4"));
+    let infos = codes(&r, Severity::Info);
+    assert!(
+        infos.contains("b-frames") && infos.contains("edit-list"),
+        "5sec: {infos:?}"
+    );
+    let short = check(&streamplace_segment("short-video.mp4"));
+    let offset = short.findings.iter().find(|f| f.code == "av-start-offset").unwrap();
+    assert_eq!(offset.message, "the video starts 829.0 ms after the audio");
+    assert_eq!(offset.at.time_ns, Some(829_000_000));
+}
+
+/// Our own clean segments give no warning; the defects made on purpose
+/// give exactly theirs.
+#[test]
+fn generated_segments_give_exactly_their_defects() {
+    let files = generated_fixtures();
+    let file = |n: &str| std::fs::read(files.iter().find(|p| p.ends_with(n)).unwrap()).unwrap();
+    for clean in [
+        "aac.mp4",
+        "avc3.mp4",
+        "bframes.mp4",
+        "faststart.mp4",
+        "multigop.mp4",
+        "odd.mp4",
+        "odd444.mp4",
+        "portrait.mp4",
+    ] {
+        let r = check(&file(clean));
+        assert!(off(&r).is_empty(), "{clean}: {:#?}", r.findings);
+    }
+    assert!(codes(&check(&file("bframes.mp4")), Severity::Info).contains("b-frames"));
+    // A live encoder's segment without reordering.
+    assert!(!codes(&check(&streamplace_segment("sample-segment.mp4")), Severity::Info).contains("b-frames"));
+    let layout = |n: &str| {
+        check(&file(n))
+            .findings
+            .into_iter()
+            .find(|f| f.code == "layout")
+            .unwrap()
+            .message
+    };
+    assert!(layout("faststart.mp4").starts_with("progressive, moov before the media"));
+    assert!(layout("fragmented.mp4").starts_with("fragmented"));
+
+    // Audio that starts 593 ms after the video (and so ends short of it).
+    assert_eq!(
+        off(&check(&file("late-audio.mp4"))),
+        set(&[("av-start-offset", None), ("av-duration-mismatch", None)])
+    );
+
+    // A first frame that is not a keyframe: stss lists frame 2 first.
+    let mut bytes = file("multigop.mp4");
+    let stss = box_at(&bytes, &[b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stss"]);
+    bytes[stss + 12..stss + 16].copy_from_slice(&2u32.to_be_bytes());
+    assert_eq!(off(&check(&bytes)), set(&[("first-frame-not-keyframe", Some("video"))]));
+
+    // dOps: a pre-skip of 0, then six channels under mapping family 0.
+    let mut bytes = file("multigop.mp4");
+    let dops = find(&bytes, b"dOps");
+    assert!(dops > box_at(&bytes, &[b"moov"]), "the dOps of the moov");
+    bytes[dops + 6..dops + 8].copy_from_slice(&0u16.to_be_bytes());
+    assert_eq!(off(&check(&bytes)), set(&[("opus-pre-skip", None)]));
+    bytes[dops + 5] = 6;
+    assert_eq!(
+        off(&check(&bytes)),
+        set(&[("opus-pre-skip", None), ("opus-bad-channel-mapping", None)])
+    );
+}
+
+/// Where the type of the box at `path` is (its first of each kind, the
+/// video track first), found by walking the boxes, not by searching bytes
+/// that a payload could also hold.
+fn box_at(bytes: &[u8], path: &[&[u8; 4]]) -> usize {
+    use lpbridge_guest::mp4::Atoms;
+    let mut atoms = Atoms::top_level(bytes);
+    let mut found = None;
+    for kind in path {
+        let atom = atoms
+            .map(|a| a.unwrap())
+            .find(|a| &a.kind.0 == *kind)
+            .unwrap_or_else(|| panic!("no {}", String::from_utf8_lossy(*kind)));
+        found = Some(atom.offset as usize + 4);
+        atoms = atom.children();
+    }
+    found.unwrap()
+}
+
+/// Where the four bytes of a box type are.
+fn find(bytes: &[u8], fourcc: &[u8; 4]) -> usize {
+    bytes
+        .windows(4)
+        .position(|w| w == fourcc)
+        .unwrap_or_else(|| panic!("no {}", String::from_utf8_lossy(fourcc)))
+}
+
+/// Bytes that lie or end early are one `unreadable` error, not a trap.
+#[test]
+fn hostile_bytes_are_an_error_finding() {
+    let real = streamplace_segment("sample-segment.mp4");
+    let mut inputs: Vec<(String, Vec<u8>)> = vec![
+        ("empty".into(), Vec::new()),
+        (
+            "random".into(),
+            (0..65536u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+                .collect(),
+        ),
+    ];
+    for cut in [8, 100, 1000, real.len() / 2, real.len() - 1] {
+        inputs.push((format!("cut at {cut}"), real[..cut].to_vec()));
+    }
+    // A moov that says it is 4 GB.
+    let mut lying = real.clone();
+    let moov = box_at(&lying, &[b"moov"]);
+    lying[moov - 4..moov].copy_from_slice(&u32::MAX.to_be_bytes());
+    inputs.push(("lying moov size".into(), lying));
+    // A sample count past anything the file could hold.
+    let mut huge = real.clone();
+    let stsz = box_at(&huge, &[b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsz"]);
+    huge[stsz + 12..stsz + 16].copy_from_slice(&0x4000_0000u32.to_be_bytes());
+    inputs.push(("huge stsz count".into(), huge));
+    for (what, bytes) in inputs {
+        let r = check(&bytes);
+        let errors = codes(&r, Severity::Error);
+        assert!(!errors.is_empty(), "{what}: {:#?}", r.findings);
+        assert!(
+            errors.contains("unreadable") || errors.contains("no-video"),
+            "{what}: {errors:?}"
+        );
+    }
+}
+
+fn infos(files: &[std::path::PathBuf]) -> Vec<Option<SegmentInfo>> {
+    files.iter().map(|f| check(&std::fs::read(f).unwrap()).info).collect()
+}
+
+/// A run of consecutive segments is continuous; shuffled or with one
+/// missing, the break is found at the segment where it is.
+#[test]
+fn a_run_of_segments_is_checked_as_a_stream() {
+    for (stream, segs) in generated_streams() {
+        let found = block_on(runtime().check_stream(&infos(&segs))).unwrap();
+        assert!(found.is_empty(), "{stream} in order: {found:#?}");
+
+        let shuffled = [segs[1].clone(), segs[0].clone(), segs[2].clone()];
+        let found = block_on(runtime().check_stream(&infos(&shuffled))).unwrap();
+        let at: Vec<(u32, &str)> = found.iter().map(|f| (f.segment, f.finding.code.as_str())).collect();
+        assert_eq!(
+            at,
+            [(1, "overlap-between-segments"), (2, "gap-between-segments")],
+            "{stream} shuffled"
+        );
+
+        let missing = [segs[0].clone(), segs[2].clone()];
+        let found = block_on(runtime().check_stream(&infos(&missing))).unwrap();
+        assert_eq!(found.len(), 1, "{stream} missing one: {found:#?}");
+        assert_eq!(
+            (found[0].segment, found[0].finding.code.as_str()),
+            (1, "gap-between-segments")
+        );
+        assert!(
+            found[0].finding.message.contains("2000.0 ms after segment 0 ended"),
+            "{}",
+            found[0].finding.message
+        );
+    }
+    // Another size opens a new manifest.
+    let two = [streamplace_fixtures()[0].clone(), generated_fixtures()[0].clone()];
+    let found = block_on(runtime().check_stream(&infos(&two))).unwrap();
+    assert!(found.iter().any(|f| f.finding.code == "new-manifest"), "{found:#?}");
+}
