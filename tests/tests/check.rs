@@ -156,6 +156,74 @@ fn generated_segments_give_exactly_their_defects() {
     );
 }
 
+/// Defects made in the tables and NAL units of clean files: each gives its
+/// code. Where one defect brings another with it, both are named.
+#[test]
+fn made_defects_give_their_codes() {
+    let files = generated_fixtures();
+    let file = |n: &str| std::fs::read(files.iter().find(|p| p.ends_with(n)).unwrap()).unwrap();
+    let stbl: [&[u8; 4]; 5] = [b"moov", b"trak", b"mdia", b"minf", b"stbl"];
+    let in_stbl = |bytes: &[u8], kind: &[u8; 4]| {
+        let mut path = stbl.to_vec();
+        path.push(kind);
+        box_at(bytes, &path)
+    };
+
+    // Not H.264: the sample entry says hvc1.
+    let mut bytes = file("multigop.mp4");
+    let stsd = in_stbl(&bytes, b"stsd");
+    bytes[stsd + 16..stsd + 20].copy_from_slice(b"hvc1");
+    assert_eq!(off(&check(&bytes)), set(&[("unsupported-video-codec", None)]));
+
+    // A negative composition offset (ctts version 1) on the first frame.
+    let mut bytes = file("multigop.mp4");
+    let ctts = in_stbl(&bytes, b"ctts");
+    bytes[ctts + 4] = 1;
+    bytes[ctts + 16..ctts + 20].copy_from_slice(&(-1_000_000i32).to_be_bytes());
+    let found = off(&check(&bytes));
+    assert!(
+        found.contains(&("pts-before-dts".to_string(), Some("video"))),
+        "{found:?}"
+    );
+
+    // A second fragment whose tfdt goes back to 0.
+    let mut bytes = file("fragmented.mp4");
+    let before = off(&check(&bytes));
+    let moofs: Vec<usize> = lpbridge_guest::mp4::Atoms::top_level(&bytes)
+        .map(|a| a.unwrap())
+        .filter(|a| &a.kind.0 == b"moof")
+        .map(|a| a.offset as usize)
+        .collect();
+    let second = moofs[1];
+    let tfdt = second + bytes[second..].windows(4).position(|w| w == b"tfdt").unwrap();
+    let version = bytes[tfdt + 4];
+    let at = tfdt + 8;
+    if version == 1 {
+        bytes[at..at + 8].copy_from_slice(&0u64.to_be_bytes());
+    } else {
+        bytes[at..at + 4].copy_from_slice(&0u32.to_be_bytes());
+    }
+    let found = off(&check(&bytes));
+    let added: Vec<_> = found.difference(&before).collect();
+    assert!(
+        added.contains(&&("dts-decreasing".to_string(), Some("video"))),
+        "{added:?}"
+    );
+
+    // An in-band SPS that changes level mid-segment (avc3 carries them).
+    let mut bytes = file("avc3.mp4");
+    let sps: Vec<usize> = bytes
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[0] == 0x67 && (w[1] == 0x64 || w[1] == 0x4d || w[1] == 0x42))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(sps.len() >= 2, "avc3.mp4 repeats its SPS");
+    let last = *sps.last().unwrap();
+    bytes[last + 3] = bytes[last + 3].wrapping_add(1);
+    assert_eq!(off(&check(&bytes)), set(&[("parameter-sets-change", Some("video"))]));
+}
+
 /// Where the type of the box at `path` is (its first of each kind, the
 /// video track first), found by walking the boxes, not by searching bytes
 /// that a payload could also hold.
