@@ -20,6 +20,7 @@ use crate::swap::Reloader;
 use crate::bindings::multipart::PartBody;
 use crate::bindings::session::VerifyMode;
 use crate::errors::ComponentError;
+use crate::file_name::safe_file_name;
 use crate::runtime::{Limits, Runtime, default_concurrent_calls};
 
 #[derive(Parser, Debug)]
@@ -584,18 +585,6 @@ async fn transcode(bridge: Arc<Bridge>, creator: &str, out: &Path, segments: &[P
         bail!("{} of {total} segments failed", failures.len());
     }
     Ok(())
-}
-
-/// A file name for an untrusted part: its last path component, if that is
-/// a plain name, else `part-N`.
-pub fn safe_file_name(suggested: Option<&str>, index: usize) -> String {
-    let plain = suggested
-        .and_then(|s| s.rsplit(['/', '\\']).next())
-        .filter(|s| !s.is_empty() && *s != "." && *s != ".." && !s.contains('\0'));
-    match plain {
-        Some(s) => s.to_string(),
-        None => format!("part-{index}"),
-    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

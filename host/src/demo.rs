@@ -139,7 +139,7 @@ pub async fn run(bridge: Arc<Bridge>, options: DemoOptions) -> Result<Vec<Column
                     columns.len() - 1
                 }
             };
-            let dir = crate::cli::safe_file_name(Some(&r.name), 0);
+            let dir = crate::file_name::safe_file_name(Some(&r.name), 0);
             std::fs::create_dir_all(options.out.join(&dir))?;
             let file = format!("{dir}/{i}.mp4");
             write(&options.out.join(&file), &r.mp4)?;

@@ -12,21 +12,21 @@
 use anyhow::Result;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource};
+use wasmtime_wasi::WasiView;
 use wasmtime_wasi_http::Error;
 use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
-
-use crate::runtime::HostState;
 
 /// The interface as wasmtime-wasi-http links it.
 const TYPES: &str = "wasi:http/types@0.2.12";
 
-/// Replaces the linked `http-error-code` with [`error_code`].
-pub fn link(linker: &mut Linker<HostState>) -> Result<()> {
+/// Replaces the linked `http-error-code` with [`error_code`], for any
+/// store whose data holds its resources the WASI way.
+pub fn link<T: WasiView + 'static>(linker: &mut Linker<T>) -> Result<()> {
     linker.allow_shadowing(true);
     linker.instance(TYPES)?.func_wrap(
         "http-error-code",
-        |mut store: StoreContextMut<'_, HostState>, (err,): (Resource<wasmtime::Error>,)| {
-            let e = store.data_mut().table().get(&err)?;
+        |mut store: StoreContextMut<'_, T>, (err,): (Resource<wasmtime::Error>,)| {
+            let e = store.data_mut().ctx().table.get(&err)?;
             Ok((error_code(e),))
         },
     )?;

@@ -9,6 +9,7 @@ pub mod connect;
 pub mod demo;
 pub mod errors;
 pub mod failover;
+pub mod file_name;
 pub mod guard;
 pub mod http_error;
 pub mod info;

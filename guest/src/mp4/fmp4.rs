@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 
 use super::atom::Atoms;
 use super::mux::{
-    Layout, MuxTrack, TrakSource, close, mdat_header_len, open, open_full, write_ftyp, write_mdat_header, write_moov,
+    Layout, MuxTrack, TrakSource, close, is_sample_to_group, mdat_header_len, open, open_full, write_ftyp,
+    write_mdat_header, write_moov,
 };
 
 /// `trun` flags (§8.8.8.1).
@@ -222,11 +223,6 @@ fn write_fragment(
             out.extend_from_slice(d);
         }
     }
-}
-
-/// Whether `raw`, a whole box, is a sample-to-group table (`sbgp`).
-pub(super) fn is_sample_to_group(raw: &[u8]) -> bool {
-    raw.get(4..8) == Some(b"sbgp")
 }
 
 /// A carried-over track's sample-to-group table (`sbgp`), as runs.

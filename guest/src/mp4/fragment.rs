@@ -8,7 +8,7 @@ use crate::buf::Reader;
 use crate::error::{Error, Result};
 
 use super::atom::Atom;
-use super::demux::{Movie, Sample};
+use super::model::{Movie, Sample};
 
 #[derive(Clone, Copy, Default)]
 struct Defaults {

@@ -9,11 +9,13 @@ mod atom;
 mod demux;
 mod fmp4;
 mod fragment;
+mod model;
 mod mux;
 mod placement;
 mod stbl;
 
 pub use atom::{Atom, Atoms, FourCC};
-pub use demux::{Edit, LPVT, Movie, Sample, SampleEntry, Track, TrackKind, VideoTimeline, parse};
+pub use demux::parse;
 pub use fmp4::mux_fragmented;
+pub use model::{Edit, LPVT, Movie, Sample, SampleEntry, Track, TrackKind, VideoTimeline};
 pub use mux::{MuxTrack, OutSample, TrakSource, avc_stsd, mux_progressive, opus_stsd};

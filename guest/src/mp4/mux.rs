@@ -10,9 +10,14 @@
 use crate::buf::WriteBe;
 use crate::time::rescale;
 
-use super::demux::{Edit, Track};
-use super::fmp4::is_sample_to_group;
+use super::model::{Edit, Track};
 use super::placement::{Placement, first_decode_time, place};
+
+/// Whether `raw`, a whole box, is a sample-to-group table (`sbgp`), which
+/// both writers rebuild rather than copy.
+pub(super) fn is_sample_to_group(raw: &[u8]) -> bool {
+    raw.get(4..8) == Some(b"sbgp")
+}
 
 /// What the sample tables need to know of one sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

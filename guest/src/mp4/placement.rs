@@ -10,7 +10,7 @@
 
 use crate::time::rescale;
 
-use super::demux::{Edit, Track};
+use super::model::{Edit, Track};
 
 /// How a carried-over track's timeline is written.
 #[derive(Clone, Debug, PartialEq, Eq)]

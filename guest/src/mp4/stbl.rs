@@ -9,7 +9,7 @@ use crate::buf::Reader;
 use crate::error::{Error, Result};
 
 use super::atom::Atom;
-use super::demux::Sample;
+use super::model::Sample;
 
 /// The `stbl` children, by role.
 #[derive(Default)]
