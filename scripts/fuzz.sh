@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 # SECONDS (default 300) is the wall-clock budget for the whole run. The
-# targets (default: split join multipart roundtrip) run one process each,
+# targets (default: split join multipart roundtrip check) run one process each,
 # as many at once as there are cores: with N cores and T targets, in
 # ceil(T/N) waves of SECONDS/ceil(T/N) seconds.
 # Properties are in guest/src/fuzz.rs.
@@ -27,7 +27,7 @@ cd "$(dirname "$0")/.."
 budget=${1:-300}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(split join multipart roundtrip)
+[ ${#targets[@]} -gt 0 ] || targets=(split join multipart roundtrip check)
 cores=$(nproc)
 sanitizer=${FUZZ_SANITIZER:-address}
 fixtures=$(realpath "${LPBRIDGE_FIXTURES:-../shared/fixtures/streamplace}")
@@ -72,7 +72,7 @@ run_target() { # target, log
     rm -rf "guest/fuzz/artifacts/$t"
     mkdir -p "$corpus/$t" "guest/fuzz/artifacts/$t"
     case $t in
-        split | roundtrip) seed="$seeds/tiny $fixtures" ;;
+        split | roundtrip | check) seed="$seeds/tiny $fixtures" ;;
         *) seed=$seeds/$t ;;
     esac
     # shellcheck disable=SC2086 # $seed holds one or two directories

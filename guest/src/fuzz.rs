@@ -33,6 +33,32 @@ pub fn split(segment: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// `check` on any bytes: always a report, never a panic. Its findings
+/// are ordered errors first; a report without info is one error and
+/// nothing else; where `probe` reads the segment, `check` describes it the
+/// same. The stream check of the segment after itself must hold too.
+/// `Err` carries the first error finding's code, for the regression rows.
+pub fn check(segment: &[u8]) -> std::result::Result<(), &'static str> {
+    use crate::check::{self, Severity};
+    let report = check::check(segment);
+    let severities: Vec<Severity> = report.findings.iter().map(|f| f.severity).collect();
+    assert!(severities.is_sorted(), "findings out of order: {severities:?}");
+    match (&report.info, probe(segment)) {
+        (None, _) => assert!(
+            report.findings.len() == 1 && report.findings[0].severity == Severity::Error,
+            "a report without info: {:?}",
+            report.findings
+        ),
+        (Some(info), Ok(probed)) => assert_eq!(info, &probed, "check and probe disagree"),
+        (Some(_), Err(e)) => panic!("check described what probe refused: {e}"),
+    }
+    let _ = check::stream::check(&[report.info.clone(), report.info.clone(), None]);
+    match report.findings.iter().find(|f| f.severity == Severity::Error) {
+        Some(f) => Err(f.code),
+        None => Ok(()),
+    }
+}
+
 /// The join target's input: the first four bytes (big-endian) are the TS's
 /// length, whose top bit asks for fragmented output; the TS follows and the
 /// audio MP4 is the rest. `None` when there are not four bytes.

@@ -22,6 +22,7 @@ pub mod join;
 pub mod ladder;
 pub mod mp4;
 pub mod multipart;
+pub mod opus;
 pub mod session;
 pub mod split;
 pub mod time;

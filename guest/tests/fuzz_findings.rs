@@ -108,6 +108,7 @@ fn answer(path: &Path) -> String {
         "join" => fuzz::join(&data).map_err(|e| e.to_string()),
         "roundtrip" => fuzz::roundtrip(&data).map_err(|e| e.to_string()),
         "multipart" => fuzz::multipart(&data).map_err(|e| e.to_string()),
+        "check" => fuzz::check(&data).map_err(|code| code.to_string()),
         other => panic!("{name}: no fuzz target {other:?}"),
     };
     match result {

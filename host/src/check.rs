@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::bindings::check::{Finding, Location, Report, Severity, TrackKind};
 use crate::ladder::{self, Rung};
 use crate::runtime::Runtime;
+use crate::stopped::Stopped;
 
 /// One segment's report, as it is printed.
 pub struct Checked {
@@ -68,6 +69,13 @@ pub fn rungs(ladder: &[Rung], report: &Report) -> Vec<(String, u32, u32)> {
         .collect()
 }
 
+/// One segment's report, computed in the component. A check the sandbox
+/// stopped (its memory cap, its deadline, a trap) is that segment's
+/// `sandbox-stopped` error; any other failure is the host's.
+pub async fn one(runtime: &Runtime, segment: &[u8]) -> Result<Report> {
+    runtime.check(segment).await.or_else(stopped)
+}
+
 /// Checks every input on all cores, then the run as one stream.
 pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf]) -> Result<Vec<Checked>> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -79,7 +87,7 @@ pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf]) -> 
         tasks.push(tokio::spawn(async move {
             let _permit = room.acquire_owned().await;
             match read_input(&path) {
-                Ok(bytes) => runtime.check(&bytes).await,
+                Ok(bytes) => one(&runtime, &bytes).await,
                 Err(e) => Ok(unopened(&e)),
             }
         }));
@@ -122,18 +130,32 @@ fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
 /// A file that could not be opened: no bytes, so nothing for the
 /// component; the same finding as bytes it cannot read.
 fn unopened(e: &std::io::Error) -> Report {
+    error_report("unreadable", format!("cannot be opened: {e}"))
+}
+
+fn stopped(e: anyhow::Error) -> Result<Report> {
+    match e.downcast::<Stopped>() {
+        Ok(why) => Ok(error_report(
+            "sandbox-stopped",
+            format!("the sandbox stopped the check: {why}"),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+fn error_report(code: &str, message: String) -> Report {
     Report {
         info: None,
         findings: vec![Finding {
             severity: Severity::Error,
-            code: "unreadable".into(),
+            code: code.into(),
             at: Location {
                 box_path: None,
                 track: None,
                 sample: None,
                 time_ns: None,
             },
-            message: format!("cannot be opened: {e}"),
+            message,
         }],
     }
 }

@@ -19,6 +19,7 @@ pub mod policy;
 pub mod runtime;
 pub mod server;
 pub mod session;
+pub mod stopped;
 pub mod swap;
 
 pub use errors::ComponentError;

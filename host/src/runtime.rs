@@ -12,9 +12,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder,
-};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use wasmtime_wasi_http::p2::types::HostFutureIncomingResponse;
@@ -26,6 +24,7 @@ use crate::bindings::session::{Profile, Rendition, SegmentRequest, Sent, Transco
 use crate::bindings::types::{JoinOptions, MediaError, Mp4Layout, SegmentInfo, SplitOutput};
 use crate::bindings::{Bridge, BridgePre};
 use crate::policy::PolicyHooks;
+use crate::stopped::{MemoryCap, Stopped};
 
 /// Per-call resource limits.
 #[derive(Clone, Copy, Debug)]
@@ -85,7 +84,7 @@ pub struct HostState {
     http: WasiHttpCtx,
     hooks: PolicyHooks,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: MemoryCap,
 }
 
 impl HostState {
@@ -194,10 +193,7 @@ impl Runtime {
             http: WasiHttpCtx::new(),
             hooks,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory_bytes)
-                .instances(4)
-                .build(),
+            limits: MemoryCap::new(self.limits.memory_bytes),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -214,7 +210,20 @@ impl Runtime {
     /// A segment's findings, computed in the component from its bytes.
     pub async fn check(&self, segment: &[u8]) -> Result<Report> {
         let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
-        Ok(r.streamplace_livepeer_check().call_check(&mut store, segment).await?)
+        let answer = r.streamplace_livepeer_check().call_check(&mut store, segment).await;
+        answer.map_err(|e| self.stopped(&store, e))
+    }
+
+    /// A failed call's error, as the limit that stopped it when one did.
+    fn stopped(&self, store: &Store<HostState>, e: wasmtime::Error) -> anyhow::Error {
+        let e = anyhow::Error::from(e);
+        match Stopped::of(&e, &store.data().limits, self.limits.call_deadline) {
+            Some(why) => {
+                tracing::debug!(error = format!("{e:?}"), "{why}");
+                why.into()
+            }
+            None => e,
+        }
     }
 
     /// Segments' infos in stream order, checked as one stream.

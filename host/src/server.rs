@@ -134,7 +134,7 @@ impl Service {
             Ok(b) => b,
             Err(reply) => return reply,
         };
-        match self.bridge.runtime().check(&body).await {
+        match crate::check::one(&self.bridge.runtime(), &body).await {
             Ok(report) => {
                 let rungs = crate::check::rungs(&self.bridge.config().ladder, &report);
                 json(StatusCode::OK, crate::check::report_json(&report, &rungs))

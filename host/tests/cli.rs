@@ -348,3 +348,57 @@ fn check_reports_each_segment_and_exits_by_what_it_found() {
     assert_eq!(report["segments"][0]["info"], serde_json::Value::Null);
     assert_eq!(report["errors"], 1);
 }
+
+/// A segment the sandbox cannot check within its memory cap is that
+/// segment's `sandbox-stopped` error, naming the cap; the others are
+/// still checked, and the run ends with exit 2, not a failure.
+#[test]
+fn check_reports_a_segment_over_the_memory_cap_and_goes_on() {
+    let dir = scratch("cli-check-capped");
+    // A real segment with 3 MiB of `free` after it: still a valid MP4,
+    // but more bytes than a 2 MiB sandbox can take in.
+    let mut big = std::fs::read(fixture("sample-segment.mp4")).unwrap();
+    let free = 3u32 << 20;
+    big.extend_from_slice(&free.to_be_bytes());
+    big.extend_from_slice(b"free");
+    big.resize(big.len() + free as usize - 8, 0);
+    std::fs::write(dir.join("big.mp4"), big).unwrap();
+    std::fs::copy(fixture("short-video.mp4"), dir.join("short-video.mp4")).unwrap();
+    let o = bin()
+        .args(["--memory-mib", "2", "check", "--json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let capped = &report["segments"][0];
+    assert!(capped["file"].as_str().unwrap().ends_with("big.mp4"));
+    assert_eq!(capped["findings"][0]["code"], "sandbox-stopped");
+    assert_eq!(
+        capped["findings"][0]["message"],
+        "the sandbox stopped the check: the component needed more than its 2 MiB of memory"
+    );
+    let small = &report["segments"][1];
+    assert_eq!(small["errors"], 0, "{small:#}");
+    assert_eq!(small["info"]["video"][0]["width"], 360);
+}
+
+/// On a terminal, a run over several files shows how far it got; piped,
+/// it does not (`script` gives the command a terminal).
+#[test]
+fn check_shows_progress_on_a_terminal_only() {
+    let dir = scratch("cli-check-progress");
+    for name in ["5sec.mp4", "sample-segment.mp4", "short-video.mp4"] {
+        std::fs::copy(fixture(name), dir.join(name)).unwrap();
+    }
+    let command = format!("{} check {}", env!("CARGO_BIN_EXE_lpbridge"), dir.display());
+    let o = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(tty.contains("\rchecked 3/3"), "{tty:?}");
+    let o = bin().arg("check").arg(&dir).output().unwrap();
+    let piped = String::from_utf8_lossy(&o.stderr);
+    assert!(!piped.contains("checked"), "{piped:?}");
+}

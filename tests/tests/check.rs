@@ -40,8 +40,11 @@ fn set(items: &[(&str, Option<&'static str>)]) -> BTreeSet<(String, Option<&'sta
 
 /// Each real segment gives its known quirks and nothing else. Beside the
 /// ones the issue names, each is there in the bytes (ffprobe shows the
-/// same): Streamplace's muxer writes an Opus pre-skip of 0 and audio
-/// timestamps that jitter; 5sec's audio ends 54 ms before its video.
+/// same): Streamplace's muxer writes an Opus pre-skip of 0 (the encoder's
+/// was lost) and audio timestamps that disagree with the packets' own
+/// lengths; few-video-frames has holes of up to 2.6 s in its video and
+/// 174 ms in its audio; 5sec's audio ends 37 ms before its video on the
+/// movie timeline (4980 against 5017 ms, edit lists applied).
 #[test]
 fn streamplace_segments_give_their_known_quirks_and_nothing_else() {
     let v = Some("video");
@@ -52,6 +55,8 @@ fn streamplace_segments_give_their_known_quirks_and_nothing_else() {
             set(&[
                 ("duplicate-dts", v),
                 ("duplicate-dts", a),
+                ("gap", v),
+                ("gap", a),
                 ("irregular-frame-durations", v),
                 ("irregular-audio-durations", a),
                 ("opus-pre-skip", None),
@@ -222,6 +227,63 @@ fn made_defects_give_their_codes() {
     let last = *sps.last().unwrap();
     bytes[last + 3] = bytes[last + 3].wrapping_add(1);
     assert_eq!(off(&check(&bytes)), set(&[("parameter-sets-change", Some("video"))]));
+
+    // An in-band SPS that H.264 forbids (00 00 00 inside it) in frame 0.
+    let mut bytes = file("avc3.mp4");
+    let first = sps[0];
+    bytes[first + 4..first + 7].fill(0);
+    assert_eq!(off(&check(&bytes)), set(&[("bad-parameter-set", Some("video"))]));
+
+    // avcC's SPS spoiled the same way: the segment's size cannot be known.
+    let mut bytes = file("multigop.mp4");
+    let avcc = find(&bytes, b"avcC") + 4;
+    bytes[avcc + 12..avcc + 15].fill(0);
+    let r = check(&bytes);
+    assert_eq!(off(&r), set(&[("bad-parameter-set", None)]));
+    assert!(r.findings[0].message.contains("avcC"), "{}", r.findings[0].message);
+
+    // avcC says it holds no SPS (and so, read on, no PPS), and an avc1
+    // track has none in band.
+    let mut bytes = file("multigop.mp4");
+    bytes[avcc + 5] = 0xe0;
+    assert_eq!(off(&check(&bytes)), set(&[("no-parameter-sets", Some("video"))]));
+
+    // Frame 1 (decoded after frame 0) shown at frame 0's instant: its ctts
+    // entry set to frame 0's offset less one frame's duration.
+    let mut bytes = file("multigop.mp4");
+    let ctts = in_stbl(&bytes, b"ctts");
+    let stts = in_stbl(&bytes, b"stts");
+    let be = |b: &[u8], at: usize| i32::from_be_bytes(b[at..at + 4].try_into().unwrap());
+    assert_eq!(
+        (be(&bytes, ctts + 12), be(&bytes, ctts + 20)),
+        (1, 1),
+        "one frame per ctts entry"
+    );
+    let frame0 = be(&bytes, ctts + 16);
+    let duration = be(&bytes, stts + 16);
+    bytes[ctts + 24..ctts + 28].copy_from_slice(&(frame0 - duration).to_be_bytes());
+    let r = check(&bytes);
+    assert_eq!(off(&r), set(&[("duplicate-pts", Some("video"))]));
+    assert!(
+        r.findings[0].message.ends_with("the first at frame 1"),
+        "{}",
+        r.findings[0].message
+    );
+
+    // Half a second of frames and packets dropped, timestamps kept.
+    let r = check(&file("gap.mp4"));
+    assert_eq!(off(&r), set(&[("gap", Some("video")), ("gap", Some("audio"))]));
+    let video_gap = r
+        .findings
+        .iter()
+        .find(|f| f.code == "gap" && f.at.track == Some(TrackKind::Video));
+    assert!(
+        video_gap
+            .unwrap()
+            .message
+            .starts_with("1 gap in the video with no frames, the longest 533.3 ms"),
+        "{video_gap:?}"
+    );
 }
 
 /// Where the type of the box at `path` is (its first of each kind, the
@@ -250,7 +312,8 @@ fn find(bytes: &[u8], fourcc: &[u8; 4]) -> usize {
         .unwrap_or_else(|| panic!("no {}", String::from_utf8_lossy(fourcc)))
 }
 
-/// Bytes that lie or end early are one `unreadable` error, not a trap.
+/// Bytes that lie or end early are one `unreadable` error, not a trap,
+/// within a small memory cap.
 #[test]
 fn hostile_bytes_are_an_error_finding() {
     let real = streamplace_segment("sample-segment.mp4");
@@ -276,8 +339,16 @@ fn hostile_bytes_are_an_error_finding() {
     let stsz = box_at(&huge, &[b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsz"]);
     huge[stsz + 12..stsz + 16].copy_from_slice(&0x4000_0000u32.to_be_bytes());
     inputs.push(("huge stsz count".into(), huge));
+    // Memory stays bounded as for split: 6 MiB (about 1 MiB of it the
+    // guest's stack and data, 1 MB the segment's copy) holds every check,
+    // whatever the bytes claim.
+    let capped = lpbridge::Runtime::embedded(lpbridge::Limits {
+        memory_bytes: 6 << 20,
+        ..lpbridge::Limits::default()
+    })
+    .unwrap();
     for (what, bytes) in inputs {
-        let r = check(&bytes);
+        let r = block_on(capped.check(&bytes)).unwrap_or_else(|e| panic!("{what}: {e:#}"));
         let errors = codes(&r, Severity::Error);
         assert!(!errors.is_empty(), "{what}: {:#?}", r.findings);
         assert!(

@@ -1,8 +1,8 @@
 //! `check`: findings about a segment, for an operator who needs to know what
 //! is wrong with it, where, and what the bridge and the gateway will make of
 //! it. Everything is read from the bytes: the sample tables, the sample
-//! entries and the NAL unit headers, never the payloads, so a check costs a
-//! fraction of a split.
+//! entries, the NAL unit headers and the Opus TOC bytes, never the
+//! payloads, so a check costs a fraction of a split.
 //!
 //! A finding has a severity, a stable kebab-case code (for scripts: it is
 //! never reworded), where it is, and one plain sentence. Codes:
@@ -22,7 +22,8 @@
 //! | `duplicate-dts` | warning | samples that share a decode time |
 //! | `duplicate-pts` | warning | frames that share a presentation time |
 //! | `irregular-frame-durations` | warning | frame durations off the usual one |
-//! | `irregular-audio-durations` | warning | audio packet durations off the usual one (the last may be short) |
+//! | `irregular-audio-durations` | warning | audio packets whose timestamps disagree with their length (Opus: from the TOC byte; the last may be short) |
+//! | `gap` | warning | a step of more than three expected durations: frames or packets missing |
 //! | `av-start-offset` | warning | audio and video start apart by more than a frame and a packet |
 //! | `av-duration-mismatch` | warning | audio and video last differently, by more than that |
 //! | `opus-pre-skip` | warning | a pre-skip of 0 or over 80 ms |

@@ -12,8 +12,12 @@ use super::{Finding, Location, Report, Severity, TrackKind, order};
 /// needs.
 const MAX_PRE_SKIP: u16 = 3840;
 
-/// A duration this far from the usual one (in tenths) is irregular.
+/// A duration this far from the expected one (in tenths) is irregular.
 const IRREGULAR_TENTHS: u64 = 1;
+
+/// A step of more than this many expected durations is a gap: at least two
+/// frames or packets are missing there.
+const GAP_FACTOR: u64 = 3;
 
 /// Checks one segment. Bytes that cannot be read give one `unreadable`
 /// error, never a failure of the check.
@@ -42,7 +46,7 @@ pub fn check(segment: &[u8]) -> Report {
     };
     let info = match describe(&movie) {
         Ok(i) => i,
-        Err(e) => return unreadable(e),
+        Err(e) => return undescribed(&movie, e).unwrap_or_else(unreadable),
     };
     let mut out = Findings::default();
     layout(segment, &movie, &mut out);
@@ -62,7 +66,7 @@ pub fn check(segment: &[u8]) -> Report {
             Location::default(),
             "no audio packets: the bridge refuses the segment",
         ),
-        Some(a) => audio_track(&movie, a, &mut out),
+        Some(a) => audio_track(segment, &movie, a, &mut out),
     }
     if let (Some(v), Some(a)) = (video, audio) {
         audio_against_video(&info, v, a, &mut out);
@@ -73,6 +77,26 @@ pub fn check(segment: &[u8]) -> Report {
     Report {
         info: Some(info),
         findings,
+    }
+}
+
+/// A segment whose description fails on its video's decoder setup: a
+/// `bad-parameter-set` at its sample entry, not `unreadable`, since the
+/// boxes themselves were read.
+fn undescribed(movie: &Movie<'_>, e: Error) -> Result<Report, Error> {
+    let setup = matches!(&e, Error::Malformed { at, .. } if at == "SPS" || at == "avcC");
+    let video = movie.tracks.iter().find(|t| t.kind == Kind::Video);
+    match video.filter(|_| setup) {
+        Some(v) => Ok(Report {
+            info: None,
+            findings: vec![Finding {
+                severity: Severity::Error,
+                code: "bad-parameter-set",
+                at: at_box(format!("moov/trak[{}]/mdia/minf/stbl/stsd", v.id)),
+                message: format!("the decoder setup in avcC cannot be read: {e}"),
+            }],
+        }),
+        None => Err(e),
     }
 }
 
@@ -181,7 +205,7 @@ fn video_track(segment: &[u8], movie: &Movie<'_>, t: &Track<'_>, out: &mut Findi
     parameter_sets(segment, t, stsd, out);
     decode_times(TrackKind::Video, t, out);
     presentation(t, out);
-    durations(TrackKind::Video, t, out);
+    durations(segment, TrackKind::Video, t, out);
     edits(movie, TrackKind::Video, t, out);
     rates(t, out);
 }
@@ -347,45 +371,86 @@ fn presentation(t: &Track<'_>, out: &mut Findings) {
     }
 }
 
-/// The usual duration and the samples off it. Samples that share a decode
-/// time (zero durations, and the last of each run, which carries the run's
-/// time) are `duplicate-dts`, not judged here; an audio track's last packet
-/// may be short.
-fn durations(kind: TrackKind, t: &Track<'_>, out: &mut Findings) {
+/// How long each sample lasts against how long it should: the usual
+/// duration for video, each packet's own length (from its TOC byte) for
+/// Opus. A sample's time is the step to the next decode time, so a jump in
+/// a fragment's `tfdt` counts too. Samples that share a decode time (zero
+/// steps, and the last of each run, which carries the run's time) are
+/// `duplicate-dts`, not judged here; an audio track's last packet may be
+/// short. A step of more than [`GAP_FACTOR`] expected durations is a gap
+/// (frames or packets missing), not an irregular duration.
+fn durations(segment: &[u8], kind: TrackKind, t: &Track<'_>, out: &mut Findings) {
     let n = t.samples.len();
     let last = if kind == TrackKind::Audio {
         n.saturating_sub(1)
     } else {
         n
     };
-    let judged: Vec<(usize, u64)> = (0..last)
-        .filter(|&i| t.samples[i].duration > 0 && (i == 0 || t.samples[i].dts != t.samples[i - 1].dts))
-        .map(|i| (i, t.samples[i].duration as u64))
-        .collect();
-    let ds: Vec<u64> = judged.iter().map(|&(_, d)| d).collect();
-    let Some(usual) = mode(&ds) else { return };
-    let slack = (usual * IRREGULAR_TENTHS / 10).max(1);
-    let off: Vec<usize> = judged
-        .iter()
-        .filter(|(_, d)| d.abs_diff(usual) > slack)
-        .map(|&(i, _)| i)
-        .collect();
-    let Some(&first) = off.first() else { return };
-    let (code, what) = match kind {
-        TrackKind::Video => ("irregular-frame-durations", "frames"),
-        TrackKind::Audio => ("irregular-audio-durations", "packets"),
+    let step = |i: usize| match t.samples.get(i + 1) {
+        Some(next) if next.dts > t.samples[i].dts => (next.dts - t.samples[i].dts) as u64,
+        _ => t.samples[i].duration as u64,
     };
-    let (lo, hi) = ds.iter().fold((u64::MAX, 0), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+    let judged: Vec<(usize, u64)> = (0..last)
+        .filter(|&i| i == 0 || t.samples[i].dts != t.samples[i - 1].dts)
+        .map(|i| (i, step(i)))
+        .filter(|&(_, d)| d > 0)
+        .collect();
+    let steps: Vec<u64> = judged.iter().map(|&(_, d)| d).collect();
+    let Some(usual) = mode(&steps) else { return };
+    let opus = kind == TrackKind::Audio && t.entry.format.is_some_and(|f| &f.0 == b"Opus");
+    let expected = |i: usize| {
+        let s = &t.samples[i];
+        let packet = segment.get(s.offset as usize..(s.offset as usize).saturating_add(s.size as usize));
+        match packet.filter(|_| opus).and_then(crate::opus::packet_samples) {
+            Some(samples) => samples as u64 * t.timescale as u64 / 48_000,
+            None => usual,
+        }
+    };
+    let mut gaps: Vec<(usize, u64)> = Vec::new();
+    let mut off: Vec<usize> = Vec::new();
+    for &(i, d) in &judged {
+        let want = expected(i).max(1);
+        if d > want * GAP_FACTOR {
+            gaps.push((i, d - want));
+        } else if d.abs_diff(want) > (want * IRREGULAR_TENTHS / 10).max(1) {
+            off.push(i);
+        }
+    }
+    let what = match kind {
+        TrackKind::Video => "frames",
+        TrackKind::Audio => "packets",
+    };
+    let time = |d: u64| ms(to_ns(d as i64, t.timescale));
+    if let Some(&(first, _)) = gaps.first() {
+        let longest = gaps.iter().map(|&(_, d)| d).max().unwrap_or(0);
+        out.warning(
+            "gap",
+            at_sample(kind, t, first),
+            format!(
+                "{} in the {} with no {what}, the longest {}, the first after {} {first}",
+                count(gaps.len(), "gap", "gaps"),
+                if kind == TrackKind::Video { "video" } else { "audio" },
+                time(longest),
+                &what[..what.len() - 1],
+            ),
+        );
+    }
+    let Some(&first) = off.first() else { return };
+    let (lo, hi) = steps.iter().fold((u64::MAX, 0), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+    let (code, against) = match kind {
+        TrackKind::Video => ("irregular-frame-durations", format!("the usual {}", time(usual))),
+        TrackKind::Audio if opus => ("irregular-audio-durations", "their Opus packets' own".to_string()),
+        TrackKind::Audio => ("irregular-audio-durations", format!("the usual {}", time(usual))),
+    };
     out.warning(
         code,
         at_sample(kind, t, first),
         format!(
-            "{} of {} {what} last other than the usual {} ({} to {})",
+            "{} of {} {what} last other than {against} ({} to {})",
             off.len(),
             judged.len(),
-            ms(to_ns(usual as i64, t.timescale)),
-            ms(to_ns(lo as i64, t.timescale)),
-            ms(to_ns(hi as i64, t.timescale)),
+            time(lo),
+            time(hi),
         ),
     );
 }
@@ -450,9 +515,9 @@ fn rates(t: &Track<'_>, out: &mut Findings) {
     }
 }
 
-fn audio_track(movie: &Movie<'_>, t: &Track<'_>, out: &mut Findings) {
+fn audio_track(segment: &[u8], movie: &Movie<'_>, t: &Track<'_>, out: &mut Findings) {
     decode_times(TrackKind::Audio, t, out);
-    durations(TrackKind::Audio, t, out);
+    durations(segment, TrackKind::Audio, t, out);
     edits(movie, TrackKind::Audio, t, out);
     if t.entry.format.is_some_and(|f| &f.0 == b"Opus") {
         opus(t, out);
