@@ -80,59 +80,9 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -
     let entry = if video.in_band_changes { b"avc3" } else { b"avc1" };
     let stsd = mp4::avc_stsd(entry, sps_info.width, sps_info.height, &avcc);
 
-    // Timeline: first presented frame at 0, in the source's timescale.
     let tv = timeline.timescale;
-    let first = video.frames.iter().map(|f| f.pts).min().unwrap_or(0);
-    let pts: Vec<i64> = video
-        .frames
-        .iter()
-        .map(|f| rescale(f.pts - first, TS_CLOCK, tv))
-        .collect();
-    let dts: Vec<i64> = video
-        .frames
-        .iter()
-        .map(|f| rescale(f.dts - first, TS_CLOCK, tv))
-        .collect();
-    let n = video.frames.len();
-    let (shown_ns, last_start_ns) = video.shown(first);
-    let mut samples = Vec::with_capacity(n);
-    let mut data = Vec::with_capacity(n);
-    let mut pos = 0usize;
-    for k in 0..n {
-        let step = if k + 1 < n {
-            dts[k + 1] - dts[k]
-        } else if k > 0 {
-            dts[k] - dts[k - 1]
-        } else {
-            rescale(DEFAULT_STEP, TS_CLOCK, tv)
-        };
-        let f = &video.frames[k];
-        samples.push(OutSample {
-            size: f.size,
-            duration: step.clamp(0, u32::MAX as i64) as u32,
-            cts_offset: (pts[k] - dts[k]).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
-            sync: f.keyframe,
-        });
-        data.push(&video.data[pos..pos + f.size as usize]);
-        pos += f.size as usize;
-    }
-
-    // The frame shown last lasts until the source's video ended, so the
-    // renditions of consecutive segments tile with no gap or overlap.
-    let last_shown = pts.iter().copied().max().unwrap_or(0);
-    if let Some(last) = samples.last_mut()
-        && timeline.span > last_shown
-    {
-        last.duration = (timeline.span - last_shown).min(u32::MAX as i64) as u32;
-    }
-
-    // Edit list. The rendition's first presented frame (composition time
-    // `-dts[0]` in its media) must show where the source's did. Where the
-    // source had an edit list, an edit that starts at that frame does it
-    // exactly. Where it had none and the frame already sits at the source's
-    // lead (a passthrough), no edit list keeps the file as the source was.
-    // Otherwise the lead becomes an empty edit, rounded to movie ticks.
-    //
+    let (shown_ns, last_start_ns) = video.shown(video.frames.iter().map(|f| f.pts).min().unwrap_or(0));
+    let (samples, data, first_cts) = video_samples(&video, tv, timeline.span);
     // An audio track whose media starts after 0 (a fragmented source's
     // later segment) needs an edit list of its own in a progressive file;
     // the movie is then timed in the audio's timescale, so that edit lands
@@ -142,32 +92,8 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -
     } else {
         movie.timescale
     };
-    let first_cts = -dts[0];
-    let mut edits = Vec::new();
-    if timeline.edited || timeline.empty_edit > 0 || first_cts != timeline.lead {
-        let empty = rescale(timeline.empty_edit as i64, movie.timescale, movie_timescale).max(0) as u64
-            + if timeline.edited {
-                0
-            } else {
-                rescale(timeline.lead, tv, movie_timescale).max(0) as u64
-            };
-        if empty > 0 {
-            edits.push(Edit {
-                segment_duration: empty,
-                media_time: -1,
-            });
-        }
-        let media_span = samples.iter().map(|s| s.duration as i64).sum::<i64>() - first_cts;
-        let span = if timeline.span > 0 {
-            timeline.span
-        } else {
-            media_span.max(0)
-        };
-        edits.push(Edit {
-            segment_duration: rescale(span, tv, movie_timescale).max(0) as u64,
-            media_time: first_cts,
-        });
-    }
+    let edits = edit_list(&timeline, movie.timescale, movie_timescale, first_cts, &samples);
+    let n = samples.len();
 
     let video_id = if audio.id == 1 { audio.id + 1 } else { 1 };
     let video_track = MuxTrack {
@@ -197,6 +123,99 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -
         last_start_ns,
         first_keyframe: video.frames[0].keyframe,
     })
+}
+
+/// The rendition's frames as samples in the source's timescale `tv`, the
+/// first presented frame at 0, with their bytes; and the composition time
+/// of that frame in the rendition's media (`-dts[0]`). The frame shown
+/// last lasts until the source's video ended (`span`), so the renditions
+/// of consecutive segments tile with no gap or overlap.
+fn video_samples(video: &Video, tv: u32, span: i64) -> (Vec<OutSample>, Vec<&[u8]>, i64) {
+    let first = video.frames.iter().map(|f| f.pts).min().unwrap_or(0);
+    let pts: Vec<i64> = video
+        .frames
+        .iter()
+        .map(|f| rescale(f.pts - first, TS_CLOCK, tv))
+        .collect();
+    let dts: Vec<i64> = video
+        .frames
+        .iter()
+        .map(|f| rescale(f.dts - first, TS_CLOCK, tv))
+        .collect();
+    let n = video.frames.len();
+    let mut samples = Vec::with_capacity(n);
+    let mut data = Vec::with_capacity(n);
+    let mut pos = 0usize;
+    for k in 0..n {
+        let step = if k + 1 < n {
+            dts[k + 1] - dts[k]
+        } else if k > 0 {
+            dts[k] - dts[k - 1]
+        } else {
+            rescale(DEFAULT_STEP, TS_CLOCK, tv)
+        };
+        let f = &video.frames[k];
+        samples.push(OutSample {
+            size: f.size,
+            duration: step.clamp(0, u32::MAX as i64) as u32,
+            cts_offset: (pts[k] - dts[k]).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+            sync: f.keyframe,
+        });
+        data.push(&video.data[pos..pos + f.size as usize]);
+        pos += f.size as usize;
+    }
+    let last_shown = pts.iter().copied().max().unwrap_or(0);
+    if let Some(last) = samples.last_mut()
+        && span > last_shown
+    {
+        last.duration = (span - last_shown).min(u32::MAX as i64) as u32;
+    }
+    (samples, data, -dts.first().copied().unwrap_or(0))
+}
+
+/// The rendition's edit list, in `movie_timescale` (the source's movie
+/// timescale is `source_movie`). The rendition's first presented frame
+/// (composition time `first_cts` in its media) must show where the
+/// source's did. Where the source had an edit list, an edit that starts at
+/// that frame does it exactly. Where it had none and the frame already
+/// sits at the source's lead (a passthrough), no edit list keeps the file
+/// as the source was. Otherwise the lead becomes an empty edit, rounded to
+/// movie ticks.
+fn edit_list(
+    timeline: &VideoTimeline,
+    source_movie: u32,
+    movie_timescale: u32,
+    first_cts: i64,
+    samples: &[OutSample],
+) -> Vec<Edit> {
+    let tv = timeline.timescale;
+    let mut edits = Vec::new();
+    if !(timeline.edited || timeline.empty_edit > 0 || first_cts != timeline.lead) {
+        return edits;
+    }
+    let empty = rescale(timeline.empty_edit as i64, source_movie, movie_timescale).max(0) as u64
+        + if timeline.edited {
+            0
+        } else {
+            rescale(timeline.lead, tv, movie_timescale).max(0) as u64
+        };
+    if empty > 0 {
+        edits.push(Edit {
+            segment_duration: empty,
+            media_time: -1,
+        });
+    }
+    let media_span = samples.iter().map(|s| s.duration as i64).sum::<i64>() - first_cts;
+    let span = if timeline.span > 0 {
+        timeline.span
+    } else {
+        media_span.max(0)
+    };
+    edits.push(Edit {
+        segment_duration: rescale(span, tv, movie_timescale).max(0) as u64,
+        media_time: first_cts,
+    });
+    edits
 }
 
 /// The rendition's video as it is converted: AVCC sample bytes, frames,

@@ -204,135 +204,165 @@ impl Parser {
         }
     }
 
+    /// Reads as far as the bytes here allow. Each state's step gives
+    /// whether it moved on (`true`) or waits for more bytes (`false`).
     fn advance(&mut self) -> Result<()> {
         loop {
-            let rest = &self.buf[self.start..];
-            match self.state {
+            let moved = match self.state {
                 State::Done => return Ok(()),
-                State::Preamble => {
-                    // The first delimiter may open the body without its CRLF.
-                    let dash = &self.delimiter[2..];
-                    if rest.len() < dash.len() {
-                        return Ok(());
-                    }
-                    if self.start == 0 && self.offset == 0 && rest.starts_with(dash) {
-                        self.start += dash.len();
-                    } else if let Some(p) = self.finder.find(rest) {
-                        self.start += p + self.delimiter.len();
-                    } else {
-                        // Keep only what could still begin a delimiter.
-                        let keep = self.delimiter.len() - 1;
-                        let drop = rest.len().saturating_sub(keep);
-                        self.start += drop;
-                        return Ok(());
-                    }
-                    self.state = State::AfterBoundary;
+                State::Preamble => self.preamble(),
+                State::AfterBoundary => self.after_boundary()?,
+                State::Headers => self.part_headers()?,
+                State::Body => self.part_body()?,
+            };
+            if !moved {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Skips to the first delimiter, which may open the body without its
+    /// CRLF.
+    fn preamble(&mut self) -> bool {
+        let rest = &self.buf[self.start..];
+        let dash = &self.delimiter[2..];
+        if rest.len() < dash.len() {
+            return false;
+        }
+        if self.start == 0 && self.offset == 0 && rest.starts_with(dash) {
+            self.start += dash.len();
+        } else if let Some(p) = self.finder.find(rest) {
+            self.start += p + self.delimiter.len();
+        } else {
+            // Keep only what could still begin a delimiter.
+            let keep = self.delimiter.len() - 1;
+            self.start += rest.len().saturating_sub(keep);
+            return false;
+        }
+        self.state = State::AfterBoundary;
+        true
+    }
+
+    /// After a delimiter: `--` ends the body, else CRLF (after any
+    /// transport padding) opens a part.
+    fn after_boundary(&mut self) -> Result<bool> {
+        let rest = &self.buf[self.start..];
+        if rest.len() < 2 {
+            return Ok(false);
+        }
+        if rest.starts_with(b"--") {
+            self.state = State::Done;
+            return Ok(false);
+        }
+        // Transport padding (linear white space) may precede CRLF.
+        let pad = rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+        if rest.len() < pad + 2 {
+            return Ok(false);
+        }
+        if &rest[pad..pad + 2] != b"\r\n" {
+            return Err(self.malformed(self.start, "delimiter not followed by CRLF or --"));
+        }
+        self.start += pad + 2;
+        self.state = State::Headers;
+        Ok(true)
+    }
+
+    /// A part's header block, up to its blank line, within
+    /// `MAX_HEADER_BYTES`.
+    fn part_headers(&mut self) -> Result<bool> {
+        let rest = &self.buf[self.start..];
+        let too_large = |size: usize| MultipartError::TooLarge {
+            what: "part header block".into(),
+            size: size as u64,
+            limit: MAX_HEADER_BYTES as u64,
+        };
+        let header_end = if rest.starts_with(b"\r\n") {
+            Some(0)
+        } else {
+            memmem::find(rest, b"\r\n\r\n").map(|e| e + 2)
+        };
+        let Some(h) = header_end else {
+            if rest.len() > MAX_HEADER_BYTES {
+                return Err(too_large(rest.len()));
+            }
+            return Ok(false);
+        };
+        if h > MAX_HEADER_BYTES {
+            return Err(too_large(h));
+        }
+        let headers = parse_headers(&rest[..h]).map_err(|r| self.malformed(self.start, r))?;
+        self.expected_len = match headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
+            Some((_, v)) => Some(
+                v.trim()
+                    .parse::<usize>()
+                    .map_err(|_| self.malformed(self.start, format!("Content-Length {v:?}")))?,
+            ),
+            None => None,
+        };
+        self.headers = headers;
+        self.start += h + 2;
+        self.searched = 0;
+        self.state = State::Body;
+        // Read from a socket, little of the body is here yet: move it to
+        // the front, so that once complete the buffer itself is handed out
+        // as the body. No room is made ahead for a declared length: it may
+        // lie.
+        if self.buf.len() - self.start <= COMPACT_AT_MOST {
+            self.compact();
+        }
+        Ok(true)
+    }
+
+    /// A part's body, up to the next delimiter: found by searching, or,
+    /// with a Content-Length, checked to be right where it says.
+    fn part_body(&mut self) -> Result<bool> {
+        let Some(found) = self.body_len()? else {
+            return Ok(false);
+        };
+        let end = self.start + found + self.delimiter.len();
+        let body = if self.start == 0 {
+            let tail = self.buf.split_off(end);
+            let mut body = std::mem::replace(&mut self.buf, tail);
+            body.truncate(found);
+            self.offset += end as u64;
+            body
+        } else {
+            let body = self.buf[self.start..self.start + found].to_vec();
+            self.start = end;
+            body
+        };
+        let part = make_part(std::mem::take(&mut self.headers), body).map_err(|r| self.malformed(self.start, r))?;
+        self.ready.push_back(part);
+        self.state = State::AfterBoundary;
+        Ok(true)
+    }
+
+    /// Where the current body ends, once the delimiter after it is here.
+    fn body_len(&mut self) -> Result<Option<usize>> {
+        let rest = &self.buf[self.start..];
+        match self.expected_len {
+            // Content-Length lets us jump, but the delimiter must be right
+            // there or the length lied.
+            Some(len) => {
+                if rest.len() < len.saturating_add(self.delimiter.len()) {
+                    return Ok(None);
                 }
-                State::AfterBoundary => {
-                    if rest.len() < 2 {
-                        return Ok(());
-                    }
-                    if rest.starts_with(b"--") {
-                        self.state = State::Done;
-                        return Ok(());
-                    }
-                    // Transport padding (linear white space) may precede CRLF.
-                    let pad = rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
-                    if rest.len() < pad + 2 {
-                        return Ok(());
-                    }
-                    if &rest[pad..pad + 2] != b"\r\n" {
-                        return Err(self.malformed(self.start, "delimiter not followed by CRLF or --"));
-                    }
-                    self.start += pad + 2;
-                    self.state = State::Headers;
+                if !rest[len..].starts_with(&self.delimiter) {
+                    return Err(self.malformed(
+                        self.start + len,
+                        format!("Content-Length {len} does not end at a delimiter"),
+                    ));
                 }
-                State::Headers => {
-                    let end = memmem::find(rest, b"\r\n\r\n");
-                    let blank_first = rest.starts_with(b"\r\n");
-                    let header_end = if blank_first { Some(0) } else { end.map(|e| e + 2) };
-                    let Some(h) = header_end else {
-                        if rest.len() > MAX_HEADER_BYTES {
-                            return Err(MultipartError::TooLarge {
-                                what: "part header block".into(),
-                                size: rest.len() as u64,
-                                limit: MAX_HEADER_BYTES as u64,
-                            });
-                        }
-                        return Ok(());
-                    };
-                    if h > MAX_HEADER_BYTES {
-                        return Err(MultipartError::TooLarge {
-                            what: "part header block".into(),
-                            size: h as u64,
-                            limit: MAX_HEADER_BYTES as u64,
-                        });
+                Ok(Some(len))
+            }
+            None => {
+                let from = self.searched.min(rest.len());
+                match self.finder.find(&rest[from..]) {
+                    Some(p) => Ok(Some(from + p)),
+                    None => {
+                        self.searched = rest.len().saturating_sub(self.delimiter.len() - 1);
+                        Ok(None)
                     }
-                    let block = &rest[..h];
-                    let headers = parse_headers(block).map_err(|r| self.malformed(self.start, r))?;
-                    self.expected_len = match headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
-                        Some((_, v)) => Some(
-                            v.trim()
-                                .parse::<usize>()
-                                .map_err(|_| self.malformed(self.start, format!("Content-Length {v:?}")))?,
-                        ),
-                        None => None,
-                    };
-                    self.headers = headers;
-                    self.start += h + 2;
-                    self.searched = 0;
-                    self.state = State::Body;
-                    // Read from a socket, little of the body is here yet:
-                    // move it to the front, so that once complete the
-                    // buffer itself is handed out as the body. No room is
-                    // made ahead for a declared length: it may lie.
-                    if self.buf.len() - self.start <= COMPACT_AT_MOST {
-                        self.compact();
-                    }
-                }
-                State::Body => {
-                    let found = match self.expected_len {
-                        // Content-Length lets us jump, but the delimiter
-                        // must be right there or the length lied.
-                        Some(len) => {
-                            if rest.len() < len.saturating_add(self.delimiter.len()) {
-                                return Ok(());
-                            }
-                            if !rest[len..].starts_with(&self.delimiter) {
-                                return Err(self.malformed(
-                                    self.start + len,
-                                    format!("Content-Length {len} does not end at a delimiter"),
-                                ));
-                            }
-                            len
-                        }
-                        None => {
-                            let from = self.searched.min(rest.len());
-                            match self.finder.find(&rest[from..]) {
-                                Some(p) => from + p,
-                                None => {
-                                    self.searched = rest.len().saturating_sub(self.delimiter.len() - 1);
-                                    return Ok(());
-                                }
-                            }
-                        }
-                    };
-                    let end = self.start + found + self.delimiter.len();
-                    let body = if self.start == 0 {
-                        let tail = self.buf.split_off(end);
-                        let mut body = std::mem::replace(&mut self.buf, tail);
-                        body.truncate(found);
-                        self.offset += end as u64;
-                        body
-                    } else {
-                        let body = rest[..found].to_vec();
-                        self.start = end;
-                        body
-                    };
-                    let part = make_part(std::mem::take(&mut self.headers), body)
-                        .map_err(|r| self.malformed(self.start, r))?;
-                    self.ready.push_back(part);
-                    self.state = State::AfterBoundary;
                 }
             }
         }

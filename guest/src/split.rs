@@ -5,7 +5,6 @@
 //! `t × 90000 + TS_OFFSET`. The offset keeps B-frame DTS, which run ahead of
 //! the first PTS, from going negative.
 
-use crate::buf::WriteBe;
 use crate::error::{Error, Result};
 use crate::h264::{AvcConfig, NalType, for_each_length_prefixed, parameter_set, parse_sps};
 use crate::info::{SegmentInfo, describe, require_audio, require_h264, to_90k};
@@ -162,24 +161,8 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
 fn audio_to_mp4<'a>(file: &'a [u8], movie_timescale: u32, audio: &'a Track<'a>, video: &Track<'_>) -> Vec<u8> {
     let tracks = [MuxTrack::verbatim(audio, file)];
     if audio.samples.first().is_some_and(|s| s.dts > 0) {
-        mp4::mux_fragmented(movie_timescale, &tracks, &lpvt_udta(video))
+        mp4::mux_fragmented(movie_timescale, &tracks, &mp4::lpvt_udta(&video.timeline()))
     } else {
-        mp4::mux_progressive(movie_timescale, &tracks, &lpvt_udta(video))
+        mp4::mux_progressive(movie_timescale, &tracks, &mp4::lpvt_udta(&video.timeline()))
     }
-}
-
-/// `udta` holding our `lpvt` box: the source video's timeline, for `join`.
-fn lpvt_udta(video: &Track<'_>) -> Vec<u8> {
-    let t = video.timeline();
-    let mut out = Vec::new();
-    out.u32(8 + 12 + 4 + 8 + 8 + 8);
-    out.extend_from_slice(b"udta");
-    out.u32(12 + 4 + 8 + 8 + 8);
-    out.extend_from_slice(&mp4::LPVT.0);
-    out.u32(t.edited as u32); // version 0, flags: bit 0 = had an edit list
-    out.u32(t.timescale);
-    out.u64(t.empty_edit);
-    out.u64(t.lead as u64);
-    out.u64(t.span as u64);
-    out
 }

@@ -17,7 +17,7 @@ use crate::failover::{self, Gateways, Retry};
 use crate::ladder::{self, Rung};
 use crate::metrics::Metrics;
 use crate::policy::{PolicyHooks, Refusal, Refusals, Timeouts};
-use crate::runtime::{Destination, Runtime};
+use crate::runtime::{Answer, Destination, Runtime};
 use crate::session::{Claim, Session, Sessions, Ticket};
 
 /// The longest wait between two attempts at a segment.
@@ -189,6 +189,16 @@ pub struct Transcoded {
     pub gateway_wait: Duration,
 }
 
+/// What every attempt at one segment shares.
+struct Attempts<'a> {
+    session: &'a Session,
+    refusals: &'a Arc<Refusals>,
+    runtime: &'a Runtime,
+    segment: &'a [u8],
+    deadline: Instant,
+    span: &'a tracing::Span,
+}
+
 pub struct Bridge {
     runtime: RwLock<Arc<Runtime>>,
     pub sessions: Sessions,
@@ -331,79 +341,15 @@ impl Bridge {
             layout: Mp4Layout::fragmented_if(self.config.fragmented),
             verify: self.config.verify,
         };
-
-        // Attempts: the first to the session's gateway; a retry, while the
-        // budget and the deadline allow, to the next one that is up.
-        let mut gateway = first;
-        let mut retries = 0;
-        let mut gateway_wait = Duration::ZERO;
-        let mut next = Some(opened);
-        let result = loop {
-            to.gateway = self.gateways.get(gateway).url.clone();
-            let opened = match next.take() {
-                Some(o) => o,
-                None => runtime
-                    .open(self.hooks(session, gateway, &refusals))
-                    .await
-                    .map_err(|e| self.component_error(e))?,
-            };
-            let limit = self
-                .config
-                .request_timeout
-                .min(deadline.saturating_duration_since(Instant::now()));
-            let outcome = tokio::time::timeout(
-                limit,
-                opened
-                    .transcode(&to, segment, limit + Duration::from_secs(1))
-                    .instrument(span.clone()),
-            )
-            .await;
-            let result = match outcome {
-                Err(_) => Err(BridgeError::Timeout(Limit::Attempt(limit))),
-                Ok(Err(e)) => Err(self.component_error(e)),
-                Ok(Ok(trip)) => {
-                    gateway_wait += trip.gateway_wait;
-                    trip.answer.map_err(|e| self.classify(e, refusals.take()))
-                }
-            };
-            let retry = Retry::of(refusals.take_sent()).filter(|_| result.is_err());
-            self.after_attempt(session, gateway, &result, retry);
-            let Some(why) = retry else { break result };
-            if retries >= self.config.retries || Instant::now() >= deadline {
-                break result;
-            }
-            let Some(other) = self.gateways.pick(gateway + 1, Some(gateway)) else {
-                break result; // every gateway is cooling down
-            };
-            // A retry goes to another gateway where there is one: at once
-            // after a connection failure, else after a backoff, which also
-            // spaces out retries to a sole gateway. One that would start
-            // with less than MIN_ATTEMPT left would only end as a timeout,
-            // hiding the error before it.
-            let wait = match why {
-                Retry::Connect if other != gateway => Duration::ZERO,
-                _ => failover::backoff(retries, self.config.retry_base, RETRY_MAX, crate::session::random()),
-            };
-            if Instant::now() + wait + MIN_ATTEMPT > deadline {
-                break result;
-            }
-            retries += 1;
-            self.metrics.retries.with_label_values(&[why.label()]).inc();
-            if other != gateway {
-                self.metrics.failovers.inc();
-            }
-            span.in_scope(|| {
-                tracing::warn!(
-                    reason = why.label(),
-                    from = %self.gateways.get(gateway).url,
-                    to = %self.gateways.get(other).url,
-                    wait_ms = wait.as_millis() as u64,
-                    "retrying"
-                )
-            });
-            tokio::time::sleep(wait).await;
-            gateway = other;
+        let attempt = Attempts {
+            session,
+            refusals: &refusals,
+            runtime: &runtime,
+            segment,
+            deadline,
+            span: &span,
         };
+        let (result, gateway, gateway_wait) = self.attempts(attempt, opened, first, &mut to).await?;
         let _enter = span.enter(); // no await from here on
         self.report(session, gateway, &result);
         if let Some(q) = refusals.queued() {
@@ -417,8 +363,125 @@ impl Bridge {
         }
         let out = result?;
         let elapsed = started.elapsed();
-        let renditions = out.renditions;
-        for r in &renditions {
+        self.joined(creator, &out.renditions, elapsed, gateway_wait);
+        Ok(Transcoded {
+            claim: Some(claim),
+            duration_ns: out.info.duration_ns,
+            width: video.width,
+            height: video.height,
+            asked: to.profiles,
+            renditions: out.renditions,
+            elapsed,
+            gateway_wait,
+        })
+    }
+
+    /// The attempts at one segment: the first to the session's gateway
+    /// (from the instance that probed it); a retry, while the budget and the
+    /// deadline allow, to the next one that is up. Gives the last attempt's
+    /// result, the gateway it went to, and the time spent waiting on
+    /// gateways over all of them. `Err` only when no instance could be made.
+    async fn attempts(
+        &self,
+        a: Attempts<'_>,
+        first: crate::runtime::Opened<'_>,
+        mut gateway: usize,
+        to: &mut Destination,
+    ) -> Result<(Result<Answer, BridgeError>, usize, Duration), BridgeError> {
+        let mut retries = 0;
+        let mut gateway_wait = Duration::ZERO;
+        let mut next = Some(first);
+        loop {
+            to.gateway = self.gateways.get(gateway).url.clone();
+            let opened = match next.take() {
+                Some(o) => o,
+                None => a
+                    .runtime
+                    .open(self.hooks(a.session, gateway, a.refusals))
+                    .await
+                    .map_err(|e| self.component_error(e))?,
+            };
+            let limit = self
+                .config
+                .request_timeout
+                .min(a.deadline.saturating_duration_since(Instant::now()));
+            let outcome = tokio::time::timeout(
+                limit,
+                opened
+                    .transcode(to, a.segment, limit + Duration::from_secs(1))
+                    .instrument(a.span.clone()),
+            )
+            .await;
+            let result = match outcome {
+                Err(_) => Err(BridgeError::Timeout(Limit::Attempt(limit))),
+                Ok(Err(e)) => Err(self.component_error(e)),
+                Ok(Ok(trip)) => {
+                    gateway_wait += trip.gateway_wait;
+                    trip.answer.map_err(|e| self.classify(e, a.refusals.take()))
+                }
+            };
+            let retry = Retry::of(a.refusals.take_sent()).filter(|_| result.is_err());
+            self.after_attempt(a.session, gateway, &result, retry);
+            let Some(why) = retry else {
+                return Ok((result, gateway, gateway_wait));
+            };
+            match self.next_attempt(why, retries, gateway, a.deadline, a.span) {
+                Some((other, wait)) => {
+                    retries += 1;
+                    tokio::time::sleep(wait).await;
+                    gateway = other;
+                }
+                None => return Ok((result, gateway, gateway_wait)),
+            }
+        }
+    }
+
+    /// Where and when to retry after a failed attempt, counted and logged;
+    /// `None` when the budget, the deadline or the gateways say stop.
+    fn next_attempt(
+        &self,
+        why: Retry,
+        retries: u32,
+        gateway: usize,
+        deadline: Instant,
+        span: &tracing::Span,
+    ) -> Option<(usize, Duration)> {
+        if retries >= self.config.retries || Instant::now() >= deadline {
+            return None;
+        }
+        // None when every gateway is cooling down.
+        let other = self.gateways.pick(gateway + 1, Some(gateway))?;
+        // A retry goes to another gateway where there is one: at once
+        // after a connection failure, else after a backoff, which also
+        // spaces out retries to a sole gateway. One that would start
+        // with less than MIN_ATTEMPT left would only end as a timeout,
+        // hiding the error before it.
+        let wait = match why {
+            Retry::Connect if other != gateway => Duration::ZERO,
+            _ => failover::backoff(retries, self.config.retry_base, RETRY_MAX, crate::session::random()),
+        };
+        if Instant::now() + wait + MIN_ATTEMPT > deadline {
+            return None;
+        }
+        self.metrics.retries.with_label_values(&[why.label()]).inc();
+        if other != gateway {
+            self.metrics.failovers.inc();
+        }
+        span.in_scope(|| {
+            tracing::warn!(
+                reason = why.label(),
+                from = %self.gateways.get(gateway).url,
+                to = %self.gateways.get(other).url,
+                wait_ms = wait.as_millis() as u64,
+                "retrying"
+            )
+        });
+        Some((other, wait))
+    }
+
+    /// A transcoded segment's logs and metrics.
+    fn joined(&self, creator: &str, renditions: &[Rendition], elapsed: Duration, gateway_wait: Duration) {
+        for r in renditions {
             let _rendition = tracing::info_span!("rendition", rendition = %r.name).entered();
             for m in &r.mismatches {
                 self.count_mismatch(&r.name, m);
@@ -446,16 +509,6 @@ impl Bridge {
         self.metrics
             .host_overhead_ms
             .observe(elapsed.saturating_sub(gateway_wait).as_secs_f64() * 1e3);
-        Ok(Transcoded {
-            claim: Some(claim),
-            duration_ns: out.info.duration_ns,
-            width: video.width,
-            height: video.height,
-            asked: to.profiles,
-            renditions,
-            elapsed,
-            gateway_wait,
-        })
     }
 
     /// The refusals of one segment, counted as they happen.

@@ -2,6 +2,7 @@
 //! (the embedded one, or `--component PATH`).
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -320,24 +321,8 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Command::Component { world, output } = &cli.command {
         return write_component(*world, output);
     }
-    let limits = Limits {
-        memory_bytes: cli.memory_mib << 20,
-        concurrent_calls: cli.concurrent_calls,
-        ..Limits::default()
-    };
-    let cache_dir = if cli.no_cache {
-        None
-    } else {
-        cli.cache_dir.clone().or_else(crate::runtime::default_cache_dir)
-    };
-    let cache = cache_dir.as_deref();
-    let runtime = match &cli.component {
-        Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("read component {}", path.display()))?;
-            Runtime::with_cache(&bytes, limits, cache)?
-        }
-        None => Runtime::with_cache(crate::EMBEDDED_COMPONENT, limits, cache)?,
-    };
+    let sandbox = Sandbox::of(&cli);
+    let runtime = sandbox.runtime()?;
     match cli.command {
         Command::Probe { segment } => {
             let info = runtime.probe(&read(&segment)?).await?.map_err(ComponentError::from)?;
@@ -358,16 +343,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             audio_mp4,
             output,
             fragmented,
-        } => {
-            let layout = crate::bindings::types::Mp4Layout::fragmented_if(fragmented);
-            let options = crate::bindings::types::JoinOptions { layout };
-            let mp4 = runtime
-                .join_with(&read(&video_ts)?, &read(&audio_mp4)?, options)
-                .await?
-                .map_err(ComponentError::from)?;
-            write(&output, &mp4)?;
-            say!("{} bytes -> {}", mp4.len(), output.display());
-        }
+        } => join(&runtime, &video_ts, &audio_mp4, &output, fragmented).await?,
         Command::Transcode {
             gateway,
             creator,
@@ -382,18 +358,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             listen,
             max_sessions,
             session_idle_secs,
-        } => {
-            let options = lpbridge_gateway::GatewayOptions {
-                max_sessions,
-                session_idle: Duration::from_secs(session_idle_secs),
-                ..lpbridge_gateway::GatewayOptions::default()
-            };
-            let gateway = lpbridge_gateway::Gateway::start(listen, options)
-                .await
-                .with_context(|| format!("listen on {listen}"))?;
-            say!("Livepeer-compatible gateway on {}", gateway.url());
-            shutdown_signal().await;
-        }
+        } => gateway(listen, max_sessions, session_idle_secs).await?,
         Command::Demo {
             out,
             segments,
@@ -402,19 +367,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             options,
         } => {
             let (bridge, _local) = options.bridge(runtime, &gateway).await?;
-            let demo = crate::demo::DemoOptions {
-                out: out.clone(),
-                segments,
-                creator,
-                sample: lpbridge_gateway::synth::SampleOptions::default(),
-            };
-            say!(
-                "{segments} sample segments of 2 s 720p30 -> {}",
-                bridge.config().gateways.join(", ")
-            );
-            let columns = crate::demo::run(bridge, demo).await?;
-            say!("{}", crate::demo::table(&columns));
-            say!("open {}", out.join("index.html").display());
+            demo(bridge, out, segments, creator).await?;
         }
         Command::Serve {
             listen,
@@ -425,85 +378,185 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => {
             let (bridge, _local) = options.bridge(runtime, &gateway).await?;
             let check = self_check_segment.as_deref().map(read).transpose()?;
-            crate::swap::self_check(&bridge.runtime(), check.as_deref())
-                .await
-                .context("the component failed its self-check")?;
-            let reloader = Arc::new(Reloader::new(
-                bridge.clone(),
-                cli.component.clone(),
-                limits,
-                cache_dir.clone(),
-                check,
-            ));
-            let _watch = reloader.clone().watch(Duration::from_secs(1));
-            let on_hup = reloader.clone();
-            tokio::spawn(async move {
-                let Ok(mut hup) = signal(SignalKind::hangup()) else {
-                    return;
-                };
-                while hup.recv().await.is_some() {
-                    if let Err(e) = on_hup.reload().await {
-                        tracing::error!(error = format!("{e:#}"), "SIGHUP reload refused");
-                    }
-                }
-            });
-            let listener = tokio::net::TcpListener::bind(listen).await?;
-            say!(
-                "lpbridge serving on http://{} (gateway {})",
-                listener.local_addr()?,
-                bridge.config().gateways.join(", ")
-            );
-            let service = Arc::new(Service {
-                bridge,
-                reloader,
-                max_body: max_body_mib << 20,
-            });
-            crate::server::serve(service, listener, shutdown_signal()).await?;
+            serve(bridge, sandbox, listen, max_body_mib << 20, check).await?;
         }
         Command::Multipart {
             content_type,
             body,
             out,
-        } => {
-            let parts = runtime
-                .multipart(&content_type, &read(&body)?)
-                .await?
-                .map_err(ComponentError::from)?;
-            if let Some(dir) = &out {
-                std::fs::create_dir_all(dir)?;
-            }
-            say!("{:<4} {:<16} {:<40} {:>10}", "#", "name", "content-type", "bytes");
-            for (i, p) in parts.iter().enumerate() {
-                let (len, bytes) = match &p.body {
-                    PartBody::Bytes(b) => (b.len(), b.as_slice()),
-                    PartBody::Url(u) => (u.len(), u.as_bytes()),
-                };
-                say!(
-                    "{:<4} {:<16} {:<40} {:>10}",
-                    i,
-                    p.name.as_deref().unwrap_or("-"),
-                    p.content_type.as_deref().unwrap_or("-"),
-                    len
-                );
-                if let Some(dir) = &out {
-                    let name = safe_file_name(p.filename.as_deref().or(p.name.as_deref()), i);
-                    write(&dir.join(name), bytes)?;
-                }
-            }
-        }
-        Command::Check { segments, json, strict } => {
-            let inputs = crate::check::inputs(&segments)?;
-            let checked = crate::check::run(Arc::new(runtime), &ladder::default_ladder(), &inputs).await?;
-            if json {
-                say!("{}", serde_json::to_string_pretty(&crate::check::run_json(&checked))?);
-            } else {
-                say!("{}", crate::check::text(&checked).trim_end());
-            }
-            crate::check::verdict(&checked, strict)?;
-        }
+        } => multipart(&runtime, &content_type, &body, out.as_deref()).await?,
+        Command::Check { segments, json, strict } => check(runtime, &segments, json, strict).await?,
         // Written before the runtime starts, which it does not need.
         Command::Component { world, output } => write_component(world, &output)?,
     }
+    Ok(())
+}
+
+/// What every command's runtime is made from: the component (the
+/// embedded one unless `--component`), its limits and its cache. `serve`
+/// keeps it to load the next component the same way.
+struct Sandbox {
+    component: Option<PathBuf>,
+    limits: Limits,
+    cache_dir: Option<PathBuf>,
+}
+
+impl Sandbox {
+    fn of(cli: &Cli) -> Self {
+        Sandbox {
+            component: cli.component.clone(),
+            limits: Limits {
+                memory_bytes: cli.memory_mib << 20,
+                concurrent_calls: cli.concurrent_calls,
+                ..Limits::default()
+            },
+            cache_dir: match cli.no_cache {
+                true => None,
+                false => cli.cache_dir.clone().or_else(crate::runtime::default_cache_dir),
+            },
+        }
+    }
+
+    fn runtime(&self) -> Result<Runtime> {
+        let cache = self.cache_dir.as_deref();
+        match &self.component {
+            Some(path) => {
+                let bytes = std::fs::read(path).with_context(|| format!("read component {}", path.display()))?;
+                Runtime::with_cache(&bytes, self.limits, cache)
+            }
+            None => Runtime::with_cache(crate::EMBEDDED_COMPONENT, self.limits, cache),
+        }
+    }
+}
+
+async fn join(runtime: &Runtime, video_ts: &Path, audio_mp4: &Path, output: &Path, fragmented: bool) -> Result<()> {
+    let layout = crate::bindings::types::Mp4Layout::fragmented_if(fragmented);
+    let options = crate::bindings::types::JoinOptions { layout };
+    let mp4 = runtime
+        .join_with(&read(video_ts)?, &read(audio_mp4)?, options)
+        .await?
+        .map_err(ComponentError::from)?;
+    write(output, &mp4)?;
+    say!("{} bytes -> {}", mp4.len(), output.display());
+    Ok(())
+}
+
+/// The built-in gateway, until SIGTERM or Ctrl-C.
+async fn gateway(listen: SocketAddr, max_sessions: usize, session_idle_secs: u64) -> Result<()> {
+    let options = lpbridge_gateway::GatewayOptions {
+        max_sessions,
+        session_idle: Duration::from_secs(session_idle_secs),
+        ..lpbridge_gateway::GatewayOptions::default()
+    };
+    let gateway = lpbridge_gateway::Gateway::start(listen, options)
+        .await
+        .with_context(|| format!("listen on {listen}"))?;
+    say!("Livepeer-compatible gateway on {}", gateway.url());
+    shutdown_signal().await;
+    Ok(())
+}
+
+async fn demo(bridge: Arc<Bridge>, out: PathBuf, segments: u32, creator: String) -> Result<()> {
+    let demo = crate::demo::DemoOptions {
+        out: out.clone(),
+        segments,
+        creator,
+        sample: lpbridge_gateway::synth::SampleOptions::default(),
+    };
+    say!(
+        "{segments} sample segments of 2 s 720p30 -> {}",
+        bridge.config().gateways.join(", ")
+    );
+    let columns = crate::demo::run(bridge, demo).await?;
+    say!("{}", crate::demo::table(&columns));
+    say!("open {}", out.join("index.html").display());
+    Ok(())
+}
+
+/// The HTTP service, after the component's self-check, reloading the
+/// component when its file changes or on SIGHUP.
+async fn serve(
+    bridge: Arc<Bridge>,
+    sandbox: Sandbox,
+    listen: SocketAddr,
+    max_body: usize,
+    check: Option<Vec<u8>>,
+) -> Result<()> {
+    crate::swap::self_check(&bridge.runtime(), check.as_deref())
+        .await
+        .context("the component failed its self-check")?;
+    let reloader = Arc::new(Reloader::new(
+        bridge.clone(),
+        sandbox.component,
+        sandbox.limits,
+        sandbox.cache_dir,
+        check,
+    ));
+    let _watch = reloader.clone().watch(Duration::from_secs(1));
+    let on_hup = reloader.clone();
+    tokio::spawn(async move {
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            if let Err(e) = on_hup.reload().await {
+                tracing::error!(error = format!("{e:#}"), "SIGHUP reload refused");
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    say!(
+        "lpbridge serving on http://{} (gateway {})",
+        listener.local_addr()?,
+        bridge.config().gateways.join(", ")
+    );
+    let service = Arc::new(Service {
+        bridge,
+        reloader,
+        max_body,
+    });
+    crate::server::serve(service, listener, shutdown_signal()).await
+}
+
+/// The parts of a `multipart/mixed` body, listed, and written to `out`.
+async fn multipart(runtime: &Runtime, content_type: &str, body: &Path, out: Option<&Path>) -> Result<()> {
+    let parts = runtime
+        .multipart(content_type, &read(body)?)
+        .await?
+        .map_err(ComponentError::from)?;
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir)?;
+    }
+    say!("{:<4} {:<16} {:<40} {:>10}", "#", "name", "content-type", "bytes");
+    for (i, p) in parts.iter().enumerate() {
+        let (len, bytes) = match &p.body {
+            PartBody::Bytes(b) => (b.len(), b.as_slice()),
+            PartBody::Url(u) => (u.len(), u.as_bytes()),
+        };
+        say!(
+            "{:<4} {:<16} {:<40} {:>10}",
+            i,
+            p.name.as_deref().unwrap_or("-"),
+            p.content_type.as_deref().unwrap_or("-"),
+            len
+        );
+        if let Some(dir) = out {
+            let name = safe_file_name(p.filename.as_deref().or(p.name.as_deref()), i);
+            write(&dir.join(name), bytes)?;
+        }
+    }
+    Ok(())
+}
+
+async fn check(runtime: Runtime, segments: &[PathBuf], json: bool, strict: bool) -> Result<()> {
+    let inputs = crate::check::inputs(segments)?;
+    let checked = crate::check::run(Arc::new(runtime), &ladder::default_ladder(), &inputs).await?;
+    if json {
+        say!("{}", serde_json::to_string_pretty(&crate::check::run_json(&checked))?);
+    } else {
+        say!("{}", crate::check::text(&checked).trim_end());
+    }
+    crate::check::verdict(&checked, strict)?;
     Ok(())
 }
 

@@ -10,8 +10,8 @@ use crate::buf::Reader;
 use crate::error::{Error, Result};
 
 use super::atom::{Atom, Atoms};
-use super::model::{Edit, LPVT, Movie, SampleEntry, Track, TrackKind, VideoTimeline};
-use super::{fragment, stbl};
+use super::model::{Edit, Movie, Track, TrackKind};
+use super::{fragment, lpvt, stbl, stsd};
 
 /// Parse a whole MP4 file held in memory.
 pub fn parse(file: &[u8]) -> Result<Movie<'_>> {
@@ -70,7 +70,7 @@ fn parse_moov<'a>(moov: Atom<'a>, file_len: u64) -> Result<Movie<'a>> {
         match &child.kind.0 {
             b"mvhd" => timescale = Some(parse_mvhd(child)?),
             b"trak" => tracks.push(parse_trak(child, file_len)?),
-            b"udta" => video_timeline = find_lpvt(child)?.or(video_timeline),
+            b"udta" => video_timeline = lpvt::find(child)?.or(video_timeline),
             _ => {}
         }
     }
@@ -91,31 +91,6 @@ fn parse_mvhd(atom: Atom<'_>) -> Result<u32> {
     let mut r = Reader::new(body, "mvhd");
     r.skip(if version == 1 { 16 } else { 8 })?;
     r.u32()
-}
-
-fn find_lpvt(udta: Atom<'_>) -> Result<Option<VideoTimeline>> {
-    for child in udta.children() {
-        let child = child?;
-        if child.kind == LPVT {
-            let (_, flags, body) = child.full()?;
-            let mut r = Reader::new(body, "udta/lpvt");
-            let timescale = r.u32()?;
-            let empty_edit = r.u64()?;
-            let lead = r.i64()?;
-            let span = r.i64()?;
-            if timescale == 0 {
-                return Err(Error::malformed("moov/udta/lpvt", "timescale is 0"));
-            }
-            return Ok(Some(VideoTimeline {
-                timescale,
-                empty_edit,
-                lead,
-                span,
-                edited: flags & 1 != 0,
-            }));
-        }
-    }
-    Ok(None)
 }
 
 fn parse_trak<'a>(trak: Atom<'a>, file_len: u64) -> Result<Track<'a>> {
@@ -194,7 +169,7 @@ fn parse_trak<'a>(trak: Atom<'a>, file_len: u64) -> Result<Track<'a>> {
     let stsd = tables
         .stsd
         .ok_or_else(|| Error::malformed(at("stbl/stsd"), "missing"))?;
-    let entry = parse_stsd(stsd, kind, &at("stbl/stsd"))?;
+    let entry = stsd::parse(stsd, kind, &at("stbl/stsd"))?;
     let samples = tables.expand(file_len, &at("stbl"))?;
     Ok(Track {
         id,
@@ -246,61 +221,4 @@ fn parse_edts(edts: Atom<'_>, track: u32) -> Result<Vec<Edit>> {
         }
     }
     Ok(edits)
-}
-
-fn parse_stsd<'a>(stsd: Atom<'a>, kind: TrackKind, at: &str) -> Result<SampleEntry<'a>> {
-    let (_, _, body) = stsd.full()?;
-    let mut r = Reader::new(body, "stsd");
-    let count = r.u32()?;
-    if count == 0 {
-        return Err(Error::malformed(at, "no sample entry"));
-    }
-    let first = Atoms::new(r.rest(), stsd.offset)
-        .next()
-        .ok_or_else(|| Error::truncated(format_args!("{at}: sample entry missing")))??;
-    let mut entry = SampleEntry {
-        format: Some(first.kind),
-        ..SampleEntry::default()
-    };
-    let mut r = Reader::new(first.body, "sample entry");
-    r.skip(8)?; // reserved + data_reference_index
-    let children_at = match kind {
-        TrackKind::Video => {
-            r.skip(16)?;
-            entry.width = r.u16()?;
-            entry.height = r.u16()?;
-            r.skip(50)?;
-            r.position()
-        }
-        TrackKind::Audio => {
-            // QuickTime sound descriptions v1/v2 extend the ISO layout.
-            let version = r.u16()?;
-            r.skip(6)?;
-            entry.channels = r.u16()?;
-            r.skip(6)?;
-            entry.sample_rate = r.u32()? >> 16;
-            match version {
-                1 => r.skip(16)?,
-                2 => {
-                    r.skip(4)?;
-                    let rate = f64::from_bits(r.u64()?);
-                    if rate.is_finite() && rate > 0.0 && rate < u32::MAX as f64 {
-                        entry.sample_rate = rate as u32;
-                    }
-                    entry.channels = r.u32()?.min(u16::MAX as u32) as u16;
-                    r.skip(20)?;
-                }
-                _ => {}
-            }
-            r.position()
-        }
-        TrackKind::Other => return Ok(entry),
-    };
-    for child in Atoms::new(&first.body[children_at..], 0) {
-        let Ok(child) = child else { break };
-        if child.kind.0 == *b"avcC" {
-            entry.avcc = Some(child.body);
-        }
-    }
-    Ok(entry)
 }

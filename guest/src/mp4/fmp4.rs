@@ -14,49 +14,23 @@ use super::mux::{
     Layout, MuxTrack, TrakSource, close, is_sample_to_group, mdat_header_len, open, open_full, write_ftyp,
     write_mdat_header, write_moov,
 };
-
-/// `trun` flags (§8.8.8.1).
-const DATA_OFFSET: u32 = 0x1;
-const SAMPLE_DURATION: u32 = 0x100;
-const SAMPLE_SIZE: u32 = 0x200;
-const SAMPLE_FLAGS: u32 = 0x400;
-const SAMPLE_CTS: u32 = 0x800;
-
-/// `tfhd`: data offsets count from the start of the `moof` (§8.8.7.1).
-const DEFAULT_BASE_IS_MOOF: u32 = 0x2_0000;
-
-/// `sample_flags` (§8.8.3.1): a sync sample depends on no other; any other
-/// sample depends on others and is not a sync sample.
-const SYNC_SAMPLE: u32 = 0x0200_0000;
-const NON_SYNC_SAMPLE: u32 = 0x0101_0000;
+use super::traf::{Tfhd, TrunLayout, write_tfdt};
 
 /// One fragment: for each track, the samples `[from, to)` it carries.
 struct Fragment {
     ranges: Vec<(usize, usize)>,
 }
 
-/// What every `trun` of one track holds, decided once from all its
-/// samples: flags when any sample is not a sync sample (else trex's
-/// default, sync), composition offsets when any is non-zero (signed,
-/// version 1, when any is negative); and the track's sample groups.
+/// How one track's `trun`s are written, and its sample groups.
 struct TrackLayout {
-    trun_flags: u32,
-    trun_version: u8,
+    trun: TrunLayout,
     groups: Option<SampleGroups>,
 }
 
 impl TrackLayout {
     fn of(track: &MuxTrack<'_>) -> Self {
-        let mut trun_flags = DATA_OFFSET | SAMPLE_DURATION | SAMPLE_SIZE;
-        if track.samples.iter().any(|s| !s.sync) {
-            trun_flags |= SAMPLE_FLAGS;
-        }
-        if track.samples.iter().any(|s| s.cts_offset != 0) {
-            trun_flags |= SAMPLE_CTS;
-        }
         TrackLayout {
-            trun_flags,
-            trun_version: track.samples.iter().any(|s| s.cts_offset < 0) as u8,
+            trun: TrunLayout::of(&track.samples),
             groups: SampleGroups::of(track),
         }
     }
@@ -173,30 +147,11 @@ fn write_fragment(
         }
         let samples = &t.samples[from..to];
         let traf = open(out, b"traf");
-        let tfhd = open_full(out, b"tfhd", 0, DEFAULT_BASE_IS_MOOF);
-        out.u32(t.id);
-        close(out, tfhd);
-        let tfdt = open_full(out, b"tfdt", 1, 0);
-        out.u64(decode_time[i]);
-        close(out, tfdt);
+        Tfhd::write(out, t.id);
+        write_tfdt(out, decode_time[i]);
         decode_time[i] += samples.iter().map(|s| s.duration as u64).sum::<u64>();
-
         let layout = &layouts[i];
-        let trun = open_full(out, b"trun", layout.trun_version, layout.trun_flags);
-        out.u32(samples.len() as u32);
-        offset_fields.push((out.len(), i));
-        out.u32(0); // data_offset, filled in below
-        for s in samples {
-            out.u32(s.duration);
-            out.u32(s.size);
-            if layout.trun_flags & SAMPLE_FLAGS != 0 {
-                out.u32(if s.sync { SYNC_SAMPLE } else { NON_SYNC_SAMPLE });
-            }
-            if layout.trun_flags & SAMPLE_CTS != 0 {
-                out.u32(s.cts_offset as u32);
-            }
-        }
-        close(out, trun);
+        offset_fields.push((layout.trun.write(out, samples), i));
         if let Some(g) = &layout.groups {
             g.write_slice(out, from, to);
         }

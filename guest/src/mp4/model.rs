@@ -104,8 +104,6 @@ pub struct Movie<'a> {
     pub video_timeline: Option<VideoTimeline>,
 }
 
-pub const LPVT: FourCC = FourCC::new(b"lpvt");
-
 impl<'a> Track<'a> {
     /// Leading empty edits (movie timescale) and the first real edit's media
     /// time: the shift ffmpeg's mov demuxer applies to every timestamp.

@@ -694,70 +694,10 @@ fn write_stbl(out: &mut Vec<u8>, stsd: &[u8], tables: &Tables<'_>, extra: &[&[u8
     close(out, stbl);
 }
 
-/// `stsd` with one `avc1`/`avc3` visual sample entry (ISO/IEC 14496-12
-/// §12.1.3, 14496-15 §5.4.2).
-pub fn avc_stsd(format: &[u8; 4], width: u32, height: u32, avcc: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.u32(0);
-    out.extend_from_slice(b"stsd");
-    out.u32(0);
-    out.u32(1);
-    let entry = out.len();
-    out.u32(0);
-    out.extend_from_slice(format);
-    out.zeros(6);
-    out.u16(1); // data_reference_index
-    out.zeros(16);
-    out.u16(width.min(u16::MAX as u32) as u16);
-    out.u16(height.min(u16::MAX as u32) as u16);
-    out.u32(0x0048_0000); // 72 dpi
-    out.u32(0x0048_0000);
-    out.u32(0);
-    out.u16(1); // frame_count
-    out.zeros(32); // compressorname
-    out.u16(0x18); // depth
-    out.u16(0xffff); // pre_defined = -1
-    out.u32(8 + avcc.len() as u32);
-    out.extend_from_slice(b"avcC");
-    out.extend_from_slice(avcc);
-    let len = (out.len() - entry) as u32;
-    out[entry..entry + 4].copy_from_slice(&len.to_be_bytes());
-    let len = out.len() as u32;
-    out[..4].copy_from_slice(&len.to_be_bytes());
-    out
-}
-
-/// An `Opus` sample entry with its `dOps` (ISO/IEC 23003-5 / Opus in
-/// ISOBMFF §4.3), for mapping family 0 (mono or stereo).
-pub fn opus_stsd(channels: u8, pre_skip: u16, input_rate: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let stsd = open_full(&mut out, b"stsd", 0, 0);
-    out.u32(1);
-    let entry = open(&mut out, b"Opus");
-    out.zeros(6);
-    out.u16(1); // data_reference_index
-    out.zeros(8);
-    out.u16(channels as u16);
-    out.u16(16); // samplesize
-    out.zeros(4);
-    out.u32(48_000 << 16);
-    let dops = open(&mut out, b"dOps");
-    out.u8(0); // version
-    out.u8(channels);
-    out.u16(pre_skip);
-    out.u32(input_rate);
-    out.u16(0); // output gain
-    out.u8(0); // channel mapping family
-    close(&mut out, dops);
-    close(&mut out, entry);
-    close(&mut out, stsd);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mp4::{TrackKind, parse};
+    use crate::mp4::{TrackKind, opus_stsd, parse};
 
     fn sound(sizes: &[u32], data: &'static [u8]) -> MuxTrack<'static> {
         let mut at = 0;
