@@ -58,63 +58,18 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
     let first_pts = video.samples.iter().map(|s| s.pts()).min().unwrap_or(0);
     let base = TS_OFFSET + to_90k(timeline.empty_edit as i64, movie_timescale) + to_90k(timeline.lead, video.timescale);
 
-    const AUD: [u8; 6] = [0, 0, 0, 1, 0x09, 0xf0];
-    const START: [u8; 4] = [0, 0, 0, 1];
-    // The exact room, or a few bytes over: a short guess would double the
-    // buffer (a copy, and twice the memory a component must later zero).
-    let params: usize = config
-        .sps
-        .iter()
-        .chain(config.pps.iter())
-        .map(|p| START.len() + p.len())
-        .sum();
-    let widening = START.len().saturating_sub(config.length_size);
-    let packets: usize = video
-        .samples
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let size = s.size as usize;
-            let nals = size / (config.length_size + 1);
-            let key = s.sync || i == 0;
-            let pes = AUD.len() + size + widening * nals + if key { params } else { 0 };
-            Muxer::packets_for_access_unit(pes, key)
-        })
-        .sum();
-    let mut mux = Muxer::with_capacity(packets * crate::ts::PACKET);
+    let mut mux = Muxer::with_capacity(ts_packets(video, &config) * crate::ts::PACKET);
     let mut nals: Vec<&[u8]> = Vec::new();
     let mut pieces: Vec<&[u8]> = Vec::new();
     for (i, s) in video.samples.iter().enumerate() {
         nals.clear();
-        let (mut idr, mut has_sps, mut has_pps) = (false, false, false);
-        let data = video.data(file, s);
-        for_each_length_prefixed(data, config.length_size, |nal| {
-            match NalType::of(nal) {
-                NalType::AccessUnitDelimiter => return Ok(()),
-                NalType::IdrSlice => idr = true,
-                // In-band sets go to the gateway and into the rendition's
-                // avcC: they are held to avcC's rule, and an SPS must parse
-                // as join will parse it (the first one in the TS sizes the
-                // rendition).
-                t @ (NalType::Sps | NalType::Pps) => {
-                    parameter_set(nal, t, 0)?;
-                    if t == NalType::Sps {
-                        parse_sps(nal)?;
-                    }
-                    has_sps |= t == NalType::Sps;
-                    has_pps |= t == NalType::Pps;
+        let AccessUnit { idr, has_sps, has_pps } =
+            access_unit(video.data(file, s), &config, &mut nals).map_err(|e| match e {
+                Error::Malformed { reason, .. } => {
+                    Error::malformed(format_args!("trak {} sample {}", video.id, i + 1), reason)
                 }
-                _ => {}
-            }
-            nals.push(nal);
-            Ok(())
-        })
-        .map_err(|e| match e {
-            Error::Malformed { reason, .. } => {
-                Error::malformed(format_args!("trak {} sample {}", video.id, i + 1), reason)
-            }
-            other => other,
-        })?;
+                other => other,
+            })?;
         // A stream must start decodable: the first keyframe needs an SPS
         // and a PPS, from avcC or its own (a gateway refuses the TS, and
         // join the rendition, otherwise).
@@ -151,6 +106,71 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
         mux.write_pes(&pieces, pts, dts, idr || s.sync);
     }
     Ok(mux.finish())
+}
+
+const AUD: [u8; 6] = [0, 0, 0, 1, 0x09, 0xf0];
+const START: [u8; 4] = [0, 0, 0, 1];
+
+/// The TS packets the video will take: the exact room, or a few bytes
+/// over. A short guess would double the buffer (a copy, and twice the
+/// memory a component must later zero).
+fn ts_packets(video: &Track<'_>, config: &AvcConfig<'_>) -> usize {
+    let params: usize = config
+        .sps
+        .iter()
+        .chain(config.pps.iter())
+        .map(|p| START.len() + p.len())
+        .sum();
+    let widening = START.len().saturating_sub(config.length_size);
+    video
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let size = s.size as usize;
+            let nals = size / (config.length_size + 1);
+            let key = s.sync || i == 0;
+            let pes = AUD.len() + size + widening * nals + if key { params } else { 0 };
+            Muxer::packets_for_access_unit(pes, key)
+        })
+        .sum()
+}
+
+/// What one access unit holds beside its slices.
+struct AccessUnit {
+    idr: bool,
+    has_sps: bool,
+    has_pps: bool,
+}
+
+/// The NAL units of one sample, less its delimiters, pushed to `nals`.
+/// In-band sets go to the gateway and into the rendition's avcC: they are
+/// held to avcC's rule, and an SPS must parse as join will parse it (the
+/// first one in the TS sizes the rendition).
+fn access_unit<'a>(data: &'a [u8], config: &AvcConfig<'_>, nals: &mut Vec<&'a [u8]>) -> Result<AccessUnit> {
+    let mut au = AccessUnit {
+        idr: false,
+        has_sps: false,
+        has_pps: false,
+    };
+    for_each_length_prefixed(data, config.length_size, |nal| {
+        match NalType::of(nal) {
+            NalType::AccessUnitDelimiter => return Ok(()),
+            NalType::IdrSlice => au.idr = true,
+            t @ (NalType::Sps | NalType::Pps) => {
+                parameter_set(nal, t, 0)?;
+                if t == NalType::Sps {
+                    parse_sps(nal)?;
+                }
+                au.has_sps |= t == NalType::Sps;
+                au.has_pps |= t == NalType::Pps;
+            }
+            _ => {}
+        }
+        nals.push(nal);
+        Ok(())
+    })?;
+    Ok(au)
 }
 
 /// The audio track as it is, in a progressive MP4, or in a fragmented one

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use crate::bindings::session::{self, Mismatch, TranscodeError, TransportError, VerifyMode};
-use crate::bindings::types::Mp4Layout;
+use crate::bindings::types::{Mp4Layout, SegmentInfo, VideoInfo};
 use crate::errors::{media_kind, media_message, multipart_message};
 use crate::failover::{self, Gateways, Retry};
 use crate::ladder::{self, Rung};
@@ -304,19 +304,7 @@ impl Bridge {
             .open(self.hooks(session, first, &refusals))
             .await
             .map_err(|e| self.component_error(e))?;
-        let info = opened
-            .probe(segment)
-            .await
-            .map_err(|e| self.component_error(e))?
-            .map_err(|e| BridgeError::Media {
-                kind: media_kind(&e),
-                message: media_message(&e),
-            })?;
-        let video = info.video.as_ref().ok_or(BridgeError::Media {
-            kind: "no-video",
-            message: "no video in segment".into(),
-        })?;
-        let profiles = ladder::renditions(&self.config.ladder, video.width, video.height, video.frame_rate);
+        let (info, video, profiles) = self.plan(&mut opened, segment).await?;
         if profiles.is_empty() {
             // Nothing below the source: the gateway would answer 200 empty.
             return Ok(Transcoded {
@@ -374,6 +362,29 @@ impl Bridge {
             elapsed,
             gateway_wait,
         })
+    }
+
+    /// The segment as the component reads it, and what the ladder asks of
+    /// its video.
+    async fn plan(
+        &self,
+        opened: &mut crate::runtime::Opened<'_>,
+        segment: &[u8],
+    ) -> Result<(SegmentInfo, VideoInfo, Vec<session::Profile>), BridgeError> {
+        let info = opened
+            .probe(segment)
+            .await
+            .map_err(|e| self.component_error(e))?
+            .map_err(|e| BridgeError::Media {
+                kind: media_kind(&e),
+                message: media_message(&e),
+            })?;
+        let video = info.video.clone().ok_or(BridgeError::Media {
+            kind: "no-video",
+            message: "no video in segment".into(),
+        })?;
+        let profiles = ladder::renditions(&self.config.ladder, video.width, video.height, video.frame_rate);
+        Ok((info, video, profiles))
     }
 
     /// The attempts at one segment: the first to the session's gateway

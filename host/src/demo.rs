@@ -78,17 +78,8 @@ pub async fn run(bridge: Arc<Bridge>, options: DemoOptions) -> Result<Vec<Column
     }
     std::fs::create_dir_all(options.out.join("source")).with_context(|| format!("create {}", options.out.display()))?;
 
-    // Sample segments, encoded on every core.
     let started = std::time::Instant::now();
-    let mut makers = Vec::new();
-    for i in 0..options.segments {
-        let sample = options.sample;
-        makers.push(tokio::task::spawn_blocking(move || sample_segment(i, sample)));
-    }
-    let mut sources = Vec::new();
-    for m in makers {
-        sources.push(m.await?.context("make a sample segment")?);
-    }
+    let sources = make_samples(options.segments, options.sample).await?;
     let made_in = started.elapsed();
 
     // Through the bridge as production does: one session, two in flight.
@@ -156,6 +147,18 @@ pub async fn run(bridge: Arc<Bridge>, options: DemoOptions) -> Result<Vec<Column
     let page = page(&columns);
     write(&options.out.join("index.html"), page.as_bytes())?;
     Ok(columns)
+}
+
+/// The sample segments, encoded on every core.
+async fn make_samples(segments: u32, sample: SampleOptions) -> Result<Vec<Vec<u8>>> {
+    let makers: Vec<_> = (0..segments)
+        .map(|i| tokio::task::spawn_blocking(move || sample_segment(i, sample)))
+        .collect();
+    let mut sources = Vec::new();
+    for m in makers {
+        sources.push(m.await?.context("make a sample segment")?);
+    }
+    Ok(sources)
 }
 
 /// The table printed at the end: one row per rendition, all segments.

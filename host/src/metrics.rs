@@ -41,6 +41,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Every metric with its name and help text, registered in one place
+    /// in the order of the struct, which is why this is long: a list, not
+    /// logic.
     pub fn new() -> Self {
         let registry = Registry::new();
         let buckets = vec![

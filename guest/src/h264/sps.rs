@@ -28,6 +28,11 @@ pub fn is_high_profile(profile_idc: u8) -> bool {
 }
 
 /// Parses an SPS NAL unit (header byte included).
+///
+/// One function on purpose: it reads the syntax table of H.264
+/// §7.3.2.1.1 top to bottom, field by field, so that each line can be
+/// checked against the standard; cut into pieces, the order that matters
+/// would be spread over several.
 pub fn parse_sps(nal: &[u8]) -> Result<Sps> {
     if nal.len() < 4 || nal[0] & 0x1f != 7 {
         return Err(Error::malformed("SPS", "not a sequence parameter set"));

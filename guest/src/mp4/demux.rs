@@ -93,6 +93,9 @@ fn parse_mvhd(atom: Atom<'_>) -> Result<u32> {
     r.u32()
 }
 
+/// One `trak`, its boxes read in the order of ISO/IEC 14496-12 §8.3 to
+/// §8.7 (`tkhd`, `edts`, `mdia`/`mdhd`/`hdlr`/`minf`/`stbl`), keeping
+/// the ones carried verbatim as slices. Long because it is that list.
 fn parse_trak<'a>(trak: Atom<'a>, file_len: u64) -> Result<Track<'a>> {
     let mut tkhd = None;
     let mut edts = None;

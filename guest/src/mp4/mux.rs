@@ -10,7 +10,7 @@
 use crate::buf::WriteBe;
 use crate::time::rescale;
 
-use super::model::{Edit, Track};
+use super::model::{Edit, Sample, Track};
 use super::placement::{Placement, first_decode_time, place};
 
 /// Whether `raw`, a whole box, is a sample-to-group table (`sbgp`), which
@@ -26,6 +26,19 @@ pub struct OutSample {
     pub duration: u32,
     pub cts_offset: i32,
     pub sync: bool,
+}
+
+/// A parsed sample, as it is written again: its place in the file is the
+/// writer's to decide.
+impl From<&Sample> for OutSample {
+    fn from(s: &Sample) -> Self {
+        OutSample {
+            size: s.size,
+            duration: s.duration,
+            cts_offset: s.cts_offset,
+            sync: s.sync,
+        }
+    }
 }
 
 /// Where a track's non-table boxes come from.
@@ -60,16 +73,7 @@ impl<'a> MuxTrack<'a> {
             id: track.id,
             timescale: track.timescale,
             source: TrakSource::Verbatim(track),
-            samples: track
-                .samples
-                .iter()
-                .map(|s| OutSample {
-                    size: s.size,
-                    duration: s.duration,
-                    cts_offset: s.cts_offset,
-                    sync: s.sync,
-                })
-                .collect(),
+            samples: track.samples.iter().map(OutSample::from).collect(),
             data: track.samples.iter().map(|s| track.data(file, s)).collect(),
         }
     }
@@ -599,6 +603,9 @@ fn runs<T: PartialEq + Copy>(values: impl Iterator<Item = T>) -> Vec<(u32, T)> {
     out
 }
 
+/// The sample tables (§8.5-§8.7: `stsd`, `stts`, `ctts`, `stss`, `stsc`,
+/// `stsz`, `stco`/`co64`, then carried-over boxes), in the order a reader
+/// expects them. Long because it is that list, each table a few lines.
 fn write_stbl(out: &mut Vec<u8>, stsd: &[u8], tables: &Tables<'_>, extra: &[&[u8]]) {
     let Tables {
         samples,

@@ -359,15 +359,7 @@ mod tests {
             };
             let mut read = Vec::new();
             read_trun(&atom(&out), Defaults::default(), &mut start, 1 << 20, "test", &mut read).unwrap();
-            let back: Vec<OutSample> = read
-                .iter()
-                .map(|s| OutSample {
-                    size: s.size,
-                    duration: s.duration,
-                    cts_offset: s.cts_offset,
-                    sync: s.sync,
-                })
-                .collect();
+            let back: Vec<OutSample> = read.iter().map(OutSample::from).collect();
             assert_eq!(back, samples);
             assert_eq!(read[0].offset, 1040);
             assert_eq!(read[0].dts, 90_000);

@@ -56,6 +56,12 @@ impl Muxer {
 
     /// One PES carrying `pieces` (concatenated) with 90 kHz `pts`/`dts`,
     /// which may be negative or past 2^33; they are written modulo 2^33.
+    ///
+    /// One pass over the PES, packet by packet (ISO/IEC 13818-1 §2.4.3.2
+    /// and §2.4.3.6): header, adaptation field with PCR and stuffing, PES
+    /// header, payload. It is long because the first packet differs from
+    /// the others and the last is padded; in pieces, each would need the
+    /// same half-dozen running counts.
     pub fn write_pes(&mut self, pieces: &[&[u8]], pts: i64, dts: i64, keyframe: bool) {
         let total: usize = pieces.iter().map(|p| p.len()).sum();
         let mut header = Vec::with_capacity(19);
