@@ -221,6 +221,8 @@ async fn refuse(body: Incoming, limit: usize, status: StatusCode, msg: &str) -> 
     Ok(text(status, msg))
 }
 
+/// One push, refused in go-livepeer's order (path, method, path shape,
+/// configuration header, body, session, duration), then transcoded.
 async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Body>, Infallible> {
     let (head, body) = req.into_parts();
     let limit = state.options.max_body;
@@ -282,11 +284,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
             tracing::warn!(%manifest, seq, error = %e, "transcode failed");
-            let status = match e {
-                TranscodeError::Media(_) | TranscodeError::NoKeyframes => StatusCode::UNPROCESSABLE_ENTITY,
-                TranscodeError::Codec(_) | TranscodeError::Cancelled => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            return Ok(text(status, &e.to_string()));
+            return Ok(text(failure_status(&e), &e.to_string()));
         }
         Err(e) => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())),
     };
@@ -301,6 +299,12 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
         return Ok(empty_ok());
     }
 
+    Ok(multipart_answer(outputs, seq, container))
+}
+
+/// The renditions as go-livepeer frames them: one part each, then the
+/// close delimiter, sent chunked.
+fn multipart_answer(outputs: Vec<crate::transcode::Output>, seq: u64, container: Container) -> Response<Body> {
     let boundary = multipart::boundary();
     let mut chunks = VecDeque::with_capacity(outputs.len() * 2 + 1);
     for (i, out) in outputs.into_iter().enumerate() {
@@ -314,7 +318,15 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Bo
     if let Ok(v) = http::HeaderValue::from_str(&format!("multipart/mixed; boundary={boundary}")) {
         r.headers_mut().insert("content-type", v);
     }
-    Ok(r)
+    r
+}
+
+/// The segment's fault (422) or ours (500).
+fn failure_status(e: &TranscodeError) -> StatusCode {
+    match e {
+        TranscodeError::Media(_) | TranscodeError::NoKeyframes => StatusCode::UNPROCESSABLE_ENTITY,
+        TranscodeError::Codec(_) | TranscodeError::Cancelled => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 /// A body of one frame per chunk, so hyper sends it chunked, as Go does.

@@ -76,18 +76,7 @@ pub fn sample_segment(index: u32, options: SampleOptions) -> Result<Vec<u8>, Tra
                 "the encoder skipped frame {i} of the sample"
             )));
         };
-        // Parameter sets go to avcC; the sample keeps only the slices.
-        let mut avcc = Vec::with_capacity(frame.annexb.len());
-        for nal in AnnexB::new(&frame.annexb) {
-            match NalType::of(nal) {
-                NalType::Sps => sps = Some(nal.to_vec()),
-                NalType::Pps => pps = Some(nal.to_vec()),
-                _ => {
-                    avcc.extend_from_slice(&(nal.len() as u32).to_be_bytes());
-                    avcc.extend_from_slice(nal);
-                }
-            }
-        }
+        let avcc = slices_only(&frame.annexb, &mut sps, &mut pps);
         samples.push(OutSample {
             size: avcc.len() as u32,
             duration: step,
@@ -102,16 +91,8 @@ pub fn sample_segment(index: u32, options: SampleOptions) -> Result<Vec<u8>, Tra
     let info = parse_sps(&sps).map_err(TranscodeError::Media)?;
     let avcc = build_avcc(&info, &[&sps], &[&pps]);
 
-    let audio_frames = (frames as u64 * 48_000).div_ceil(fps as u64 * OPUS_FRAME as u64) as usize;
-    let audio_samples = vec![
-        OutSample {
-            size: SILENT_OPUS.len() as u32,
-            duration: OPUS_FRAME,
-            cts_offset: 0,
-            sync: true,
-        };
-        audio_frames
-    ];
+    let audio_samples = silent_audio(frames, fps);
+    let audio_frames = audio_samples.len();
     let tracks = [
         MuxTrack {
             id: 1,
@@ -136,6 +117,37 @@ pub fn sample_segment(index: u32, options: SampleOptions) -> Result<Vec<u8>, Tra
         },
     ];
     Ok(mux_progressive(1000, &tracks, &[]))
+}
+
+/// A frame's slices as 4-byte length-prefixed NAL units; its parameter
+/// sets go to `sps` and `pps`, for avcC.
+fn slices_only(annexb: &[u8], sps: &mut Option<Vec<u8>>, pps: &mut Option<Vec<u8>>) -> Vec<u8> {
+    let mut avcc = Vec::with_capacity(annexb.len());
+    for nal in AnnexB::new(annexb) {
+        match NalType::of(nal) {
+            NalType::Sps => *sps = Some(nal.to_vec()),
+            NalType::Pps => *pps = Some(nal.to_vec()),
+            _ => {
+                avcc.extend_from_slice(&(nal.len() as u32).to_be_bytes());
+                avcc.extend_from_slice(nal);
+            }
+        }
+    }
+    avcc
+}
+
+/// Silent Opus packets covering `frames` video frames at `fps`.
+fn silent_audio(frames: u32, fps: u32) -> Vec<OutSample> {
+    let packets = (frames as u64 * 48_000).div_ceil(fps as u64 * OPUS_FRAME as u64) as usize;
+    vec![
+        OutSample {
+            size: SILENT_OPUS.len() as u32,
+            duration: OPUS_FRAME,
+            cts_offset: 0,
+            sync: true,
+        };
+        packets
+    ]
 }
 
 /// A pattern that shows motion and scaling: diagonal luma bands moving

@@ -201,6 +201,48 @@ fn decode(
     Ok(out)
 }
 
+/// The rendition's encoder, at its size for `first` (the source's first
+/// picture), and the picture it is scaled into.
+fn new_encoder(r: &Rendition, first: &Picture, source_fps: f32) -> Result<(H264Encoder, Picture), TranscodeError> {
+    let (w, h) = r.size_for(first.width, first.height);
+    let (num, den) = r.fps.unwrap_or((0, 1));
+    // Rate control budgets per frame, so the rate it is told must be the
+    // real one or it starts skipping frames.
+    let fps = if num > 0 {
+        (num as f32 / den as f32).min(source_fps)
+    } else {
+        source_fps
+    };
+    let intra_period = match r.gop {
+        Gop::Default => 0,
+        Gop::Intra => 1,
+        Gop::Seconds(s) => ((s * fps as f64).round() as u32).max(1),
+    };
+    let settings = EncoderSettings {
+        bitrate: r.bitrate,
+        fps,
+        intra_period,
+    };
+    Ok((H264Encoder::new(settings)?, Picture::new(w, h)))
+}
+
+/// Encoded frames (Annex B, 90 kHz PTS, keyframe) as an MPEG-TS, tables
+/// before each keyframe.
+fn mux_ts(frames: &[(Vec<u8>, i64, bool)]) -> Vec<u8> {
+    let packets: usize = frames
+        .iter()
+        .map(|f| Muxer::packets_for_access_unit(f.0.len(), f.2))
+        .sum();
+    let mut mux = Muxer::with_capacity(packets * 188);
+    for (annexb, pts, keyframe) in frames {
+        if *keyframe {
+            mux.write_tables();
+        }
+        mux.write_pes(&[annexb], *pts, *pts, *keyframe);
+    }
+    mux.finish()
+}
+
 /// One rendition: scale, decimate, encode, mux.
 fn encode_rendition(
     r: &Rendition,
@@ -222,25 +264,7 @@ fn encode_rendition(
         }
         let (picture, pts) = (&shared.0, shared.1);
         if encoder.is_none() {
-            let (w, h) = r.size_for(picture.width, picture.height);
-            // Rate control budgets per frame, so the rate it is told must
-            // be the real one or it starts skipping frames.
-            let fps = if num > 0 {
-                (num as f32 / den as f32).min(source_fps)
-            } else {
-                source_fps
-            };
-            let intra_period = match r.gop {
-                Gop::Default => 0,
-                Gop::Intra => 1,
-                Gop::Seconds(s) => ((s * fps as f64).round() as u32).max(1),
-            };
-            let settings = EncoderSettings {
-                bitrate: r.bitrate,
-                fps,
-                intra_period,
-            };
-            encoder = Some((H264Encoder::new(settings)?, Picture::new(w, h)));
+            encoder = Some(new_encoder(r, picture, source_fps)?);
         }
         let Some((enc, scaled)) = encoder.as_mut() else {
             continue;
@@ -277,18 +301,7 @@ fn encode_rendition(
     };
 
     let video_bytes: u64 = frames.iter().map(|f| f.0.len() as u64).sum();
-    let packets: usize = frames
-        .iter()
-        .map(|f| Muxer::packets_for_access_unit(f.0.len(), f.2))
-        .sum();
-    let mut mux = Muxer::with_capacity(packets * 188);
-    for (annexb, pts, keyframe) in &frames {
-        if *keyframe {
-            mux.write_tables();
-        }
-        mux.write_pes(&[annexb], *pts, *pts, *keyframe);
-    }
-    let ts = mux.finish();
+    let ts = mux_ts(&frames);
     let bytes = match audio {
         Some(audio) => join(&ts, audio, JoinOptions::default()).map_err(TranscodeError::Media)?,
         None => ts,
