@@ -270,6 +270,18 @@ fn made_defects_give_their_codes() {
         r.findings[0].message
     );
 
+    // The audio track's handler says text: the segment has no audio.
+    let mut bytes = file("multigop.mp4");
+    let hdlrs: Vec<usize> = bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| w == b"hdlr")
+        .map(|(i, _)| i)
+        .collect();
+    let sound = *hdlrs.iter().find(|&&h| &bytes[h + 12..h + 16] == b"soun").unwrap();
+    bytes[sound + 12..sound + 16].copy_from_slice(b"text");
+    assert_eq!(off(&check(&bytes)), set(&[("no-audio", None)]));
+
     // Half a second of frames and packets dropped, timestamps kept.
     let r = check(&file("gap.mp4"));
     assert_eq!(off(&r), set(&[("gap", Some("video")), ("gap", Some("audio"))]));
