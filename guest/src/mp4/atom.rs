@@ -1,7 +1,9 @@
-//! Box headers (ISO/IEC 14496-12 §4.2) and iteration over sibling boxes.
+//! Box headers (ISO/IEC 14496-12 §4.2): iteration over sibling boxes, and
+//! the writer's side, opening a box and closing it with its size.
 
 use std::fmt;
 
+use crate::buf::WriteBe;
 use crate::error::{Error, Result};
 
 /// A box type. Printed as text when printable, else as hex.
@@ -162,6 +164,27 @@ impl<'a> Iterator for Atoms<'a> {
         }
         Some(item)
     }
+}
+
+/// Opens a box; `close` writes its size.
+pub(crate) fn open(out: &mut Vec<u8>, kind: &[u8; 4]) -> usize {
+    let at = out.len();
+    out.u32(0);
+    out.extend_from_slice(kind);
+    at
+}
+
+/// Opens a full box (§4.2.2): version and flags after the header.
+pub(crate) fn open_full(out: &mut Vec<u8>, kind: &[u8; 4], version: u8, flags: u32) -> usize {
+    let at = open(out, kind);
+    out.u8(version);
+    out.u24(flags);
+    at
+}
+
+pub(crate) fn close(out: &mut [u8], at: usize) {
+    let size = (out.len() - at) as u32;
+    out[at..at + 4].copy_from_slice(&size.to_be_bytes());
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use crate::buf::Reader;
 use crate::error::{Error, Result};
 
 use super::atom::{Atom, Atoms};
-use super::model::{Edit, Movie, Track, TrackKind};
-use super::{fragment, lpvt, stbl, stsd};
+use super::model::{Movie, Track, TrackKind};
+use super::{edts, fragment, lpvt, stbl, stsd};
 
 /// Parse a whole MP4 file held in memory.
 pub fn parse(file: &[u8]) -> Result<Movie<'_>> {
@@ -120,7 +120,7 @@ fn parse_trak<'a>(trak: Atom<'a>, file_len: u64) -> Result<Track<'a>> {
     let at = |what: &str| format!("trak {id}/{what}");
     let mdia = mdia.ok_or_else(|| Error::malformed(at("mdia"), "missing"))?;
     let edits = match edts {
-        Some(e) => parse_edts(e, id)?,
+        Some(e) => edts::read(e, id)?,
         None => Vec::new(),
     };
 
@@ -191,37 +191,4 @@ fn parse_trak<'a>(trak: Atom<'a>, file_len: u64) -> Result<Track<'a>> {
         trak_extra,
         samples,
     })
-}
-
-fn parse_edts(edts: Atom<'_>, track: u32) -> Result<Vec<Edit>> {
-    let mut edits = Vec::new();
-    for child in edts.children() {
-        let child = child?;
-        if child.kind.0 != *b"elst" {
-            continue;
-        }
-        let (version, _, body) = child.full()?;
-        let mut r = Reader::new(body, "elst");
-        let count = r.u32()? as usize;
-        let entry_size = if version == 1 { 20 } else { 12 };
-        if count > r.remaining() / entry_size {
-            return Err(Error::truncated(format_args!(
-                "trak {track}/edts/elst declares {count} entries in {} bytes",
-                r.remaining()
-            )));
-        }
-        for _ in 0..count {
-            let (segment_duration, media_time) = if version == 1 {
-                (r.u64()?, r.i64()?)
-            } else {
-                (r.u32()? as u64, r.i32()? as i64)
-            };
-            r.skip(4)?; // media_rate
-            edits.push(Edit {
-                segment_duration,
-                media_time,
-            });
-        }
-    }
-    Ok(edits)
 }

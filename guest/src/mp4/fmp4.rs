@@ -9,10 +9,9 @@
 use crate::buf::{Reader, WriteBe};
 use crate::error::{Error, Result};
 
-use super::atom::Atoms;
+use super::atom::{Atoms, close, open, open_full};
 use super::mux::{
-    Layout, MuxTrack, TrakSource, close, is_sample_to_group, mdat_header_len, open, open_full, write_ftyp,
-    write_mdat_header, write_moov,
+    Layout, MuxTrack, TrakSource, is_sample_to_group, mdat_header_len, write_ftyp, write_mdat_header, write_moov,
 };
 use super::traf::{Tfhd, TrunLayout, write_tfdt};
 

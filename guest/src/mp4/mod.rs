@@ -7,6 +7,7 @@
 
 mod atom;
 mod demux;
+mod edts;
 mod fmp4;
 mod fragment;
 mod lpvt;
@@ -21,6 +22,7 @@ pub use atom::{Atom, Atoms, FourCC};
 pub use demux::parse;
 pub use fmp4::mux_fragmented;
 pub use lpvt::{LPVT, udta as lpvt_udta};
+pub use model::OutSample;
 pub use model::{Edit, Movie, Sample, SampleEntry, Track, TrackKind, VideoTimeline};
-pub use mux::{MuxTrack, OutSample, TrakSource, mux_progressive};
+pub use mux::{MuxTrack, TrakSource, mux_progressive};
 pub use stsd::{avc_stsd, opus_stsd};

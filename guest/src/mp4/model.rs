@@ -162,3 +162,25 @@ impl<'a> Track<'a> {
         &file[s.offset as usize..s.offset as usize + s.size as usize]
     }
 }
+
+/// What the sample tables need to know of one sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutSample {
+    pub size: u32,
+    pub duration: u32,
+    pub cts_offset: i32,
+    pub sync: bool,
+}
+
+/// A parsed sample, as it is written again: its place in the file is the
+/// writer's to decide.
+impl From<&Sample> for OutSample {
+    fn from(s: &Sample) -> Self {
+        OutSample {
+            size: s.size,
+            duration: s.duration,
+            cts_offset: s.cts_offset,
+            sync: s.sync,
+        }
+    }
+}

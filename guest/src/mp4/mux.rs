@@ -10,35 +10,16 @@
 use crate::buf::WriteBe;
 use crate::time::rescale;
 
-use super::model::{Edit, Sample, Track};
+use super::atom::{close, open, open_full};
+use super::edts;
+use super::model::{Edit, OutSample, Track};
 use super::placement::{Placement, first_decode_time, place};
+use super::stbl::{self, Chunked};
 
 /// Whether `raw`, a whole box, is a sample-to-group table (`sbgp`), which
 /// both writers rebuild rather than copy.
 pub(super) fn is_sample_to_group(raw: &[u8]) -> bool {
     raw.get(4..8) == Some(b"sbgp")
-}
-
-/// What the sample tables need to know of one sample.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OutSample {
-    pub size: u32,
-    pub duration: u32,
-    pub cts_offset: i32,
-    pub sync: bool,
-}
-
-/// A parsed sample, as it is written again: its place in the file is the
-/// writer's to decide.
-impl From<&Sample> for OutSample {
-    fn from(s: &Sample) -> Self {
-        OutSample {
-            size: s.size,
-            duration: s.duration,
-            cts_offset: s.cts_offset,
-            sync: s.sync,
-        }
-    }
 }
 
 /// Where a track's non-table boxes come from.
@@ -199,6 +180,17 @@ struct Tables<'a> {
     fragmented: bool,
 }
 
+impl Tables<'_> {
+    fn chunked(&self) -> Chunked<'_> {
+        Chunked {
+            samples: self.samples,
+            counts: self.counts,
+            offsets: self.offsets,
+            wide: self.wide,
+        }
+    }
+}
+
 /// Writes the whole file. `moov_extra` is appended inside `moov` (our
 /// `udta`). Offsets are laid out first, so the samples are copied once.
 pub fn mux_progressive(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra: &[u8]) -> Vec<u8> {
@@ -268,26 +260,6 @@ pub(super) fn write_mdat_header(out: &mut Vec<u8>, payload: u64) {
         out.u32((payload + 8) as u32);
         out.extend_from_slice(b"mdat");
     }
-}
-
-/// Opens a box; `close` writes its size.
-pub(crate) fn open(out: &mut Vec<u8>, kind: &[u8; 4]) -> usize {
-    let at = out.len();
-    out.u32(0);
-    out.extend_from_slice(kind);
-    at
-}
-
-pub(crate) fn open_full(out: &mut Vec<u8>, kind: &[u8; 4], version: u8, flags: u32) -> usize {
-    let at = open(out, kind);
-    out.u8(version);
-    out.u24(flags);
-    at
-}
-
-pub(crate) fn close(out: &mut [u8], at: usize) {
-    let size = (out.len() - at) as u32;
-    out[at..at + 4].copy_from_slice(&size.to_be_bytes());
 }
 
 pub(super) fn write_ftyp(out: &mut Vec<u8>, video: bool, fragmented: bool) {
@@ -412,7 +384,7 @@ fn write_trak(out: &mut Vec<u8>, t: &MuxTrack<'_>, tables: &Tables<'_>) {
                         out.extend_from_slice(edts);
                     }
                 }
-                Placement::Edits(edits) => write_edts(out, &edits),
+                Placement::Edits(edits) => edts::write(out, &edits),
             }
             let mdia = open(out, b"mdia");
             out.extend_from_slice(&patch_duration(src.mdhd, 16, 24, tables.media_duration));
@@ -432,7 +404,7 @@ fn write_trak(out: &mut Vec<u8>, t: &MuxTrack<'_>, tables: &Tables<'_>) {
                 .copied()
                 .filter(|b| !(tables.fragmented && is_sample_to_group(b)))
                 .collect();
-            write_stbl(out, src.stsd, tables, &extra);
+            stbl::write(out, src.stsd, &tables.chunked(), &extra);
             close(out, minf);
             close(out, mdia);
             for extra in &src.trak_extra {
@@ -470,9 +442,9 @@ fn write_built(
                 media_time: e.media_time,
             })
             .collect();
-        write_edts(out, &to_the_end);
+        edts::write(out, &to_the_end);
     } else if !edits.is_empty() {
-        write_edts(out, edits);
+        edts::write(out, edits);
     }
     let mdia = open(out, b"mdia");
     let v1 = media_duration > u32::MAX as u64;
@@ -506,7 +478,7 @@ fn write_built(
         close(out, vmhd);
     }
     write_dinf(out);
-    write_stbl(out, stsd, tables, &[]);
+    stbl::write(out, stsd, &tables.chunked(), &[]);
     close(out, minf);
     close(out, mdia);
 }
@@ -560,27 +532,6 @@ fn write_tkhd(out: &mut Vec<u8>, id: u32, duration: u64, width: u32, height: u32
     close(out, at);
 }
 
-fn write_edts(out: &mut Vec<u8>, edits: &[Edit]) {
-    let edts = open(out, b"edts");
-    let v1 = edits
-        .iter()
-        .any(|e| e.segment_duration > u32::MAX as u64 || e.media_time > i32::MAX as i64);
-    let elst = open_full(out, b"elst", v1 as u8, 0);
-    out.u32(edits.len() as u32);
-    for e in edits {
-        if v1 {
-            out.u64(e.segment_duration);
-            out.u64(e.media_time as u64);
-        } else {
-            out.u32(e.segment_duration as u32);
-            out.u32(e.media_time as i32 as u32);
-        }
-        out.u32(0x10000);
-    }
-    close(out, elst);
-    close(out, edts);
-}
-
 fn write_dinf(out: &mut Vec<u8>) {
     let dinf = open(out, b"dinf");
     let dref = open_full(out, b"dref", 0, 0);
@@ -589,116 +540,6 @@ fn write_dinf(out: &mut Vec<u8>) {
     close(out, url);
     close(out, dref);
     close(out, dinf);
-}
-
-/// Run-length pairs of equal consecutive values.
-fn runs<T: PartialEq + Copy>(values: impl Iterator<Item = T>) -> Vec<(u32, T)> {
-    let mut out: Vec<(u32, T)> = Vec::new();
-    for v in values {
-        match out.last_mut() {
-            Some((n, last)) if *last == v => *n += 1,
-            _ => out.push((1, v)),
-        }
-    }
-    out
-}
-
-/// The sample tables (§8.5-§8.7: `stsd`, `stts`, `ctts`, `stss`, `stsc`,
-/// `stsz`, `stco`/`co64`, then carried-over boxes), in the order a reader
-/// expects them. Long because it is that list, each table a few lines.
-fn write_stbl(out: &mut Vec<u8>, stsd: &[u8], tables: &Tables<'_>, extra: &[&[u8]]) {
-    let Tables {
-        samples,
-        counts,
-        offsets,
-        wide,
-        ..
-    } = *tables;
-    let stbl = open(out, b"stbl");
-    out.extend_from_slice(stsd);
-
-    let stts = runs(samples.iter().map(|s| s.duration));
-    let at = open_full(out, b"stts", 0, 0);
-    out.u32(stts.len() as u32);
-    for (n, d) in stts {
-        out.u32(n);
-        out.u32(d);
-    }
-    close(out, at);
-
-    if samples.iter().any(|s| s.cts_offset != 0) {
-        let negative = samples.iter().any(|s| s.cts_offset < 0);
-        let ctts = runs(samples.iter().map(|s| s.cts_offset));
-        let at = open_full(out, b"ctts", negative as u8, 0);
-        out.u32(ctts.len() as u32);
-        for (n, o) in ctts {
-            out.u32(n);
-            out.u32(o as u32);
-        }
-        close(out, at);
-    }
-
-    if samples.iter().any(|s| !s.sync) {
-        let sync: Vec<u32> = (1..=samples.len() as u32)
-            .filter(|&i| samples[i as usize - 1].sync)
-            .collect();
-        let at = open_full(out, b"stss", 0, 0);
-        out.u32(sync.len() as u32);
-        for i in sync {
-            out.u32(i);
-        }
-        close(out, at);
-    }
-
-    let at = open_full(out, b"stsc", 0, 0);
-    let stsc: Vec<(u32, u32)> = {
-        let mut v: Vec<(u32, u32)> = Vec::new();
-        for (i, &n) in counts.iter().enumerate() {
-            if v.last().is_none_or(|&(_, last)| last != n) {
-                v.push((i as u32 + 1, n));
-            }
-        }
-        v
-    };
-    out.u32(stsc.len() as u32);
-    for (first, n) in stsc {
-        out.u32(first);
-        out.u32(n);
-        out.u32(1);
-    }
-    close(out, at);
-
-    // A sample_size of 0 means "a table of sizes follows" (§8.7.3.2), so
-    // samples that are all 0 bytes long still get their table.
-    let at = open_full(out, b"stsz", 0, 0);
-    let first = samples.first().map_or(0, |s| s.size);
-    if first != 0 && samples.iter().all(|s| s.size == first) {
-        out.u32(first);
-        out.u32(samples.len() as u32);
-    } else {
-        out.u32(0);
-        out.u32(samples.len() as u32);
-        for s in samples {
-            out.u32(s.size);
-        }
-    }
-    close(out, at);
-
-    let at = open_full(out, if wide { b"co64" } else { b"stco" }, 0, 0);
-    out.u32(offsets.len() as u32);
-    for &o in offsets {
-        if wide {
-            out.u64(o);
-        } else {
-            out.u32(o as u32);
-        }
-    }
-    close(out, at);
-
-    for e in extra {
-        out.extend_from_slice(e);
-    }
-    close(out, stbl);
 }
 
 #[cfg(test)]
@@ -734,7 +575,7 @@ mod tests {
         }
     }
 
-    /// What `write_stbl` writes as the sample sizes, our reader reads
+    /// What `stbl::write` writes as the sample sizes, our reader reads
     /// back: a constant size, a table, and samples that are all empty
     /// (a sample_size of 0 means a table follows, §8.7.3.2).
     #[test]

@@ -5,9 +5,8 @@
 use crate::buf::{Reader, WriteBe};
 use crate::error::{Error, Result};
 
-use super::atom::{Atom, Atoms};
+use super::atom::{Atom, Atoms, close, open, open_full};
 use super::model::{SampleEntry, TrackKind};
-use super::mux::{close, open, open_full};
 
 /// The first sample entry of `stsd`, with what the bridge needs of it.
 pub(super) fn parse<'a>(stsd: Atom<'a>, kind: TrackKind, at: &str) -> Result<SampleEntry<'a>> {

@@ -7,9 +7,8 @@
 use crate::buf::{Reader, WriteBe};
 use crate::error::{Error, Result};
 
-use super::atom::Atom;
-use super::model::Sample;
-use super::mux::{OutSample, close, open_full};
+use super::atom::{Atom, close, open_full};
+use super::model::{OutSample, Sample};
 
 /// `tfhd` flags (§8.8.7.1).
 const BASE_DATA_OFFSET: u32 = 0x1;
