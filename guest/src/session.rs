@@ -85,22 +85,22 @@ pub struct Prepared {
     pub headers: Vec<(&'static str, String)>,
 }
 
-/// Parses `http(s)://authority[/base]`.
+/// Parses `http(s)://authority[/base]` with the `http` crate's URI
+/// parser, the one the host's allow-list reads the same URL with.
 pub fn target(gateway: &str, manifest: &str, seq: u64) -> Result<Target, TranscodeError> {
     let bad = |why: &str| TranscodeError::InvalidTarget(format!("{gateway:?}: {why}"));
-    let (scheme, rest) = gateway.split_once("://").ok_or_else(|| bad("no scheme"))?;
-    let https = match scheme.to_ascii_lowercase().as_str() {
-        "http" => false,
-        "https" => true,
-        _ => return Err(bad("scheme is not http or https")),
+    let uri: http::Uri = gateway.parse().map_err(|e| bad(&format!("not a URL ({e})")))?;
+    let https = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+        Some("http") => false,
+        Some("https") => true,
+        Some(_) => return Err(bad("scheme is not http or https")),
+        None => return Err(bad("no scheme")),
     };
-    let (authority, base) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-        None => (rest, ""),
-    };
-    if authority.is_empty() || authority.contains(['@', ' ', '?', '#']) {
-        return Err(bad("bad authority"));
+    let authority = uri.authority().ok_or_else(|| bad("no authority"))?.as_str();
+    if authority.contains('@') || uri.query().is_some() {
+        return Err(bad("a gateway URL has no user, password or query"));
     }
+    let base = uri.path().trim_end_matches('/');
     if manifest.is_empty()
         || !manifest
             .bytes()
@@ -280,6 +280,10 @@ mod tests {
         assert!(target("ftp://x", "m", 0).is_err());
         assert!(target("http://", "m", 0).is_err());
         assert!(target("http://x", "../etc", 0).is_err());
+        assert!(target("http://user@x", "m", 0).is_err());
+        assert!(target("http://x/?q", "m", 0).is_err());
+        assert!(target("http://x y", "m", 0).is_err());
+        assert!(target("127.0.0.1:8935", "m", 0).is_err(), "no scheme");
         assert!(is_multipart("Multipart/Mixed; boundary=x") && !is_multipart("text/plain"));
     }
 }

@@ -12,19 +12,8 @@ use std::time::{Duration, Instant};
 
 use lpbridge::{Limits, Runtime};
 
-/// Median wall time of `f` over at least 3 runs and about `budget`.
-fn time(budget: Duration, mut f: impl FnMut()) -> Duration {
-    f();
-    let mut runs = Vec::new();
-    let start = Instant::now();
-    while runs.len() < 3 || (start.elapsed() < budget && runs.len() < 100) {
-        let t = Instant::now();
-        f();
-        runs.push(t.elapsed());
-    }
-    runs.sort();
-    runs[runs.len() / 2]
-}
+mod common;
+use common::time;
 
 fn ffprobe_packets(files: &[PathBuf], jobs: usize) {
     let mut list = String::new();

@@ -23,19 +23,8 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Enough resident linear memory for the 60 s file (~100 MB per call).
 const KEEP_RESIDENT: usize = 256 << 20;
 
-/// Median wall time of `f`, run until `budget` is spent (3 to 200 runs).
-fn time(budget: Duration, mut f: impl FnMut()) -> Duration {
-    f(); // warm up
-    let mut runs = Vec::new();
-    let start = Instant::now();
-    while runs.len() < 3 || (start.elapsed() < budget && runs.len() < 200) {
-        let t = Instant::now();
-        f();
-        runs.push(t.elapsed());
-    }
-    runs.sort();
-    runs[runs.len() / 2]
-}
+mod common;
+use common::time;
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));

@@ -72,3 +72,95 @@ impl From<MultipartError> for ComponentError {
         }
     }
 }
+
+/// The texts above render the contract's types on this side of the
+/// boundary; the guest renders its own errors (natively, and in the edge
+/// component, which has no host). Both must read the same: this test holds
+/// every variant to the guest's wording.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::multipart::MultipartMalformed;
+    use crate::bindings::types::{Malformed, TooLarge};
+    use lpbridge_guest::Error as Guest;
+    use lpbridge_guest::multipart::MultipartError as GuestMultipart;
+
+    #[test]
+    fn media_texts_are_the_guests() {
+        let too_large = || TooLarge {
+            what: "stsz".into(),
+            size: 9,
+            limit: 3,
+        };
+        let pairs = [
+            (MediaError::NoVideo, Guest::NoVideo),
+            (MediaError::NoAudio, Guest::NoAudio),
+            (
+                MediaError::UnsupportedCodec("hvc1".into()),
+                Guest::UnsupportedCodec("hvc1".into()),
+            ),
+            (
+                MediaError::Malformed(Malformed {
+                    at: "trak 1/stsz".into(),
+                    reason: "short".into(),
+                }),
+                Guest::Malformed {
+                    at: "trak 1/stsz".into(),
+                    reason: "short".into(),
+                },
+            ),
+            (
+                MediaError::TooLarge(too_large()),
+                Guest::TooLarge {
+                    what: "stsz".into(),
+                    size: 9,
+                    limit: 3,
+                },
+            ),
+            (MediaError::Truncated("moov".into()), Guest::Truncated("moov".into())),
+        ];
+        for (ours, theirs) in pairs {
+            assert_eq!(media_message(&ours), theirs.to_string());
+            assert_eq!(media_kind(&ours), theirs.kind());
+        }
+    }
+
+    #[test]
+    fn multipart_texts_are_the_guests() {
+        let pairs = [
+            (
+                MultipartError::BadContentType("text/plain".into()),
+                GuestMultipart::BadContentType("text/plain".into()),
+            ),
+            (
+                MultipartError::Malformed(MultipartMalformed {
+                    at: 12,
+                    reason: "no CRLF".into(),
+                }),
+                GuestMultipart::Malformed {
+                    at: 12,
+                    reason: "no CRLF".into(),
+                },
+            ),
+            (
+                MultipartError::Truncated("part 2".into()),
+                GuestMultipart::Truncated("part 2".into()),
+            ),
+            (
+                MultipartError::TooLarge(TooLarge {
+                    what: "header".into(),
+                    size: 9,
+                    limit: 3,
+                }),
+                GuestMultipart::TooLarge {
+                    what: "header".into(),
+                    size: 9,
+                    limit: 3,
+                },
+            ),
+        ];
+        for (ours, theirs) in pairs {
+            assert_eq!(multipart_message(&ours), theirs.to_string());
+        }
+    }
+}
