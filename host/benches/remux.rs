@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lpbridge::{Limits, Runtime};
 use lpbridge_guest::JoinOptions;
