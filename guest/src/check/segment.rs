@@ -228,7 +228,7 @@ fn parameter_sets(segment: &[u8], t: &Track<'_>, stsd: Location, out: &mut Findi
     let (mut have_sps, mut have_pps) = (!config.sps.is_empty(), !config.pps.is_empty());
     let mut changed: Option<(usize, usize)> = None; // first sample, count
     for (i, s) in t.samples.iter().enumerate() {
-        let bytes = &segment[s.offset as usize..s.offset as usize + s.size as usize];
+        let bytes = t.data(segment, s);
         let mut idr = false;
         let walked = for_each_length_prefixed(bytes, config.length_size, |nal| {
             match NalType::of(nal) {
@@ -399,9 +399,8 @@ fn durations(segment: &[u8], kind: TrackKind, t: &Track<'_>, out: &mut Findings)
     let Some(usual) = mode(&steps) else { return };
     let opus = kind == TrackKind::Audio && t.entry.format.is_some_and(|f| &f.0 == b"Opus");
     let expected = |i: usize| {
-        let s = &t.samples[i];
-        let packet = segment.get(s.offset as usize..(s.offset as usize).saturating_add(s.size as usize));
-        match packet.filter(|_| opus).and_then(crate::opus::packet_samples) {
+        let packet = Some(t.data(segment, &t.samples[i])).filter(|_| opus);
+        match packet.and_then(crate::opus::packet_samples) {
             Some(samples) => samples as u64 * t.timescale as u64 / 48_000,
             None => usual,
         }
