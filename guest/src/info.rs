@@ -1,6 +1,10 @@
 //! What a segment holds, read from the bytes alone: the host builds the
 //! gateway request (`Content-Duration`, `Content-Resolution`, the rendition
 //! ladder) from this, never from metadata that came with the segment.
+//!
+//! These types have the contract's shape (`types.segment-info` and what it
+//! holds), field for field: the component's bindings use them as they are
+//! (`with` in `component/mod.rs`), so there is no second copy to convert to.
 
 use crate::error::{Error, Result};
 use crate::h264::{AvcConfig, parse_sps};
@@ -13,10 +17,45 @@ pub struct FrameRate {
     pub den: u32,
 }
 
+/// `avc1` and `avc3` are H.264; any other sample entry is named by its
+/// FourCC (`unknown` when the track has none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VideoCodec {
+    H264,
+    Other(String),
+}
+
+impl VideoCodec {
+    /// The name in logs, JSON and check messages.
+    pub fn name(&self) -> &str {
+        match self {
+            VideoCodec::H264 => "h264",
+            VideoCodec::Other(fourcc) => fourcc,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AudioCodec {
+    Opus,
+    /// `mp4a`.
+    Aac,
+    Other(String),
+}
+
+impl AudioCodec {
+    pub fn name(&self) -> &str {
+        match self {
+            AudioCodec::Opus => "opus",
+            AudioCodec::Aac => "aac",
+            AudioCodec::Other(fourcc) => fourcc,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VideoInfo {
-    /// `h264` for `avc1`/`avc3`, else the sample entry's FourCC.
-    pub codec: String,
+    pub codec: VideoCodec,
     pub width: u32,
     pub height: u32,
     /// The most common frame duration, as a reduced fraction.
@@ -38,8 +77,7 @@ pub struct VideoInfo {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AudioInfo {
-    /// `opus`, `aac`, or the sample entry's FourCC.
-    pub codec: String,
+    pub codec: AudioCodec,
     pub sample_rate: u32,
     pub channels: u32,
     pub packets: u32,
@@ -53,8 +91,9 @@ pub struct SegmentInfo {
     /// The video's duration (what the TS we send lasts), else the audio's.
     pub duration_ns: u64,
     pub fragmented: bool,
-    pub video: Vec<VideoInfo>,
-    pub audio: Vec<AudioInfo>,
+    /// The track used, if any.
+    pub video: Option<VideoInfo>,
+    pub audio: Option<AudioInfo>,
 }
 
 /// Describes a parsed movie; only the first video and first audio track
@@ -79,8 +118,8 @@ pub fn describe(movie: &Movie<'_>) -> Result<SegmentInfo> {
     Ok(SegmentInfo {
         duration_ns,
         fragmented: movie.fragmented,
-        video: video.into_iter().collect(),
-        audio: audio.into_iter().collect(),
+        video,
+        audio,
     })
 }
 
@@ -96,9 +135,9 @@ fn start_ns(movie: &Movie<'_>, track: &Track<'_>) -> i64 {
 
 fn video_info(movie: &Movie<'_>, t: &Track<'_>) -> Result<VideoInfo> {
     let codec = match t.entry.format {
-        _ if is_h264(t) => "h264".to_string(),
-        Some(f) => f.to_string(),
-        None => "unknown".to_string(),
+        _ if is_h264(t) => VideoCodec::H264,
+        Some(f) => VideoCodec::Other(f.to_string()),
+        None => VideoCodec::Other("unknown".to_string()),
     };
     let (mut width, mut height) = (t.entry.width as u32, t.entry.height as u32);
     if let Some(avcc) = t.entry.avcc.filter(|_| is_h264(t)) {
@@ -157,10 +196,10 @@ fn frame_rate(t: &Track<'_>) -> Option<FrameRate> {
 
 fn audio_info(movie: &Movie<'_>, t: &Track<'_>) -> AudioInfo {
     let codec = match t.entry.format.map(|f| f.0) {
-        Some(ref f) if f == b"Opus" => "opus".to_string(),
-        Some(ref f) if f == b"mp4a" => "aac".to_string(),
-        Some(f) => crate::mp4::FourCC(f).to_string(),
-        None => "unknown".to_string(),
+        Some(ref f) if f == b"Opus" => AudioCodec::Opus,
+        Some(ref f) if f == b"mp4a" => AudioCodec::Aac,
+        Some(f) => AudioCodec::Other(crate::mp4::FourCC(f).to_string()),
+        None => AudioCodec::Other("unknown".to_string()),
     };
     AudioInfo {
         codec,

@@ -33,6 +33,6 @@ pub mod verify;
 mod component;
 
 pub use error::{Error, Result};
-pub use info::{AudioInfo, FrameRate, SegmentInfo, VideoInfo};
+pub use info::{AudioCodec, AudioInfo, FrameRate, SegmentInfo, VideoCodec, VideoInfo};
 pub use join::{JoinOptions, Joined, join, join_rendition};
 pub use split::{Split, TS_OFFSET, probe, split};

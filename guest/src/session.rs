@@ -136,7 +136,7 @@ impl Prepared {
         let resolution = split
             .info
             .video
-            .first()
+            .as_ref()
             .map_or_else(String::new, |v| format!("{}x{}", v.width, v.height));
         let headers = vec![
             ("Accept", "multipart/mixed".to_string()),

@@ -162,7 +162,7 @@ mod tests {
 
     fn source() -> VideoInfo {
         VideoInfo {
-            codec: "h264".into(),
+            codec: crate::info::VideoCodec::H264,
             width: 1920,
             height: 1080,
             frame_rate: Some(FrameRate { num: 30, den: 1 }),

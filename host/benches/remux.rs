@@ -179,7 +179,7 @@ fn main() {
         // Join as `receive` runs it under --verify strict or warn: the
         // rendition checked against a profile of its own size at the
         // source's rate, and the source's video.
-        let source = parts.info.video[0].clone();
+        let source = parts.info.video.clone().expect("the fixture has video");
         let profile = lpbridge_guest::ladder::Profile {
             name: "same".into(),
             width: source.width,

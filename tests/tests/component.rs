@@ -16,7 +16,10 @@ fn component_output_equals_native_output() {
         let wasm = block_on(runtime().split(&src)).unwrap().unwrap();
         assert_eq!(native.video_ts, wasm.video_ts, "{}", path.display());
         assert_eq!(native.audio_mp4, wasm.audio_mp4, "{}", path.display());
-        assert_eq!(native.info.video[0].frames, wasm.info.video.as_ref().unwrap().frames);
+        assert_eq!(
+            native.info.video.as_ref().unwrap().frames,
+            wasm.info.video.as_ref().unwrap().frames
+        );
         assert_eq!(native.info.duration_ns, wasm.info.duration_ns);
 
         let joined = lpbridge_guest::join(&native.video_ts, &native.audio_mp4, JoinOptions::default()).unwrap();
@@ -26,8 +29,14 @@ fn component_output_equals_native_output() {
         assert_eq!(joined, wasm_joined, "{}", path.display());
 
         let info = block_on(runtime().probe(&src)).unwrap().unwrap();
-        assert_eq!(info.video.as_ref().unwrap().width, native.info.video[0].width);
-        assert_eq!(info.audio.as_ref().unwrap().codec.name(), native.info.audio[0].codec);
+        assert_eq!(
+            info.video.as_ref().unwrap().width,
+            native.info.video.as_ref().unwrap().width
+        );
+        assert_eq!(
+            info.audio.as_ref().unwrap().codec.name(),
+            native.info.audio.as_ref().unwrap().codec.name()
+        );
     }
 }
 

@@ -71,7 +71,7 @@ async fn transcodes_real_segments(host: Host) {
         let name = src.file_name().unwrap().to_string_lossy().to_string();
         let what = format!("{who} {name}");
         let bytes = std::fs::read(src).unwrap();
-        let v = lpbridge_guest::probe(&bytes).unwrap().video[0].clone();
+        let v = lpbridge_guest::probe(&bytes).unwrap().video.unwrap();
         let asked = ladder::renditions(&ladder, v.width, v.height, v.frame_rate);
         // A manifest per source: the gateway keeps the profiles a manifest
         // opened with, as go-livepeer does.

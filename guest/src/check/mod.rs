@@ -65,6 +65,16 @@ pub enum TrackKind {
     Audio,
 }
 
+impl TrackKind {
+    /// What the track's samples are called in a message.
+    pub fn samples(self) -> &'static str {
+        match self {
+            TrackKind::Video => "frames",
+            TrackKind::Audio => "packets",
+        }
+    }
+}
+
 /// Where a finding is: as much of it as applies.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Location {
@@ -94,6 +104,19 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of a segment that could not be described: one error.
+    pub fn one_error(code: &'static str, at: Location, message: String) -> Self {
+        Report {
+            info: None,
+            findings: vec![Finding {
+                severity: Severity::Error,
+                code,
+                at,
+                message,
+            }],
+        }
+    }
+
     pub fn has(&self, severity: Severity) -> bool {
         self.findings.iter().any(|f| f.severity == severity)
     }

@@ -27,18 +27,11 @@ pub fn check(segment: &[u8]) -> Report {
             Error::Malformed { at, .. } => Some(at.clone()),
             _ => None,
         };
-        Report {
-            info: None,
-            findings: vec![Finding {
-                severity: Severity::Error,
-                code: "unreadable",
-                at: Location {
-                    box_path,
-                    ..Location::default()
-                },
-                message: format!("cannot be read: {e}"),
-            }],
-        }
+        let at = Location {
+            box_path,
+            ..Location::default()
+        };
+        Report::one_error("unreadable", at, format!("cannot be read: {e}"))
     };
     let movie = match mp4::parse(segment) {
         Ok(m) => m,
@@ -87,15 +80,11 @@ fn undescribed(movie: &Movie<'_>, e: Error) -> Result<Report, Error> {
     let setup = matches!(&e, Error::Malformed { at, .. } if at == "SPS" || at == "avcC");
     let video = movie.tracks.iter().find(|t| t.kind == Kind::Video);
     match video.filter(|_| setup) {
-        Some(v) => Ok(Report {
-            info: None,
-            findings: vec![Finding {
-                severity: Severity::Error,
-                code: "bad-parameter-set",
-                at: at_box(format!("moov/trak[{}]/mdia/minf/stbl/stsd", v.id)),
-                message: format!("the decoder setup in avcC cannot be read: {e}"),
-            }],
-        }),
+        Some(v) => Ok(Report::one_error(
+            "bad-parameter-set",
+            at_box(format!("moov/trak[{}]/mdia/minf/stbl/stsd", v.id)),
+            format!("the decoder setup in avcC cannot be read: {e}"),
+        )),
         None => Err(e),
     }
 }
@@ -284,7 +273,7 @@ fn parameter_sets(segment: &[u8], t: &Track<'_>, stsd: Location, out: &mut Findi
 
 /// Decode times that go back, or stand still.
 fn decode_times(kind: TrackKind, t: &Track<'_>, out: &mut Findings) {
-    let what = if kind == TrackKind::Video { "frames" } else { "packets" };
+    let what = kind.samples();
     let mut back = None;
     let mut same = (None, 0usize);
     for (i, w) in t.samples.windows(2).enumerate() {
@@ -415,10 +404,7 @@ fn durations(segment: &[u8], kind: TrackKind, t: &Track<'_>, out: &mut Findings)
             off.push(i);
         }
     }
-    let what = match kind {
-        TrackKind::Video => "frames",
-        TrackKind::Audio => "packets",
-    };
+    let what = kind.samples();
     let time = |d: u64| ms(to_ns(d as i64, t.timescale));
     if let Some(&(first, _)) = gaps.first() {
         let longest = gaps.iter().map(|&(_, d)| d).max().unwrap_or(0);
@@ -575,7 +561,7 @@ fn opus(t: &Track<'_>, out: &mut Findings) {
 
 /// Where audio and video start and end, against each other.
 fn audio_against_video(info: &SegmentInfo, v: &Track<'_>, a: &Track<'_>, out: &mut Findings) {
-    let (Some(vi), Some(ai)) = (info.video.first(), info.audio.first()) else {
+    let (Some(vi), Some(ai)) = (info.video.as_ref(), info.audio.as_ref()) else {
         return;
     };
     // A frame: the usual duration, or the mean where the rate varies (a
@@ -619,7 +605,7 @@ fn audio_against_video(info: &SegmentInfo, v: &Track<'_>, a: &Track<'_>, out: &m
 
 /// The headers the bridge would send with the segment's TS.
 fn bridge_request(info: &SegmentInfo, out: &mut Findings) {
-    let Some(v) = info.video.first() else { return };
+    let Some(v) = info.video.as_ref() else { return };
     out.info(
         "bridge-request",
         Location::default(),

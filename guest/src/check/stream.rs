@@ -17,7 +17,7 @@ pub struct StreamFinding {
 /// breaks the chain: the next is compared with nothing).
 pub fn check(segments: &[Option<SegmentInfo>]) -> Vec<StreamFinding> {
     let mut out = Vec::new();
-    let video = |s: &Option<SegmentInfo>| s.as_ref().and_then(|i| i.video.first().cloned());
+    let video = |s: &Option<SegmentInfo>| s.as_ref().and_then(|i| i.video.clone());
     for (i, pair) in segments.windows(2).enumerate() {
         let (Some(prev), Some(next)) = (video(&pair[0]), video(&pair[1])) else {
             continue;
@@ -71,7 +71,12 @@ pub fn check(segments: &[Option<SegmentInfo>]) -> Vec<StreamFinding> {
                 "new-manifest",
                 format!(
                     "{} {}x{} after {} {}x{}: the gateway opens a new manifest",
-                    next.codec, next.width, next.height, prev.codec, prev.width, prev.height
+                    next.codec.name(),
+                    next.width,
+                    next.height,
+                    prev.codec.name(),
+                    prev.width,
+                    prev.height
                 ),
             );
         }

@@ -22,53 +22,6 @@ fn media_error(e: Error) -> wit::MediaError {
     }
 }
 
-fn segment_info(i: crate::SegmentInfo) -> wit::SegmentInfo {
-    wit::SegmentInfo {
-        duration_ns: i.duration_ns,
-        fragmented: i.fragmented,
-        video: i.video.into_iter().next().map(|v| wit::VideoInfo {
-            codec: video_codec(v.codec),
-            width: v.width,
-            height: v.height,
-            frame_rate: v.frame_rate.map(|f| wit::FrameRate { num: f.num, den: f.den }),
-            frames: v.frames,
-            presented: v.presented,
-            keyframes: v.keyframes,
-            bytes: v.bytes,
-            b_frames: v.b_frames,
-            start_ns: v.start_ns,
-            duration_ns: v.duration_ns,
-            timescale: v.timescale,
-        }),
-        audio: i.audio.into_iter().next().map(|a| wit::AudioInfo {
-            codec: audio_codec(a.codec),
-            sample_rate: a.sample_rate,
-            channels: a.channels,
-            packets: a.packets,
-            start_ns: a.start_ns,
-            duration_ns: a.duration_ns,
-            timescale: a.timescale,
-        }),
-    }
-}
-
-/// The library names codecs as strings ("h264", or the FourCC); the
-/// contract names the ones it knows.
-fn video_codec(name: String) -> wit::VideoCodec {
-    match name.as_str() {
-        "h264" => wit::VideoCodec::H264,
-        _ => wit::VideoCodec::Other(name),
-    }
-}
-
-fn audio_codec(name: String) -> wit::AudioCodec {
-    match name.as_str() {
-        "opus" => wit::AudioCodec::Opus,
-        "aac" => wit::AudioCodec::Aac,
-        _ => wit::AudioCodec::Other(name),
-    }
-}
-
 fn join_options(o: wit::JoinOptions) -> crate::JoinOptions {
     crate::JoinOptions {
         fragmented: o.layout == wit::Mp4Layout::Fragmented,
@@ -76,14 +29,14 @@ fn join_options(o: wit::JoinOptions) -> crate::JoinOptions {
 }
 
 impl remux::Guest for Component {
-    fn probe(segment: Vec<u8>) -> Result<wit::SegmentInfo, wit::MediaError> {
-        crate::probe(&segment).map(segment_info).map_err(media_error)
+    fn probe(segment: Vec<u8>) -> Result<crate::SegmentInfo, wit::MediaError> {
+        crate::probe(&segment).map_err(media_error)
     }
 
     fn split(segment: Vec<u8>) -> Result<wit::SplitOutput, wit::MediaError> {
         let s = crate::split(&segment).map_err(media_error)?;
         Ok(wit::SplitOutput {
-            info: segment_info(s.info),
+            info: s.info,
             video_ts: s.video_ts,
             audio_mp4: s.audio_mp4,
         })
@@ -197,7 +150,7 @@ fn verification(pending: &wit_session::Pending) -> Option<core::Verification> {
         wit_session::VerifyMode::Warn => Verify::Warn,
         wit_session::VerifyMode::Strict => Verify::Strict,
     };
-    let source = video_info_of(pending.info.video.as_ref()?);
+    let source = pending.info.video.clone()?;
     Some(core::Verification { mode, source })
 }
 
@@ -230,7 +183,7 @@ impl wit_session::Guest for Component {
         drop(r.segment);
         let response = post(&prepared).map_err(transcode_error)?;
         let pending = wit_session::Pending {
-            info: segment_info(prepared.split.info),
+            info: prepared.split.info,
             audio_mp4: prepared.split.audio_mp4,
             profiles: r.profiles,
             join: r.join,
@@ -275,37 +228,6 @@ impl wit_session::Guest for Component {
     }
 }
 
-/// The contract's video info as the library's, for what takes it back in.
-fn video_info_of(v: &wit::VideoInfo) -> crate::VideoInfo {
-    crate::VideoInfo {
-        codec: match &v.codec {
-            wit::VideoCodec::H264 => "h264".to_string(),
-            wit::VideoCodec::Other(fourcc) => fourcc.clone(),
-        },
-        width: v.width,
-        height: v.height,
-        frame_rate: v.frame_rate.map(|f| crate::FrameRate { num: f.num, den: f.den }),
-        frames: v.frames,
-        presented: v.presented,
-        keyframes: v.keyframes,
-        bytes: v.bytes,
-        b_frames: v.b_frames,
-        start_ns: v.start_ns,
-        duration_ns: v.duration_ns,
-        timescale: v.timescale,
-    }
-}
-
-/// The stream checks read the video only.
-fn segment_info_of(i: &wit::SegmentInfo) -> crate::SegmentInfo {
-    crate::SegmentInfo {
-        duration_ns: i.duration_ns,
-        fragmented: i.fragmented,
-        video: i.video.iter().map(video_info_of).collect(),
-        audio: Vec::new(),
-    }
-}
-
 fn finding(f: crate::check::Finding) -> wit_check::Finding {
     use crate::check::{Severity, TrackKind};
     wit_check::Finding {
@@ -332,14 +254,13 @@ impl wit_check::Guest for Component {
     fn check(segment: Vec<u8>) -> wit_check::Report {
         let r = crate::check::check(&segment);
         wit_check::Report {
-            info: r.info.map(segment_info),
+            info: r.info,
             findings: r.findings.into_iter().map(finding).collect(),
         }
     }
 
-    fn check_stream(segments: Vec<Option<wit::SegmentInfo>>) -> Vec<wit_check::StreamFinding> {
-        let infos: Vec<Option<crate::SegmentInfo>> = segments.iter().map(|s| s.as_ref().map(segment_info_of)).collect();
-        crate::check::stream::check(&infos)
+    fn check_stream(segments: Vec<Option<crate::SegmentInfo>>) -> Vec<wit_check::StreamFinding> {
+        crate::check::stream::check(&segments)
             .into_iter()
             .map(|f| wit_check::StreamFinding {
                 segment: f.segment as u32,

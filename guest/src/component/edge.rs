@@ -87,7 +87,11 @@ fn transcode(
     let segment = read_body(request, config.max_body)?;
     let split = crate::split(&segment).map_err(|e| Failure::from(TranscodeError::Media(e)))?;
     drop(segment);
-    let video = split.info.video[0].clone();
+    let video = split
+        .info
+        .video
+        .clone()
+        .ok_or(Failure::from(TranscodeError::Media(crate::Error::NoVideo)))?;
     let profiles = match asked {
         Some(value) => profiles::from_header(&value)
             .map_err(|why| Failure::bad_request(format!("Livepeer-Transcode-Configuration: {why}")))?,

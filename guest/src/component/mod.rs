@@ -8,20 +8,34 @@
 #[cfg(all(feature = "bench", feature = "edge"))]
 compile_error!("the bench and edge features make different components: enable one");
 
+/// The bindings of a world that exports the contract. The segment
+/// description is the library's own type (`crate::info`), which has the
+/// contract's shape field for field, so a probe's answer crosses the
+/// boundary without a copy into a twin type.
+#[cfg(not(feature = "edge"))]
+macro_rules! bindings {
+    ($world:literal) => {
+        wit_bindgen::generate!({
+            path: "../wit",
+            world: $world,
+            generate_all,
+            with: {
+                "streamplace:livepeer/types@0.2.0/frame-rate": crate::info::FrameRate,
+                "streamplace:livepeer/types@0.2.0/video-codec": crate::info::VideoCodec,
+                "streamplace:livepeer/types@0.2.0/audio-codec": crate::info::AudioCodec,
+                "streamplace:livepeer/types@0.2.0/video-info": crate::info::VideoInfo,
+                "streamplace:livepeer/types@0.2.0/audio-info": crate::info::AudioInfo,
+                "streamplace:livepeer/types@0.2.0/segment-info": crate::info::SegmentInfo,
+            },
+        });
+    };
+}
+
 #[cfg(not(any(feature = "bench", feature = "edge")))]
-wit_bindgen::generate!({
-    path: "../wit",
-    world: "bridge",
-    generate_all,
-});
-
+bindings!("bridge");
 #[cfg(feature = "bench")]
-wit_bindgen::generate!({
-    path: "../wit",
-    world: "bench",
-    generate_all,
-});
-
+bindings!("bench");
+// The edge world exports `wasi:http/proxy` alone: no contract types.
 #[cfg(feature = "edge")]
 wit_bindgen::generate!({
     path: "../wit",

@@ -109,7 +109,7 @@ pub fn check_json(report: &Report, ladder: &[Rung]) -> String {
     let rungs: Vec<Value> = report
         .info
         .as_ref()
-        .and_then(|i| i.video.first())
+        .and_then(|i| i.video.as_ref())
         .map(|v| crate::ladder::renditions(ladder, v.width, v.height, v.frame_rate))
         .unwrap_or_default()
         .into_iter()
@@ -144,7 +144,7 @@ fn finding(f: &Finding) -> Value {
 
 fn video(v: &VideoInfo) -> Value {
     json!({
-        "codec": v.codec,
+        "codec": v.codec.name(),
         "width": v.width,
         "height": v.height,
         "frame_rate": v.frame_rate.map(|r| json!({ "num": r.num, "den": r.den })),
@@ -161,7 +161,7 @@ fn video(v: &VideoInfo) -> Value {
 
 fn audio(a: &AudioInfo) -> Value {
     json!({
-        "codec": a.codec,
+        "codec": a.codec.name(),
         "sample_rate": a.sample_rate,
         "channels": a.channels,
         "packets": a.packets,
