@@ -4,8 +4,9 @@
 //! planes, so every rendition thread can share them behind an `Arc` while
 //! the decoder moves on.
 
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::images::{TypedImage, TypedImageRef};
+use fast_image_resize::pixels::U8;
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use openh264::formats::YUVSource;
 
 use crate::TranscodeError;
@@ -93,7 +94,10 @@ impl YUVSource for Picture {
 
 /// Scales pictures to one size, plane by plane, with fast_image_resize's
 /// SIMD convolution (bilinear: the sharpness of the downscale matters less
-/// than its cost at 30 frames a second per rendition).
+/// than its cost at 30 frames a second per rendition). The planes are
+/// typed as 8-bit (`resize_typed::<U8>`): the untyped `resize` dispatches
+/// over every pixel type, and compiling all of them took ~60 s of LLVM
+/// time in the first build for kernels we never call.
 pub struct Scaler {
     resizer: Resizer,
     options: ResizeOptions,
@@ -120,11 +124,11 @@ impl Scaler {
         ];
         for (from, fw, fh, to, tw, th) in planes {
             to.resize((tw * th) as usize, 0);
-            let from = ImageRef::new(fw, fh, from, PixelType::U8).map_err(|e| TranscodeError::Codec(e.to_string()))?;
-            let mut to =
-                Image::from_slice_u8(tw, th, to, PixelType::U8).map_err(|e| TranscodeError::Codec(e.to_string()))?;
+            let from =
+                TypedImageRef::<U8>::from_buffer(fw, fh, from).map_err(|e| TranscodeError::Codec(e.to_string()))?;
+            let mut to = TypedImage::<U8>::from_buffer(tw, th, to).map_err(|e| TranscodeError::Codec(e.to_string()))?;
             self.resizer
-                .resize(&from, &mut to, &self.options)
+                .resize_typed(&from, &mut to, &self.options)
                 .map_err(|e| TranscodeError::Codec(e.to_string()))?;
         }
         Ok(())
