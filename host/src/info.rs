@@ -65,3 +65,34 @@ impl AudioCodec {
         }
     }
 }
+
+/// The component names codecs for the edge's JSON and the host for its
+/// own: both sides of the boundary, held to one spelling here.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lpbridge_guest as guest;
+
+    #[test]
+    fn codec_names_are_the_guests() {
+        let fourcc = "hvc1".to_string();
+        let video = [
+            (VideoCodec::H264, guest::VideoCodec::H264),
+            (
+                VideoCodec::Other(fourcc.clone()),
+                guest::VideoCodec::Other(fourcc.clone()),
+            ),
+        ];
+        for (host, guest) in video {
+            assert_eq!(host.name(), guest.name());
+        }
+        let audio = [
+            (AudioCodec::Opus, guest::AudioCodec::Opus),
+            (AudioCodec::Aac, guest::AudioCodec::Aac),
+            (AudioCodec::Other(fourcc.clone()), guest::AudioCodec::Other(fourcc)),
+        ];
+        for (host, guest) in audio {
+            assert_eq!(host.name(), guest.name());
+        }
+    }
+}
