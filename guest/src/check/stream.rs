@@ -17,7 +17,6 @@ pub struct StreamFinding {
 /// breaks the chain: the next is compared with nothing).
 pub fn check(segments: &[Option<SegmentInfo>]) -> Vec<StreamFinding> {
     let mut out = Vec::new();
-    let video = |s: &Option<SegmentInfo>| s.as_ref().and_then(|i| i.video.clone());
     for (i, pair) in segments.windows(2).enumerate() {
         let (Some(prev), Some(next)) = (video(&pair[0]), video(&pair[1])) else {
             continue;
@@ -40,7 +39,7 @@ pub fn check(segments: &[Option<SegmentInfo>]) -> Vec<StreamFinding> {
         };
         let ended = prev.start_ns + prev.duration_ns as i64;
         let delta = next.start_ns - ended;
-        let frame = frame_ns(&prev);
+        let frame = frame_ns(prev);
         let at = |ns: i64| format!("{:.3} s", ns as f64 / 1e9);
         if delta > frame {
             push(
@@ -90,4 +89,9 @@ fn frame_ns(v: &VideoInfo) -> i64 {
         Some(r) if r.num > 0 => 1_000_000_000i64 * r.den as i64 / r.num as i64,
         _ => (v.duration_ns / v.frames.max(1) as u64) as i64,
     }
+}
+
+/// A segment's video, borrowed: the pairs read it, they do not keep it.
+fn video(s: &Option<SegmentInfo>) -> Option<&VideoInfo> {
+    s.as_ref().and_then(|i| i.video.as_ref())
 }
