@@ -9,7 +9,7 @@
 # number of warm runs of each command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-segment=${1:-$(realpath "${LPBRIDGE_FIXTURES:-../shared/fixtures/streamplace}")/sample-segment.mp4}
+segment=${1:-$(realpath "${LPBRIDGE_FIXTURES:-tests/fixtures/streamplace}")/sample-segment.mp4}
 runs=${2:-30}
 cargo build -q --release -p lpbridge
 bin=target/release/lpbridge

@@ -50,7 +50,7 @@ fn measured<T>(f: impl FnOnce() -> T) -> (T, usize) {
 
 fn fixtures() -> Vec<Vec<u8>> {
     let dir = std::env::var_os("LPBRIDGE_FIXTURES").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/streamplace"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/streamplace"),
         PathBuf::from,
     );
     let mut files: Vec<_> = std::fs::read_dir(dir)

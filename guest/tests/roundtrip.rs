@@ -10,14 +10,14 @@ use lpbridge_guest::{JoinOptions, join, split};
 
 fn fixtures() -> PathBuf {
     std::env::var_os("LPBRIDGE_FIXTURES").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/streamplace"),
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/streamplace"),
         PathBuf::from,
     )
 }
 
 fn segments() -> Vec<(String, Vec<u8>)> {
     let mut out: Vec<_> = std::fs::read_dir(fixtures())
-        .expect("shared fixtures present beside the repository")
+        .expect("the Streamplace segments in tests/fixtures/streamplace (or $LPBRIDGE_FIXTURES)")
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
         .map(|p| {

@@ -1,5 +1,5 @@
 //! A fake Livepeer gateway on loopback that speaks go-livepeer's push
-//! protocol as `../shared/docs/livepeer-gateway-protocol.md` describes it:
+//! protocol as `docs/gateway-protocol.md` describes it:
 //! `/live/{manifest}/{seq}.ts|.mp4`, POST or PUT, the same plain-text
 //! errors, and a 200 whose chunked `multipart/mixed` body has one part per
 //! profile with sorted headers and a 20-hex boundary. It passes the TS it

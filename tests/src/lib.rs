@@ -61,13 +61,14 @@ pub fn metric_value(text: &str, line: &str) -> i64 {
         .map_or(0, |n| n.parse().unwrap())
 }
 
-/// The real Streamplace segments, beside the repository.
+/// The real Streamplace segments, in `tests/fixtures/streamplace/` (or
+/// `$LPBRIDGE_FIXTURES`).
 pub fn streamplace_fixtures() -> Vec<PathBuf> {
     let dir = std::env::var_os("LPBRIDGE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/fixtures/streamplace"));
+        .unwrap_or_else(|| workspace().join("tests/fixtures/streamplace"));
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("fixtures at {}: {e}", dir.display()))
+        .unwrap_or_else(|e| panic!("fixtures at {}: {e} (see tests/fixtures/streamplace/README.md)", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
         .collect();

@@ -6,13 +6,15 @@
 
 use std::path::PathBuf;
 
-/// A real Streamplace segment, from `$LPBRIDGE_FIXTURES` or beside the
-/// repository.
+/// A real Streamplace segment, from `tests/fixtures/streamplace/` (or
+/// `$LPBRIDGE_FIXTURES`); a missing one is named, with where it belongs.
 pub fn fixture(name: &str) -> PathBuf {
-    std::env::var_os("LPBRIDGE_FIXTURES")
+    let path = std::env::var_os("LPBRIDGE_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/streamplace"))
-        .join(name)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/streamplace"))
+        .join(name);
+    assert!(path.is_file(), "missing fixture {} (see tests/fixtures/streamplace/README.md)", path.display());
+    path
 }
 
 /// A directory for one test's outputs, emptied first.
