@@ -68,7 +68,12 @@ pub fn streamplace_fixtures() -> Vec<PathBuf> {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("tests/fixtures/streamplace"));
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("fixtures at {}: {e} (see tests/fixtures/streamplace/README.md)", dir.display()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "fixtures at {}: {e} (see tests/fixtures/streamplace/README.md)",
+                dir.display()
+            )
+        })
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
         .collect();

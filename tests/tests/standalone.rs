@@ -42,11 +42,20 @@ fn no_file_of_the_project_reads_the_directory_beside_the_clone() {
         };
         for (i, line) in text.lines().enumerate() {
             if line.contains(&beside) {
-                found.push(format!("{}:{}: {}", path.strip_prefix(&root).unwrap().display(), i + 1, line.trim()));
+                found.push(format!(
+                    "{}:{}: {}",
+                    path.strip_prefix(&root).unwrap().display(),
+                    i + 1,
+                    line.trim()
+                ));
             }
         }
     }
-    assert!(found.is_empty(), "files that read beside the clone:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "files that read beside the clone:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]

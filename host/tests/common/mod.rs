@@ -13,7 +13,11 @@ pub fn fixture(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/streamplace"))
         .join(name);
-    assert!(path.is_file(), "missing fixture {} (see tests/fixtures/streamplace/README.md)", path.display());
+    assert!(
+        path.is_file(),
+        "missing fixture {} (see tests/fixtures/streamplace/README.md)",
+        path.display()
+    );
     path
 }
 
