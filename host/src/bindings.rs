@@ -40,6 +40,18 @@ impl session::Check {
     }
 }
 
+impl session::H264Profile {
+    /// go-livepeer's name for it, as its profiles JSON spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            session::H264Profile::Baseline => "H264Baseline",
+            session::H264Profile::Main => "H264Main",
+            session::H264Profile::High => "H264High",
+            session::H264Profile::ConstrainedHigh => "H264ConstrainedHigh",
+        }
+    }
+}
+
 /// `1920x1080, asked 284x160`; `frame-count 25 frames, asked 44 to 49
 /// frames`.
 impl std::fmt::Display for session::Mismatch {

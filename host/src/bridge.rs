@@ -18,7 +18,7 @@ use crate::ladder::{self, Rung};
 use crate::metrics::Metrics;
 use crate::policy::{PolicyHooks, Refusal, Refusals, Timeouts};
 use crate::runtime::{Answer, Destination, Runtime};
-use crate::session::{Claim, Session, Sessions, Ticket};
+use crate::session::{Claim, Outcome, Session, Sessions, Ticket};
 
 /// The longest wait between two attempts at a segment.
 const RETRY_MAX: Duration = Duration::from_secs(2);
@@ -318,8 +318,22 @@ impl Bridge {
                 gateway_wait: Duration::ZERO,
             });
         }
-        let claim = ticket.claim(profiles.len());
+        let claim = session.claim(*ticket, &profiles);
         let span = tracing::info_span!("segment", creator, manifest = %claim.manifest, seq = claim.seq);
+        if let Some(r) = &claim.rotation {
+            self.metrics
+                .manifest_rotations
+                .with_label_values(&[r.change.reason.label()])
+                .inc();
+            span.in_scope(|| {
+                tracing::info!(
+                    reason = r.change.reason.label(),
+                    from = %r.from,
+                    "a new manifest at seq 0: {}",
+                    r.change.detail
+                )
+            });
+        }
         self.metrics.attempts.inc();
         let mut to = Destination {
             gateway: String::new(),
@@ -339,7 +353,7 @@ impl Bridge {
         };
         let (result, gateway, gateway_wait) = self.attempts(attempt, opened, first, &mut to).await?;
         let _enter = span.enter(); // no await from here on
-        self.report(session, gateway, &result);
+        self.report(session, &claim.manifest, gateway, &result);
         if let Some(q) = refusals.queued() {
             self.metrics
                 .queued_transcode_duration_ms
@@ -583,22 +597,27 @@ impl Bridge {
         }
     }
 
-    /// A segment's outcome, toward the session's rotation: only what the
-    /// gateway did counts, a refused push (its last attempt refused) or a
-    /// success; a backlog, a denial or bad media says nothing of it. After
-    /// `rotate_after` refused in a row: a fresh manifest, seq 0, and the
-    /// next gateway.
-    fn report<T>(&self, session: &Session, gateway: usize, result: &Result<T, BridgeError>) {
-        let refused = result.as_ref().err().is_some_and(BridgeError::refused);
-        if (refused || result.is_ok())
-            && let Some(fresh) = session.report(refused, self.config.rotate_after)
-        {
+    /// A segment's outcome, toward its manifest's rotation: only what the
+    /// gateway did counts, a refused push (its last attempt refused), a
+    /// rendition verification refused, or a success; a backlog, a denial or
+    /// bad media says nothing of it. After `rotate_after` failures in a
+    /// row: the next segment opens a fresh manifest at seq 0, on the next
+    /// gateway.
+    fn report<T>(&self, session: &Session, manifest: &str, gateway: usize, result: &Result<T, BridgeError>) {
+        let outcome = match result {
+            Ok(_) => Outcome::Transcoded,
+            Err(BridgeError::Mismatch { .. }) => Outcome::Mismatch,
+            Err(e) if e.refused() => Outcome::Refused,
+            Err(_) => return,
+        };
+        if let Some(why) = session.report(manifest, outcome, self.config.rotate_after) {
             let next = (gateway + 1) % self.gateways.len();
             session.set_gateway(next);
             tracing::warn!(
-                session = fresh,
+                reason = why.reason.label(),
                 gateway = %self.gateways.get(next).url,
-                "rotated to a fresh manifest after refused pushes"
+                "{}: the next segment opens a fresh manifest",
+                why.detail
             );
         }
     }
@@ -682,7 +701,7 @@ impl Bridge {
     /// One session's gauges, after its segment: every session's at each
     /// segment made the cost per segment grow with the sessions.
     fn publish_session(&self, session: &Session) {
-        self.set_load(&session.id(), session.guard.in_flight(), session.guard.waiting());
+        self.set_load(&session.label, session.guard.in_flight(), session.guard.waiting());
     }
 
     fn set_load(&self, session_id: &str, in_flight: usize, waiting: usize) {

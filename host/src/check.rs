@@ -1,7 +1,9 @@
 //! `lpbridge check` and `POST /v1/check`: what the component found in
 //! segments nobody trusts. The host reads files and prints; every finding
-//! is computed in the sandbox, from the bytes. The host adds only its own
-//! policy: the rungs its ladder would ask for, from the component's info.
+//! about the bytes is computed in the sandbox. The host adds only what its
+//! own policy decides, from the component's info: the rungs its ladder
+//! would ask for, and across a run, where the bridge would open a new
+//! manifest (`new-manifest`, by the bridge's own rule, `manifest::change`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,9 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use crate::bindings::check::{Finding, Location, Report, Severity, TrackKind};
+use crate::bindings::session::Profile;
 use crate::ladder::{self, Rung};
+use crate::manifest;
 use crate::runtime::Runtime;
 use crate::stopped::Stopped;
 
@@ -60,13 +64,51 @@ pub fn inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 /// The rungs `ladder` would ask of this segment.
 pub fn rungs(ladder: &[Rung], report: &Report) -> Vec<(String, u32, u32)> {
-    let Some(v) = report.info.as_ref().and_then(|i| i.video.as_ref()) else {
-        return Vec::new();
-    };
-    ladder::renditions(ladder, v.width, v.height, v.frame_rate)
+    profiles(ladder, report)
         .into_iter()
         .map(|p| (p.name, p.width, p.height))
         .collect()
+}
+
+/// The profiles the bridge would send with this segment; none where it
+/// would send nothing (no video read, or no rung below the source).
+fn profiles(ladder: &[Rung], report: &Report) -> Vec<Profile> {
+    match report.info.as_ref().and_then(|i| i.video.as_ref()) {
+        Some(v) => ladder::renditions(ladder, v.width, v.height, v.frame_rate),
+        None => Vec::new(),
+    }
+}
+
+/// Where in the run the bridge would open a new manifest: each segment it
+/// would send is held to the profiles of the manifest before it, by the
+/// rule the session uses; a segment it would not send leaves that as it is.
+fn new_manifests(ladder: &[Rung], reports: &[&Report]) -> Vec<(usize, Finding)> {
+    let mut open: Option<Vec<Profile>> = None;
+    let mut out = Vec::new();
+    for (i, report) in reports.iter().enumerate() {
+        let next = profiles(ladder, report);
+        if next.is_empty() {
+            continue;
+        }
+        if let Some(change) = open.as_deref().and_then(|o| manifest::change(o, &next)) {
+            out.push((
+                i,
+                Finding {
+                    severity: Severity::Info,
+                    code: "new-manifest".into(),
+                    at: Location {
+                        box_path: None,
+                        track: Some(TrackKind::Video),
+                        sample: None,
+                        time_ns: report.info.as_ref().and_then(|i| i.video.as_ref()).map(|v| v.start_ns),
+                    },
+                    message: format!("{change}: the bridge opens a new manifest at seq 0"),
+                },
+            ));
+        }
+        open = Some(next);
+    }
+    out
 }
 
 /// One segment's report, computed in the component. A check the sandbox
@@ -110,9 +152,17 @@ pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf]) -> 
         eprintln!();
     }
     let infos: Vec<_> = out.iter().map(|c| c.report.info.clone()).collect();
-    for f in runtime.check_stream(&infos).await? {
-        if let Some(c) = out.get_mut(f.segment as usize) {
-            c.stream.push(f.finding);
+    let mut stream: Vec<(usize, Finding)> = runtime
+        .check_stream(&infos)
+        .await?
+        .into_iter()
+        .map(|f| (f.segment as usize, f.finding))
+        .collect();
+    let reports: Vec<&Report> = out.iter().map(|c| &c.report).collect();
+    stream.extend(new_manifests(ladder, &reports));
+    for (i, finding) in stream {
+        if let Some(c) = out.get_mut(i) {
+            c.stream.push(finding);
         }
     }
     Ok(out)

@@ -14,6 +14,7 @@ pub mod guard;
 pub mod http_error;
 pub mod info;
 pub mod ladder;
+pub mod manifest;
 pub mod metrics;
 pub mod policy;
 pub mod runtime;

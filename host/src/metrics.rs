@@ -27,6 +27,8 @@ pub struct Metrics {
     pub retries: IntCounterVec,
     /// Retries that went to another gateway.
     pub failovers: IntCounter,
+    /// New manifests after a session's first, by why (`manifest::Reason`).
+    pub manifest_rotations: IntCounterVec,
     /// 0 while a gateway cools down after a connection failure.
     pub gateway_up: IntGaugeVec,
     pub traps: IntCounter,
@@ -110,6 +112,14 @@ impl Metrics {
             )
             .unwrap(),
             failovers: IntCounter::new("lpbridge_failovers_total", "Retries that went to another gateway").unwrap(),
+            manifest_rotations: IntCounterVec::new(
+                Opts::new(
+                    "lpbridge_manifest_rotations_total",
+                    "New manifests opened after a session's first, by why",
+                ),
+                &["reason"],
+            )
+            .unwrap(),
             gateway_up: IntGaugeVec::new(
                 Opts::new(
                     "lpbridge_gateway_up",
@@ -160,6 +170,7 @@ impl Metrics {
         r.register(Box::new(m.rendition_mismatch.clone())).unwrap();
         r.register(Box::new(m.retries.clone())).unwrap();
         r.register(Box::new(m.failovers.clone())).unwrap();
+        r.register(Box::new(m.manifest_rotations.clone())).unwrap();
         r.register(Box::new(m.gateway_up.clone())).unwrap();
         r.register(Box::new(m.traps.clone())).unwrap();
         r.register(Box::new(m.hot_swaps.clone())).unwrap();

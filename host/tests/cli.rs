@@ -402,3 +402,46 @@ fn check_shows_progress_on_a_terminal_only() {
     let piped = String::from_utf8_lossy(&o.stderr);
     assert!(!piped.contains("checked"), "{piped:?}");
 }
+
+/// A phone that turns, and a source at another frame rate, through the
+/// built-in gateway (which fixes a manifest's profiles at its first
+/// segment): every segment transcodes, and the log says where and why a
+/// new manifest opened.
+#[test]
+fn transcode_opens_a_new_manifest_where_the_ladder_changes() {
+    let out = scratch("cli-turning");
+    let run = bin()
+        .env("RUST_LOG", "lpbridge=info")
+        .env("NO_COLOR", "1")
+        .args(["transcode", "--gateway", "local", "--renditions", "360p,160p"])
+        .args(["--creator", "did:plc:phone", "--out"])
+        .arg(&out)
+        .args(
+            [
+                "few-video-frames.mp4",
+                "sample-segment.mp4",
+                "sample-segment.mp4",
+                "5sec.mp4",
+                "few-video-frames.mp4",
+            ]
+            .map(fixture),
+        )
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{log}");
+    for rung in ["360p", "160p"] {
+        for i in 0..5 {
+            assert!(
+                out.join(rung).join(format!("{i}.mp4")).is_file(),
+                "{rung}/{i}.mp4\n{log}"
+            );
+        }
+    }
+    let opened: Vec<&str> = log.lines().filter(|l| l.contains("a new manifest at seq 0")).collect();
+    assert_eq!(opened.len(), 3, "{log}");
+    for (line, reason) in opened.iter().zip(["orientation", "rate", "orientation"]) {
+        assert!(line.contains(reason) && line.contains("seq=0"), "{line}");
+    }
+    assert!(opened[0].contains("360p 640x360 after 360x640"), "{}", opened[0]);
+}

@@ -2,9 +2,11 @@
 //! protocol as `docs/gateway-protocol.md` describes it:
 //! `/live/{manifest}/{seq}.ts|.mp4`, POST or PUT, the same plain-text
 //! errors, and a 200 whose chunked `multipart/mixed` body has one part per
-//! profile with sorted headers and a 20-hex boundary. It passes the TS it
-//! was sent back as every rendition (a passthrough gateway), unless a fault
-//! mode says otherwise, and records what it saw.
+//! profile with sorted headers and a 20-hex boundary. Like go-livepeer, it
+//! fixes a manifest's profiles at its first segment and answers every later
+//! one with those, whatever the header says. It passes the TS it was sent
+//! back as every rendition (a passthrough gateway), unless a fault mode
+//! says otherwise, and records what it saw.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -52,6 +54,8 @@ pub struct Seen {
     pub manifest: String,
     pub seq: u64,
     pub headers: HashMap<String, String>,
+    /// The header's profiles: (name, width, height).
+    pub profiles: Vec<(String, u64, u64)>,
     pub body_len: usize,
 }
 
@@ -60,6 +64,8 @@ struct State {
     seen: Vec<Seen>,
     in_flight: HashMap<String, usize>,
     max_in_flight: HashMap<String, usize>,
+    /// The profiles each manifest was opened with.
+    fixed: HashMap<String, Vec<(String, u64, u64)>>,
     /// Across all manifests.
     total: usize,
     max_total: usize,
@@ -201,15 +207,17 @@ async fn handle(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    {
+    let profiles = {
         let mut s = state.lock().unwrap();
         s.seen.push(Seen {
             method,
             manifest: manifest.clone(),
             seq,
             headers: headers.clone(),
+            profiles: profiles.clone(),
             body_len: body.len(),
         });
+        let fixed = s.fixed.entry(manifest.clone()).or_insert(profiles).clone();
         let n = s.in_flight.entry(manifest.clone()).or_default();
         *n += 1;
         let n = *n;
@@ -217,7 +225,8 @@ async fn handle(
         *max = (*max).max(n);
         s.total += 1;
         s.max_total = s.max_total.max(s.total);
-    }
+        fixed
+    };
     let wait = *delay.lock().unwrap();
     let mode = mode.lock().unwrap().clone();
     if let Mode::Slow(d) = &mode {

@@ -265,3 +265,54 @@ async fn jco_transcodes_real_segments() {
 async fn jco_refuses_as_serve_does() {
     refuses_as_serve_does(Host::Jco).await;
 }
+
+/// A phone that turns and a frame rate that changes, with one caller
+/// manifest and seqs in order, as a stateless caller sends them: the edge
+/// sends each set of profiles to a gateway manifest of its own (the built-in
+/// gateway fixes a manifest's profiles at its first segment), so every
+/// segment comes back at the sizes it asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasmtime_serve_follows_a_phone_that_turns() {
+    let host = Host::WasmtimeServe;
+    let dir = scratch("edge-turning");
+    let gw = Gateway::start(([127, 0, 0, 1], 0).into(), GatewayOptions::default())
+        .await
+        .unwrap();
+    let url = gw.url();
+    let rungs = "360p,160p";
+    let env = [("LPBRIDGE_GATEWAY", url.as_str()), ("LPBRIDGE_RENDITIONS", rungs)];
+    let s = Served::start(host, &component(&dir), &env, &dir);
+    let ladder = ladder::select(&ladder::default_ladder(), rungs).unwrap();
+    let run = [
+        "few-video-frames.mp4",
+        "sample-segment.mp4",
+        "sample-segment.mp4",
+        "5sec.mp4",
+        "few-video-frames.mp4",
+    ];
+    let mut manifests = Vec::new();
+    for (seq, name) in run.iter().enumerate() {
+        let bytes = streamplace_segment(name);
+        let what = format!("segment {seq} ({name})");
+        let a = http(s.addr, "POST", &format!("/live/phone/{seq}.mp4"), &bytes).await;
+        let v = lpbridge_guest::probe(&bytes).unwrap().video.unwrap();
+        let asked = ladder::renditions(&ladder, v.width, v.height, v.frame_rate);
+        let got = parts(&a, &what);
+        assert_eq!(got.len(), asked.len(), "{what}");
+        for ((n, mp4, resolution), p) in got.iter().zip(&asked) {
+            assert_eq!(*resolution, format!("{}x{}", p.width, p.height), "{what} {n}");
+            let file = dir.join(format!("{seq}-{n}.mp4"));
+            std::fs::write(&file, mp4).unwrap();
+            assert_eq!(ffprobe_size(&file), (p.width, p.height), "{what} {n}");
+        }
+        manifests.push(a.header("livepeer-manifest").to_string());
+    }
+    assert!(manifests[0].starts_with("phone-"), "{manifests:?}");
+    // A manifest per set of profiles: new at each change, the same for the
+    // same profiles (portrait again goes back to the first).
+    let m = &manifests;
+    assert!(
+        m[0] != m[1] && m[1] == m[2] && m[2] != m[3] && m[3] != m[4] && m[4] == m[0],
+        "{m:?}"
+    );
+}

@@ -29,9 +29,9 @@
 //! | `opus-pre-skip` | warning | a pre-skip of 0 or over 80 ms |
 //! | `layout`, `b-frames`, `edit-list`, `keyframes`, `bitrate`, `bridge-request` | info | facts |
 //!
-//! Across segments given in order ([`stream`]): `gap-between-segments`,
-//! `overlap-between-segments` (warnings), and `new-manifest` (info: a change
-//! of size or codec, which opens a new manifest at the gateway).
+//! Across segments given in order ([`stream`]): `gap-between-segments` and
+//! `overlap-between-segments` (warnings). The host adds `new-manifest`
+//! (info), by its ladder and the rule its sessions use.
 
 mod segment;
 pub mod stream;

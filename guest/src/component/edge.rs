@@ -13,7 +13,7 @@ use super::wasi::http::types::{
 };
 use super::wasi::io::streams::StreamError;
 use super::wasi::random::random::get_random_u64;
-use crate::edge::{Config, Failure, Route, profiles, reply};
+use crate::edge::{self, Config, Failure, Route, profiles, reply};
 use crate::ladder;
 use crate::session::{self as core, Collected, Prepared, TranscodeError, TransportError, Verification};
 
@@ -83,7 +83,9 @@ fn transcode(
     answer: &mut Answer,
 ) -> Result<(), Failure> {
     let asked = header(&request.headers(), "livepeer-transcode-configuration");
-    let target = core::target(&config.gateway, manifest, seq).map_err(Failure::from)?;
+    // The caller's manifest and the gateway URL checked before the body is
+    // read; the gateway's manifest is known once the profiles are.
+    core::target(&config.gateway, manifest, seq).map_err(Failure::from)?;
     let segment = read_body(request, config.max_body)?;
     let split = crate::split(&segment).map_err(|e| Failure::from(TranscodeError::Media(e)))?;
     drop(segment);
@@ -100,7 +102,10 @@ fn transcode(
     if profiles.is_empty() {
         return Ok(()); // nothing below the source: an empty multipart answer
     }
-    let prepared = Prepared::new(split, target, manifest, &profiles);
+    let manifest = edge::manifest::gateway_manifest(manifest, &profiles);
+    answer.manifest.clone_from(&manifest);
+    let target = core::target(&config.gateway, &manifest, seq).map_err(Failure::from)?;
+    let prepared = Prepared::new(split, target, &manifest, &profiles);
     let response = post(&prepared).and_then(|f| response_head(&f))?;
     let verification = config.verify.map(|mode| Verification { mode, source: video });
     let options = crate::JoinOptions {

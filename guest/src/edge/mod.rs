@@ -5,6 +5,9 @@
 //!
 //! The edge is stateless: the caller owns the session (manifest, seq,
 //! in-flight guard), as Streamplace's node does, and names it in the path.
+//! The gateway's manifest is the caller's plus a digest of the profiles
+//! ([`manifest`]), so a ladder that changes never meets a manifest fixed to
+//! another one.
 //!
 //! - `POST /live/{manifest}/{seq}.mp4`: the segment in, `multipart/mixed`
 //!   out, one MP4 part per rendition, framed as `lpbridge serve` frames it.
@@ -13,6 +16,7 @@
 //! - `GET /healthz`: the component's version and contract version.
 
 pub mod config;
+pub mod manifest;
 pub mod profiles;
 pub mod reply;
 pub mod route;

@@ -1,0 +1,162 @@
+//! A manifest belongs to one set of profiles. A gateway fixes a manifest's
+//! profiles when its first segment creates the session (go-livepeer
+//! ignores the header's profiles for a manifest it knows; the built-in
+//! gateway does the same), so a segment whose ladder differs from the one
+//! its creator's manifest was opened with must go to a new manifest, or
+//! every rendition comes back at the old sizes and rates.
+//!
+//! This is the one place that decides it: the session asks it for every
+//! segment (`session::Session::claim`), and `lpbridge check` asks it for
+//! each pair of segments in a run, so the `new-manifest` finding falls
+//! exactly where the bridge opens one.
+
+use std::fmt;
+
+use crate::bindings::session::Profile;
+
+/// Why a segment goes to a new manifest: the `reason` label of
+/// `lpbridge_manifest_rotations_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The ladder asks for other rungs: a rung more or less, or others.
+    Rungs,
+    /// The source turned, portrait after landscape or back.
+    Orientation,
+    /// Another size, the same way up.
+    Size,
+    /// Another frame rate for a rung (the source's rate changed).
+    Rate,
+    Bitrate,
+    H264Profile,
+    /// `rotate_after` pushes in a row that the gateway refused.
+    Refused,
+    /// `rotate_after` segments in a row whose renditions failed
+    /// verification: a gateway answering with other profiles, whatever
+    /// the cause, cannot hold a stream in 502s.
+    Mismatch,
+}
+
+impl Reason {
+    pub fn label(self) -> &'static str {
+        match self {
+            Reason::Rungs => "rungs",
+            Reason::Orientation => "orientation",
+            Reason::Size => "size",
+            Reason::Rate => "rate",
+            Reason::Bitrate => "bitrate",
+            Reason::H264Profile => "h264-profile",
+            Reason::Refused => "refused",
+            Reason::Mismatch => "mismatch",
+        }
+    }
+}
+
+/// A new manifest, and what made it: the reason and the first difference
+/// found, in words (`720p 1280x720 after 720x1280`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub reason: Reason,
+    pub detail: String,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.detail, self.reason.label())
+    }
+}
+
+/// Whether a segment asking for `next` must leave a manifest opened with
+/// `open`, and why: `None` when every profile is the same. The reasons are
+/// tried from the most telling: the rungs, the way up, the size, the rate,
+/// the bitrate, the H.264 profile.
+pub fn change(open: &[Profile], next: &[Profile]) -> Option<Change> {
+    let names = |p: &[Profile]| p.iter().map(|p| p.name.clone()).collect::<Vec<_>>().join(",");
+    if open.len() != next.len() || open.iter().zip(next).any(|(a, b)| a.name != b.name) {
+        return Some(Change {
+            reason: Reason::Rungs,
+            detail: format!("rungs {} after {}", or_none(names(next)), or_none(names(open))),
+        });
+    }
+    let pairs = || open.iter().zip(next);
+    let upright = |p: &Profile| p.height > p.width;
+    let first = |reason, differs: &dyn Fn(&Profile, &Profile) -> bool, say: &dyn Fn(&Profile) -> String| {
+        pairs().find(|(a, b)| differs(a, b)).map(|(a, b)| Change {
+            reason,
+            detail: format!("{} {} after {}", b.name, say(b), say(a)),
+        })
+    };
+    let size = |p: &Profile| format!("{}x{}", p.width, p.height);
+    let rate = |p: &Profile| {
+        p.fps
+            .map_or("the source's rate".into(), |r| format!("{}/{} fps", r.num, r.den))
+    };
+    let bitrate = |p: &Profile| format!("{} b/s", p.bitrate);
+    let h264 = |p: &Profile| {
+        p.h264_profile
+            .map_or("the gateway's profile", |h| h.as_str())
+            .to_string()
+    };
+    first(Reason::Orientation, &|a, b| upright(a) != upright(b), &size)
+        .or_else(|| first(Reason::Size, &|a, b| (a.width, a.height) != (b.width, b.height), &size))
+        .or_else(|| {
+            first(
+                Reason::Rate,
+                &|a, b| a.fps.map(|r| (r.num, r.den)) != b.fps.map(|r| (r.num, r.den)),
+                &rate,
+            )
+        })
+        .or_else(|| first(Reason::Bitrate, &|a, b| a.bitrate != b.bitrate, &bitrate))
+        .or_else(|| first(Reason::H264Profile, &|a, b| a.h264_profile != b.h264_profile, &h264))
+}
+
+fn or_none(names: String) -> String {
+    if names.is_empty() { "(none)".into() } else { names }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::types::FrameRate;
+    use crate::ladder::{default_ladder, renditions};
+
+    fn ladder(w: u32, h: u32, fps: u32) -> Vec<Profile> {
+        renditions(&default_ladder(), w, h, Some(FrameRate { num: fps, den: 1 }))
+    }
+
+    #[test]
+    fn the_same_ladder_stays_and_each_difference_is_named() {
+        assert_eq!(change(&ladder(1920, 1080, 60), &ladder(1920, 1080, 60)), None);
+        let turned = change(&ladder(1080, 1920, 60), &ladder(1920, 1080, 60)).unwrap();
+        assert_eq!(turned.reason, Reason::Orientation);
+        assert_eq!(turned.detail, "720p 1280x720 after 720x1280");
+        assert_eq!(
+            change(&ladder(1920, 1080, 60), &ladder(1920, 800, 60)).unwrap().reason,
+            Reason::Size
+        );
+        let rate = change(&ladder(1920, 1080, 60), &ladder(1920, 1080, 50)).unwrap();
+        assert_eq!(rate.reason, Reason::Rate);
+        assert_eq!(rate.detail, "360p 50/2 fps after 60/2 fps");
+        let rungs = change(&ladder(1920, 1080, 60), &ladder(640, 360, 60)).unwrap();
+        assert_eq!(
+            (rungs.reason, rungs.detail.as_str()),
+            (Reason::Rungs, "rungs 240p,160p after 720p,360p,240p,160p")
+        );
+        assert_eq!(
+            change(&[], &ladder(640, 360, 30)).unwrap().detail,
+            "rungs 240p,160p after (none)"
+        );
+        let mut richer = ladder(1920, 1080, 60);
+        richer[0].bitrate += 1;
+        assert_eq!(
+            change(&ladder(1920, 1080, 60), &richer).unwrap().reason,
+            Reason::Bitrate
+        );
+        richer = ladder(1920, 1080, 60);
+        richer[0].h264_profile = Some(crate::bindings::session::H264Profile::Main);
+        let h = change(&ladder(1920, 1080, 60), &richer).unwrap();
+        assert_eq!(
+            (h.reason, h.detail.as_str()),
+            (Reason::H264Profile, "720p H264Main after the gateway's profile")
+        );
+    }
+}
