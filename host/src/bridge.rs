@@ -267,7 +267,7 @@ impl Bridge {
     ) -> Result<Transcoded, BridgeError> {
         let started = Instant::now();
         self.metrics.bytes_in.inc_by(segment.len() as u64);
-        let result = self.transcode_inner(creator, &session, &ticket, segment, started).await;
+        let result = self.transcode_inner(creator, &session, ticket, segment, started).await;
         match &result {
             Ok(t) => {
                 self.metrics
@@ -288,12 +288,15 @@ impl Bridge {
         &self,
         creator: &str,
         session: &Session,
-        ticket: &Ticket,
+        ticket: Ticket,
         segment: &[u8],
         started: Instant,
     ) -> Result<Transcoded, BridgeError> {
         let refusals = self.refusals();
         let deadline = started + self.config.segment_deadline;
+        // The segments before this one decide their manifests first; the
+        // wait holds no instance (see `session`).
+        let turn = ticket.turn().await;
         let Some(first) = self.gateways.pick(session.gateway(), None) else {
             return Err(self.none_up());
         };
@@ -318,7 +321,7 @@ impl Bridge {
                 gateway_wait: Duration::ZERO,
             });
         }
-        let claim = session.claim(*ticket, &profiles);
+        let claim = turn.claim(&profiles);
         let span = tracing::info_span!("segment", creator, manifest = %claim.manifest, seq = claim.seq);
         if let Some(r) = &claim.rotation {
             self.metrics

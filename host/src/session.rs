@@ -4,32 +4,36 @@
 //! - A manifest is `<did without ':' and '.'>-<8 chars [a-z0-9]>-<N>ren`, N
 //!   the number of renditions, as upstream names them.
 //! - Each segment takes its place in the stream (`Ticket`) in call order,
-//!   before it is probed. Once the ladder has given its profiles, `claim`
-//!   puts it in the manifest open at its place: its seq is its distance from
-//!   the segment that opened that manifest, so seqs follow the stream
-//!   whatever order the probes finish in, and none is given twice.
+//!   before it is probed. Its manifest is decided in that order too: it
+//!   waits for its turn (`Ticket::turn`), until every segment before it
+//!   has claimed its manifest or given up, before it takes an instance and
+//!   probes; so a manifest's profiles are compared with the segment before
+//!   it in the stream, never with one that happened to be probed first.
+//!   The wait is the segment before it's probe, and holds no instance, so it
+//!   cannot hold up the segments it waits for.
+//! - Its seq is its distance from the segment that opened its manifest:
+//!   seqs follow the stream, and a segment that fails before it is sent
+//!   still used its place.
 //! - A segment whose profiles differ from its manifest's
 //!   (`manifest::change`) opens a new manifest at seq 0. So does the first
 //!   segment after `rotate_after` failures in a row of the current manifest
 //!   (refused pushes, as upstream, or renditions refused by verification).
-//! - Segments already claimed into the old manifest finish there, with the
-//!   seq and the profiles they were sent with; their outcome no longer
-//!   counts toward rotating the new one. A late probe of a segment placed
-//!   before the new manifest's first still goes to the old one.
+//! - Segments already sent to the old manifest finish there, with the seq
+//!   and the profiles they were sent with; their outcome no longer counts
+//!   toward rotating the new one.
 //!
 //! Idle sessions expire.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
+
 use crate::bindings::session::Profile;
 use crate::guard::Guard;
 use crate::manifest::{self, Change, Reason};
-
-/// Manifests kept for late claims; older ones take no more segments.
-const KEPT: usize = 4;
 
 pub struct Session {
     pub did: String,
@@ -38,18 +42,22 @@ pub struct Session {
     /// stays put as manifests come and go.
     pub label: String,
     state: Mutex<State>,
+    /// Woken whenever a place is claimed or given up.
+    turns: Notify,
 }
 
 struct State {
     /// The next segment's place in the stream.
     next_place: u64,
-    /// The manifests segments can still be claimed into, by the place of
-    /// the segment that opened each, oldest first.
-    manifests: VecDeque<Manifest>,
-    /// Failures asked for a fresh manifest: the first segment claimed from
-    /// this place on opens one.
-    rotate_from: Option<(u64, Change)>,
-    /// Failures in a row of the newest manifest.
+    /// Every place before this one has been claimed or given up.
+    settled: u64,
+    /// Places after `settled` already claimed or given up.
+    settled_ahead: BTreeSet<u64>,
+    /// The manifest segments are claimed into.
+    current: Option<Manifest>,
+    /// Failures asked for a fresh manifest: the next claim opens one.
+    rotate: Option<Change>,
+    /// Failures in a row of the current manifest.
     failures: u32,
     last_used: Instant,
     /// Which of the configured gateways it uses (taken modulo their number).
@@ -62,11 +70,18 @@ struct Manifest {
     opened_at: u64,
 }
 
-/// A segment's place in its creator's stream, taken in call order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A segment's place in its creator's stream, taken in call order. Dropped
+/// unclaimed (the segment failed before it was sent), it gives its place up,
+/// so the segments after it get their turn.
 pub struct Ticket {
-    pub place: u64,
+    place: u64,
+    session: Arc<Session>,
+    settled: bool,
 }
+
+/// A ticket whose turn has come: every segment before it has claimed its
+/// manifest or given up.
+pub struct Turn(Ticket);
 
 /// What a segment was sent as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,85 +135,114 @@ pub fn session_id(did: &str) -> String {
     format!("{clean}-{}", trailer())
 }
 
+impl Ticket {
+    /// Waits until every segment before this one has claimed its manifest
+    /// or given up.
+    pub async fn turn(self) -> Turn {
+        let session = self.session.clone();
+        loop {
+            let notified = session.turns.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if session.state.lock().unwrap().settled >= self.place {
+                return Turn(self);
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.session.settle(self.place);
+        }
+    }
+}
+
+impl Turn {
+    /// The manifest and seq of this segment, which asks for `profiles`: the
+    /// current manifest's, unless it was opened with other profiles or
+    /// failures asked for a fresh one; then a new manifest at seq 0.
+    pub fn claim(mut self, profiles: &[Profile]) -> Claim {
+        let session = self.0.session.clone();
+        let claim = session.claim(self.0.place, profiles);
+        self.0.settled = true;
+        session.settle(self.0.place);
+        claim
+    }
+}
+
 impl Session {
     /// The next segment's place in the stream: call in segment order.
-    pub fn ticket(&self) -> Ticket {
+    pub fn ticket(self: &Arc<Self>) -> Ticket {
         let mut s = self.state.lock().unwrap();
         s.last_used = Instant::now();
         let place = s.next_place;
         s.next_place += 1;
-        Ticket { place }
+        Ticket {
+            place,
+            session: self.clone(),
+            settled: false,
+        }
     }
 
-    /// The manifest and seq of the segment at `ticket`, which asks for
-    /// `profiles`; opens a new manifest when the one at its place was
-    /// opened with other profiles, or failures asked for a fresh one.
-    pub fn claim(&self, ticket: Ticket, profiles: &[Profile]) -> Claim {
+    fn claim(&self, place: u64, profiles: &[Profile]) -> Claim {
         let mut s = self.state.lock().unwrap();
         s.last_used = Instant::now();
-        let place = ticket.place;
-        let at = s.manifests.iter().rposition(|m| m.opened_at <= place);
-        let rotate = s
-            .rotate_from
-            .as_ref()
-            .filter(|(from, _)| place >= *from && at.is_none_or(|i| s.manifests[i].opened_at < *from))
-            .map(|(_, why)| why.clone());
-        let rotating = rotate.is_some();
-        let change = match (at, rotate) {
+        let rotate = s.rotate.take();
+        let change = match (&s.current, rotate) {
             (_, Some(why)) => Some(why),
-            (Some(i), None) => {
-                let m = &s.manifests[i];
-                match manifest::change(&m.profiles, profiles) {
-                    None => {
-                        return Claim {
-                            manifest: m.name.clone(),
-                            seq: place - m.opened_at,
-                            rotation: None,
-                        };
-                    }
-                    some => some,
+            (Some(m), None) => match manifest::change(&m.profiles, profiles) {
+                // In turn, a place is never before its manifest's first.
+                None => {
+                    return Claim {
+                        manifest: m.name.clone(),
+                        seq: place.saturating_sub(m.opened_at),
+                        rotation: None,
+                    };
                 }
-            }
+                some => some,
+            },
             (None, None) => None,
         };
         let name = format!("{}-{}ren", session_id(&self.did), profiles.len());
-        let rotation = change.map(|change| Rotation {
-            from: at.map_or_else(String::new, |i| s.manifests[i].name.clone()),
-            change,
+        let previous = s.current.replace(Manifest {
+            name: name.clone(),
+            profiles: profiles.to_vec(),
+            opened_at: place,
         });
-        if rotating {
-            s.rotate_from = None;
-        }
-        let slot = at.map_or(0, |i| i + 1);
-        s.manifests.insert(
-            slot,
-            Manifest {
-                name: name.clone(),
-                profiles: profiles.to_vec(),
-                opened_at: place,
-            },
-        );
-        if slot + 1 == s.manifests.len() {
-            s.failures = 0; // a new newest manifest starts its own count
-        }
-        if s.manifests.len() > KEPT {
-            s.manifests.pop_front();
-        }
+        s.failures = 0;
         Claim {
             manifest: name,
             seq: 0,
-            rotation,
+            rotation: change.map(|change| Rotation {
+                from: previous.map_or_else(String::new, |m| m.name),
+                change,
+            }),
         }
     }
 
+    /// `place` is claimed or given up: the next in the stream may go.
+    fn settle(&self, place: u64) {
+        let mut s = self.state.lock().unwrap();
+        s.settled_ahead.insert(place);
+        while s.settled_ahead.first() == Some(&s.settled) {
+            s.settled_ahead.pop_first();
+            s.settled += 1;
+        }
+        drop(s);
+        self.turns.notify_waiters();
+    }
+
     /// Records how a segment sent to `manifest` went. After `rotate_after`
-    /// failures in a row of the newest manifest, the next segment claimed
+    /// failures in a row of the current manifest, the next segment claimed
     /// opens a fresh one; returns why when that was decided now. Outcomes
     /// of older manifests are not counted.
     pub fn report(&self, manifest: &str, outcome: Outcome, rotate_after: u32) -> Option<Change> {
         let mut s = self.state.lock().unwrap();
         s.last_used = Instant::now();
-        if s.manifests.back().is_none_or(|m| m.name != manifest) || s.rotate_from.is_some() {
+        if s.current.as_ref().is_none_or(|m| m.name != manifest) || s.rotate.is_some() {
             return None;
         }
         let reason = match outcome {
@@ -222,7 +266,7 @@ impl Session {
             detail: format!("{} {what} in a row", s.failures),
         };
         s.failures = 0;
-        s.rotate_from = Some((s.next_place, change.clone()));
+        s.rotate = Some(change.clone());
         Some(change)
     }
 
@@ -265,12 +309,15 @@ impl Sessions {
                     label: session_id(did),
                     state: Mutex::new(State {
                         next_place: 0,
-                        manifests: VecDeque::new(),
-                        rotate_from: None,
+                        settled: 0,
+                        settled_ahead: BTreeSet::new(),
+                        current: None,
+                        rotate: None,
                         failures: 0,
                         last_used: Instant::now(),
                         gateway: 0,
                     }),
+                    turns: Notify::new(),
                 })
             })
             .clone()
@@ -313,12 +360,17 @@ mod tests {
         renditions(&default_ladder(), w, h, Some(FrameRate { num: 60, den: 1 }))
     }
 
-    #[test]
-    fn manifests_seq_and_rotation_after_refusals() {
+    /// The next segment's claim, in its turn.
+    async fn claim(s: &Arc<Session>, profiles: &[Profile]) -> Claim {
+        s.ticket().turn().await.claim(profiles)
+    }
+
+    #[tokio::test]
+    async fn manifests_seq_and_rotation_after_refusals() {
         let sessions = Sessions::new(2, 2);
         let s = sessions.get("did:plc:abc.def");
         let landscape = ladder(1920, 1080);
-        let a = s.claim(s.ticket(), &landscape);
+        let a = claim(&s, &landscape).await;
         assert!(
             a.manifest.starts_with("didplcabcdef-") && a.manifest.ends_with("-4ren"),
             "{}",
@@ -331,7 +383,9 @@ mod tests {
             (0, None),
             "the first manifest is no rotation"
         );
-        assert_eq!(s.claim(s.ticket(), &landscape).seq, 1);
+        assert_eq!(claim(&s, &landscape).await.seq, 1);
+        drop(s.ticket()); // a segment that failed before it was sent
+        assert_eq!(claim(&s, &landscape).await.seq, 3, "its place is used");
         for i in 0..4 {
             assert_eq!(s.report(&a.manifest, Outcome::Refused, 5), None, "failure {i}");
         }
@@ -350,7 +404,7 @@ mod tests {
             (why.reason, why.detail.as_str()),
             (Reason::Refused, "5 pushes refused by the gateway in a row")
         );
-        let fresh = s.claim(s.ticket(), &landscape);
+        let fresh = claim(&s, &landscape).await;
         assert_ne!(fresh.manifest, a.manifest);
         assert_eq!(fresh.seq, 0);
         assert_eq!(
@@ -360,50 +414,50 @@ mod tests {
                 change: why
             })
         );
-        assert_eq!(
-            s.claim(s.ticket(), &landscape).seq,
-            1,
-            "one rotation, not one per segment"
-        );
+        assert_eq!(claim(&s, &landscape).await.seq, 1, "one rotation, not one per segment");
         assert!(Arc::ptr_eq(&s, &sessions.get("did:plc:abc.def")));
         assert_eq!(sessions.expire(Duration::ZERO), 1);
         assert!(sessions.is_empty());
     }
 
-    #[test]
-    fn a_phone_that_turns_opens_a_manifest_at_each_turn() {
+    #[tokio::test]
+    async fn a_phone_that_turns_opens_a_manifest_at_each_turn() {
         let s = Sessions::new(2, 2).get("did:plc:phone");
         let (portrait, landscape) = (ladder(1080, 1920), ladder(1920, 1080));
-        let first = s.claim(s.ticket(), &portrait);
-        assert_eq!(s.claim(s.ticket(), &portrait).seq, 1);
-        let turned = s.claim(s.ticket(), &landscape);
+        let first = claim(&s, &portrait).await;
+        assert_eq!(claim(&s, &portrait).await.seq, 1);
+        let turned = claim(&s, &landscape).await;
         assert_eq!(turned.seq, 0);
         let rotation = turned.rotation.clone().unwrap();
         assert_eq!(
             (rotation.from.as_str(), rotation.change.reason),
             (first.manifest.as_str(), Reason::Orientation)
         );
-        let next = s.claim(s.ticket(), &landscape);
+        let next = claim(&s, &landscape).await;
         assert_eq!((next.manifest.as_str(), next.seq), (turned.manifest.as_str(), 1));
-        let back = s.claim(s.ticket(), &portrait);
+        let back = claim(&s, &portrait).await;
         assert_eq!(back.seq, 0);
         assert_ne!(back.manifest, first.manifest, "a manifest is never reopened at seq 0");
     }
 
-    #[test]
-    fn late_probes_keep_their_place_and_old_outcomes_do_not_count() {
-        let s = Sessions::new(2, 2).get("did:plc:late");
+    /// Segments probed out of order still decide in stream order: the one
+    /// at place 2 waits for place 1, and the turn is back in one manifest.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn turns_come_in_stream_order_and_a_given_up_place_passes_its_turn() {
+        let s = Sessions::new(2, 2).get("did:plc:order");
         let (portrait, landscape) = (ladder(1080, 1920), ladder(1920, 1080));
         let (t0, t1, t2, t3) = (s.ticket(), s.ticket(), s.ticket(), s.ticket());
-        let a = s.claim(t0, &portrait);
-        // The landscape segment at place 2 is probed before the portrait
-        // one at place 1: each still goes to the manifest of its place.
-        let b = s.claim(t2, &landscape);
-        let late = s.claim(t1, &portrait);
-        assert_eq!((late.manifest.as_str(), late.seq), (a.manifest.as_str(), 1));
-        let c = s.claim(t3, &landscape);
-        assert_eq!((c.manifest.as_str(), c.seq), (b.manifest.as_str(), 1));
-        // The old manifest's failures say nothing of the new one.
+        let later = tokio::spawn(async move { t2.turn().await.claim(&ladder(1920, 1080)) });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!later.is_finished(), "place 2 waits for places 0 and 1");
+        let a = t0.turn().await.claim(&portrait);
+        let b = t1.turn().await.claim(&landscape);
+        let c = later.await.unwrap();
+        assert_eq!((b.seq, c.manifest.as_str(), c.seq), (0, b.manifest.as_str(), 1));
+        assert_eq!(b.rotation.unwrap().from, a.manifest);
+        drop(t3);
+        assert_eq!(claim(&s, &landscape).await.seq, 3, "place 3 gave up its turn");
+        // An old manifest's failures say nothing of the new one.
         for _ in 0..5 {
             assert_eq!(s.report(&a.manifest, Outcome::Mismatch, 2), None);
         }
@@ -411,7 +465,7 @@ mod tests {
         let why = s.report(&b.manifest, Outcome::Mismatch, 2).unwrap();
         assert_eq!(why.reason, Reason::Mismatch);
         assert_eq!(s.report(&b.manifest, Outcome::Mismatch, 2), None, "decided once");
-        let fresh = s.claim(s.ticket(), &landscape);
+        let fresh = claim(&s, &landscape).await;
         assert_eq!(
             (fresh.seq, fresh.rotation.unwrap().change.reason),
             (0, Reason::Mismatch)
