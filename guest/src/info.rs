@@ -11,11 +11,7 @@ use crate::h264::{AvcConfig, parse_sps};
 use crate::mp4::{Movie, Track, TrackKind};
 use crate::time::{gcd, rescale, to_ns};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FrameRate {
-    pub num: u32,
-    pub den: u32,
-}
+pub use lpbridge_contract::FrameRate;
 
 /// `avc1` and `avc3` are H.264; any other sample entry is named by its
 /// FourCC (`unknown` when the track has none).

@@ -19,7 +19,6 @@ pub mod fuzz;
 pub mod h264;
 pub mod info;
 pub mod join;
-pub mod ladder;
 pub mod mp4;
 pub mod multipart;
 pub mod opus;
@@ -31,6 +30,9 @@ pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
+
+/// The ladder and its profiles, from the contract crate the host shares.
+pub use lpbridge_contract::ladder;
 
 pub use error::{Error, Result};
 pub use info::{AudioCodec, AudioInfo, FrameRate, SegmentInfo, VideoCodec, VideoInfo};

@@ -92,8 +92,10 @@ pub fn check(profile: &Profile, source: &VideoInfo, joined: &Joined) -> Vec<Mism
     // A rate at or above the source's mean is the source's: a gateway
     // does not invent frames. (The ladder asks half the most common rate,
     // which for a sparse, variable-rate source can be hundreds of fps.)
-    let asked_rate = (profile.fps > 0)
-        .then(|| profile.fps as f64 / profile.fps_den.max(1) as f64)
+    let asked_rate = profile
+        .fps
+        .filter(|r| r.num > 0)
+        .map(|r| r.num as f64 / r.den.max(1) as f64)
         .filter(|&r| r * source_frame < 1e9);
     let frame = asked_rate.map_or(source_frame, |r| (1e9 / r).max(source_frame));
 
@@ -177,15 +179,15 @@ mod tests {
         }
     }
 
+    /// A profile at a rate of its own, or (`fps` 0) at the source's.
     fn profile(width: u32, height: u32, fps: u32, fps_den: u32) -> Profile {
         Profile {
             name: "p".into(),
             width,
             height,
             bitrate: 1_000_000,
-            fps,
-            fps_den,
-            profile: String::new(),
+            fps: (fps > 0).then_some(crate::FrameRate { num: fps, den: fps_den }),
+            h264_profile: None,
         }
     }
 

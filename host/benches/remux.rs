@@ -185,9 +185,8 @@ fn main() {
             width: source.width,
             height: source.height,
             bitrate: 0,
-            fps: 0,
-            fps_den: 0,
-            profile: String::new(),
+            fps: None,
+            h264_profile: None,
         };
         t.push((
             "native verified",

@@ -40,14 +40,51 @@ impl session::Check {
     }
 }
 
-impl session::H264Profile {
-    /// go-livepeer's name for it, as its profiles JSON spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            session::H264Profile::Baseline => "H264Baseline",
-            session::H264Profile::Main => "H264Main",
-            session::H264Profile::High => "H264High",
-            session::H264Profile::ConstrainedHigh => "H264ConstrainedHigh",
+// The contract crate's shapes and these records, both ways where both
+// ways are crossed: exhaustive, so a field or a case added to one side
+// fails to compile until the other has it.
+
+impl From<types::FrameRate> for lpbridge_contract::FrameRate {
+    fn from(types::FrameRate { num, den }: types::FrameRate) -> Self {
+        lpbridge_contract::FrameRate { num, den }
+    }
+}
+
+impl From<lpbridge_contract::FrameRate> for types::FrameRate {
+    fn from(lpbridge_contract::FrameRate { num, den }: lpbridge_contract::FrameRate) -> Self {
+        types::FrameRate { num, den }
+    }
+}
+
+impl From<lpbridge_contract::H264Profile> for session::H264Profile {
+    fn from(p: lpbridge_contract::H264Profile) -> Self {
+        use lpbridge_contract::H264Profile as P;
+        match p {
+            P::Baseline => session::H264Profile::Baseline,
+            P::Main => session::H264Profile::Main,
+            P::High => session::H264Profile::High,
+            P::ConstrainedHigh => session::H264Profile::ConstrainedHigh,
+        }
+    }
+}
+
+impl From<&lpbridge_contract::Profile> for session::Profile {
+    fn from(p: &lpbridge_contract::Profile) -> Self {
+        let lpbridge_contract::Profile {
+            name,
+            width,
+            height,
+            bitrate,
+            fps,
+            h264_profile,
+        } = p;
+        session::Profile {
+            name: name.clone(),
+            width: *width,
+            height: *height,
+            bitrate: *bitrate,
+            fps: fps.map(Into::into),
+            h264_profile: h264_profile.map(Into::into),
         }
     }
 }

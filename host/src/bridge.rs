@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-use crate::bindings::session::{self, Mismatch, TranscodeError, TransportError, VerifyMode};
+use crate::bindings::session::{Mismatch, TranscodeError, TransportError, VerifyMode};
 use crate::bindings::types::{Mp4Layout, SegmentInfo, VideoInfo};
 use crate::errors::{media_kind, media_message, multipart_message};
 use crate::failover::{self, Gateways, Retry};
@@ -181,7 +181,7 @@ pub struct Transcoded {
     pub width: u32,
     pub height: u32,
     /// What the gateway was asked for, in order.
-    pub asked: Vec<session::Profile>,
+    pub asked: Vec<ladder::Profile>,
     pub renditions: Vec<Rendition>,
     pub elapsed: Duration,
     /// The part of `elapsed` spent waiting on the gateway (see
@@ -342,7 +342,7 @@ impl Bridge {
             gateway: String::new(),
             manifest: claim.manifest.clone(),
             seq: claim.seq,
-            profiles,
+            profiles: profiles.iter().map(Into::into).collect(),
             layout: Mp4Layout::fragmented_if(self.config.fragmented),
             verify: self.config.verify,
         };
@@ -374,7 +374,7 @@ impl Bridge {
             duration_ns: out.info.duration_ns,
             width: video.width,
             height: video.height,
-            asked: to.profiles,
+            asked: profiles,
             renditions: out.renditions,
             elapsed,
             gateway_wait,
@@ -387,7 +387,7 @@ impl Bridge {
         &self,
         opened: &mut crate::runtime::Opened<'_>,
         segment: &[u8],
-    ) -> Result<(SegmentInfo, VideoInfo, Vec<session::Profile>), BridgeError> {
+    ) -> Result<(SegmentInfo, VideoInfo, Vec<ladder::Profile>), BridgeError> {
         let info = opened
             .probe(segment)
             .await
@@ -400,7 +400,8 @@ impl Bridge {
             kind: "no-video",
             message: "no video in segment".into(),
         })?;
-        let profiles = ladder::renditions(&self.config.ladder, video.width, video.height, video.frame_rate);
+        let rate = video.frame_rate.map(Into::into);
+        let profiles = ladder::renditions(&self.config.ladder, video.width, video.height, rate);
         Ok((info, video, profiles))
     }
 

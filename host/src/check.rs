@@ -13,8 +13,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use crate::bindings::check::{Finding, Location, Report, Severity, TrackKind};
-use crate::bindings::session::Profile;
-use crate::ladder::{self, Rung};
+use crate::ladder::{self, Profile, Rung};
 use crate::manifest;
 use crate::runtime::Runtime;
 use crate::stopped::Stopped;
@@ -74,7 +73,7 @@ pub fn rungs(ladder: &[Rung], report: &Report) -> Vec<(String, u32, u32)> {
 /// would send nothing (no video read, or no rung below the source).
 fn profiles(ladder: &[Rung], report: &Report) -> Vec<Profile> {
     match report.info.as_ref().and_then(|i| i.video.as_ref()) {
-        Some(v) => ladder::renditions(ladder, v.width, v.height, v.frame_rate),
+        Some(v) => ladder::renditions(ladder, v.width, v.height, v.frame_rate.map(Into::into)),
         None => Vec::new(),
     }
 }

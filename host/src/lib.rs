@@ -13,7 +13,6 @@ pub mod file_name;
 pub mod guard;
 pub mod http_error;
 pub mod info;
-pub mod ladder;
 pub mod manifest;
 pub mod metrics;
 pub mod policy;
@@ -22,6 +21,10 @@ pub mod server;
 pub mod session;
 pub mod stopped;
 pub mod swap;
+
+/// The ladder and its profiles, from the contract crate the guest shares:
+/// host policy and the edge's default are one code.
+pub use lpbridge_contract::ladder;
 
 pub use errors::ComponentError;
 pub use runtime::{Limits, Runtime};

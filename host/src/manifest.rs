@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use crate::bindings::session::Profile;
+use crate::ladder::Profile;
 
 /// Why a segment goes to a new manifest: the `reason` label of
 /// `lpbridge_manifest_rotations_total`.
@@ -116,8 +116,7 @@ fn or_none(names: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::types::FrameRate;
-    use crate::ladder::{default_ladder, renditions};
+    use crate::ladder::{FrameRate, H264Profile, default_ladder, renditions};
 
     fn ladder(w: u32, h: u32, fps: u32) -> Vec<Profile> {
         renditions(&default_ladder(), w, h, Some(FrameRate { num: fps, den: 1 }))
@@ -152,11 +151,11 @@ mod tests {
             Reason::Bitrate
         );
         richer = ladder(1920, 1080, 60);
-        richer[0].h264_profile = Some(crate::bindings::session::H264Profile::Main);
+        richer[0].h264_profile = Some(H264Profile::Main);
         let h = change(&ladder(1920, 1080, 60), &richer).unwrap();
         assert_eq!(
             (h.reason, h.detail.as_str()),
-            (Reason::H264Profile, "720p H264Main after the gateway's profile")
+            (Reason::H264Profile, "720p h264main after the gateway's profile")
         );
     }
 }

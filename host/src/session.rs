@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use crate::bindings::session::Profile;
 use crate::guard::Guard;
+use crate::ladder::Profile;
 use crate::manifest::{self, Change, Reason};
 
 pub struct Session {
@@ -353,8 +353,7 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bindings::types::FrameRate;
-    use crate::ladder::{default_ladder, renditions};
+    use crate::ladder::{FrameRate, default_ladder, renditions};
 
     fn ladder(w: u32, h: u32) -> Vec<Profile> {
         renditions(&default_ladder(), w, h, Some(FrameRate { num: 60, den: 1 }))

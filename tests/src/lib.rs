@@ -508,22 +508,14 @@ pub struct Asked {
     pub source_rate: bool,
 }
 
-impl From<&lpbridge::bindings::session::Profile> for Asked {
-    fn from(p: &lpbridge::bindings::session::Profile) -> Self {
+/// The host's ladder and the edge's are one (`lpbridge_contract`): one
+/// conversion serves both.
+impl From<&lpbridge_contract::Profile> for Asked {
+    fn from(p: &lpbridge_contract::Profile) -> Self {
         Asked {
             width: p.width,
             height: p.height,
             source_rate: p.fps.is_none(),
-        }
-    }
-}
-
-impl From<&lpbridge_guest::ladder::Profile> for Asked {
-    fn from(p: &lpbridge_guest::ladder::Profile) -> Self {
-        Asked {
-            width: p.width,
-            height: p.height,
-            source_rate: p.fps == 0,
         }
     }
 }

@@ -96,9 +96,8 @@ async fn transcodes_real_segments(host: Host) {
         width: 320,
         height: 180,
         bitrate: 300_000,
-        fps: 0,
-        fps_den: 0,
-        profile: String::new(),
+        fps: None,
+        h264_profile: None,
     };
     let header = ladder::config_json("edge-custom", std::slice::from_ref(&custom));
     let a = request(

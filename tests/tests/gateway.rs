@@ -259,7 +259,7 @@ async fn real_segments_transcode_end_to_end() {
         let bytes = std::fs::read(src).unwrap();
         let info = runtime().probe(&bytes).await.unwrap().unwrap();
         let v = info.video.as_ref().unwrap();
-        let asked = ladder::renditions(&b.config().ladder, v.width, v.height, v.frame_rate);
+        let asked = ladder::renditions(&b.config().ladder, v.width, v.height, v.frame_rate.map(Into::into));
         assert!(!asked.is_empty(), "{name}: no rung below it");
         // A creator per source: like go-livepeer, the gateway keeps the
         // profiles a manifest opened with, and these sources differ in

@@ -119,7 +119,7 @@ async fn a_phone_that_turns_is_transcoded_at_every_turn_by_serve() {
         let bytes = std::fs::read(src).unwrap();
         let a = http(addr, "POST", "/v1/segments?creator=did%3Aplc%3Aphone", &bytes).await;
         assert_eq!(a.status, 200, "segment {i}: {}", String::from_utf8_lossy(&a.body));
-        let v = runtime().probe(&bytes).await.unwrap().unwrap().video.unwrap();
+        let v = lpbridge_guest::probe(&bytes).unwrap().video.unwrap();
         let asked = ladder::renditions(&rungs, v.width, v.height, v.frame_rate);
         let parts = multipart::parse(a.header("content-type"), &a.body).unwrap();
         assert_eq!(parts.len(), asked.len(), "segment {i}");

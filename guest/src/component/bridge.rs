@@ -154,22 +154,23 @@ fn verification(pending: &wit_session::Pending) -> Option<core::Verification> {
     Some(core::Verification { mode, source })
 }
 
+/// The contract's profiles, field for field: the frame rate is already the
+/// contract crate's (`with`), the H.264 profile is matched exhaustively.
 fn profiles_of(wit: &[wit_session::Profile]) -> Vec<crate::ladder::Profile> {
+    use crate::ladder::H264Profile;
     wit.iter()
         .map(|p| crate::ladder::Profile {
             name: p.name.clone(),
             width: p.width,
             height: p.height,
             bitrate: p.bitrate,
-            fps: p.fps.map_or(0, |f| f.num),
-            fps_den: p.fps.map_or(1, |f| f.den),
-            profile: match p.h264_profile {
-                None => String::new(),
-                Some(wit_session::H264Profile::Baseline) => "h264baseline".into(),
-                Some(wit_session::H264Profile::Main) => "h264main".into(),
-                Some(wit_session::H264Profile::High) => "h264high".into(),
-                Some(wit_session::H264Profile::ConstrainedHigh) => "h264constrainedhigh".into(),
-            },
+            fps: p.fps,
+            h264_profile: p.h264_profile.map(|h| match h {
+                wit_session::H264Profile::Baseline => H264Profile::Baseline,
+                wit_session::H264Profile::Main => H264Profile::Main,
+                wit_session::H264Profile::High => H264Profile::High,
+                wit_session::H264Profile::ConstrainedHigh => H264Profile::ConstrainedHigh,
+            }),
         })
         .collect()
 }

@@ -6,7 +6,8 @@
 
 use serde::Deserialize;
 
-use crate::ladder::Profile;
+use crate::FrameRate;
+use crate::ladder::{H264Profile, Profile};
 
 #[derive(Deserialize)]
 struct Configuration {
@@ -32,9 +33,6 @@ struct JsonProfile {
     profile: String,
 }
 
-/// go-livepeer's H.264 profile names, in the lowercase the ladder uses.
-const H264_PROFILES: [&str; 4] = ["h264baseline", "h264main", "h264high", "h264constrainedhigh"];
-
 /// The header's profiles, or why they cannot be used.
 pub fn from_header(value: &str) -> Result<Vec<Profile>, String> {
     let config: Configuration = serde_json::from_str(value).map_err(|e| format!("not go-livepeer's JSON: {e}"))?;
@@ -57,19 +55,24 @@ pub fn from_header(value: &str) -> Result<Vec<Profile>, String> {
             if p.width == 0 || p.height == 0 {
                 return Err(format!("{which}: width and height are needed"));
             }
-            let profile = match p.profile.to_ascii_lowercase().as_str() {
-                "" | "none" => String::new(),
-                name if H264_PROFILES.contains(&name) => name.to_string(),
-                _ => return Err(format!("{which}: unknown H.264 profile {:?}", p.profile)),
+            let h264_profile = match p.profile.to_ascii_lowercase().as_str() {
+                "" | "none" => None,
+                _ => match H264Profile::from_name(&p.profile) {
+                    Some(h) => Some(h),
+                    None => return Err(format!("{which}: unknown H.264 profile {:?}", p.profile)),
+                },
             };
             Ok(Profile {
                 name: p.name,
                 width: p.width,
                 height: p.height,
                 bitrate: p.bitrate,
-                fps: p.fps,
-                fps_den: if p.fps > 0 { p.fps_den.max(1) } else { 0 },
-                profile,
+                // go-livepeer: fps 0 keeps the source's rate, fpsDen 0 is 1.
+                fps: (p.fps > 0).then(|| FrameRate {
+                    num: p.fps,
+                    den: p.fps_den.max(1),
+                }),
+                h264_profile,
             })
         })
         .collect()
@@ -97,7 +100,10 @@ mod tests {
             r#"{"manifestID":"x","profiles":[{"name":"P240p30fps16x9","width":426,"height":240,"bitrate":600000,"fps":30,"profile":"H264Baseline","gop":"2.0"}]}"#,
         )
         .unwrap();
-        assert_eq!((p[0].fps, p[0].fps_den, p[0].profile.as_str()), (30, 1, "h264baseline"));
+        assert_eq!(
+            (p[0].fps, p[0].h264_profile),
+            (Some(crate::FrameRate { num: 30, den: 1 }), Some(H264Profile::Baseline))
+        );
         for (header, said) in [
             ("{", "not go-livepeer's JSON"),
             (r#"{"profiles":[]}"#, "no profiles"),
