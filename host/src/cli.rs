@@ -44,6 +44,15 @@ pub struct Cli {
     #[arg(long, global = true, env = "LPBRIDGE_CONCURRENT_CALLS", default_value_t = default_concurrent_calls())]
     pub concurrent_calls: u32,
 
+    /// Linear memory each warm instance slot keeps mapped between calls, in
+    /// MiB: zeroed with memset, not faulted in again at the next call.
+    #[arg(long, global = true, env = "LPBRIDGE_KEEP_RESIDENT_MIB", default_value_t = crate::runtime::DEFAULT_KEEP_RESIDENT_MIB)]
+    pub keep_resident_mib: usize,
+
+    /// Write /tmp/perf-<pid>.map, so `perf` names the component's functions.
+    #[arg(long, global = true, env = "LPBRIDGE_PERFMAP")]
+    pub perfmap: bool,
+
     /// Where compiled components are cached, by hash, so a start takes
     /// milliseconds instead of compiling (default `$XDG_CACHE_HOME/lpbridge`,
     /// else `~/.cache/lpbridge`).
@@ -408,6 +417,8 @@ impl Sandbox {
             limits: Limits {
                 memory_bytes: cli.memory_mib << 20,
                 concurrent_calls: cli.concurrent_calls,
+                keep_resident_bytes: cli.keep_resident_mib << 20,
+                perf_map: cli.perfmap,
                 ..Limits::default()
             },
             cache_dir: match cli.no_cache {

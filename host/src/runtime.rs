@@ -45,7 +45,13 @@ pub struct Limits {
     /// Wall time a remux call may run before it is interrupted (epoch
     /// deadline); a gateway round trip gets its request timeout instead.
     pub call_deadline: Duration,
+    /// Not a limit but the engine's one other setting: write
+    /// `/tmp/perf-<pid>.map`, so `perf` names the guest's functions.
+    pub perf_map: bool,
 }
+
+/// `Limits::keep_resident_bytes` unless `--keep-resident-mib` says.
+pub const DEFAULT_KEEP_RESIDENT_MIB: usize = 16;
 
 /// How often the epoch advances: the granularity of deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -56,11 +62,9 @@ impl Default for Limits {
             // A 60 s 1080p segment is ~25 MB; split holds it about three times.
             memory_bytes: 1 << 30,
             concurrent_calls: default_concurrent_calls(),
-            keep_resident_bytes: std::env::var("LPBRIDGE_KEEP_RESIDENT")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(16 << 20),
+            keep_resident_bytes: DEFAULT_KEEP_RESIDENT_MIB << 20,
             call_deadline: Duration::from_secs(10),
+            perf_map: false,
         }
     }
 }
@@ -466,7 +470,7 @@ fn engine(limits: &Limits) -> Result<Engine> {
     // Without them a warm slot stays read/write and the checks cost less.
     config.signals_based_traps(false).memory_guard_size(0);
     // `perf` names the guest's functions from /tmp/perf-<pid>.map.
-    if std::env::var_os("LPBRIDGE_PERFMAP").is_some() {
+    if limits.perf_map {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
     let engine = Engine::new(&config)?;

@@ -451,3 +451,28 @@ fn transcode_opens_a_new_manifest_where_the_ladder_changes() {
     assert_eq!((count("orientation"), count("rate")), (2, 1), "{log}");
     assert!(opened.iter().any(|l| l.contains("360p 640x360 after 360x640")), "{log}");
 }
+
+/// `--perfmap` (a flag like every other setting) writes the map `perf`
+/// reads, naming the component's functions; without it there is none.
+#[test]
+fn perfmap_is_a_flag_and_names_the_components_functions() {
+    for on in [true, false] {
+        let mut cmd = bin();
+        if on {
+            cmd.arg("--perfmap");
+        }
+        let child = cmd
+            .env_remove("LPBRIDGE_PERFMAP")
+            .args(["--no-cache", "probe"])
+            .arg(fixture("short-video.mp4"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let map = PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let text = std::fs::read_to_string(&map).unwrap_or_default();
+        let _ = std::fs::remove_file(&map);
+        assert_eq!(text.contains("lpbridge_guest"), on, "--perfmap {on}: {}", map.display());
+    }
+}
