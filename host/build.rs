@@ -14,7 +14,19 @@ const TARGET: &str = "wasm32-wasip2";
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
-    for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.lock"] {
+    // Everything the components are built from: the guest, the contract
+    // crate it depends on, the WIT, the lock and the workspace manifest
+    // (whose release profile the components are built with).
+    let watched = [
+        "guest/src",
+        "guest/Cargo.toml",
+        "contract/src",
+        "contract/Cargo.toml",
+        "wit",
+        "Cargo.lock",
+        "Cargo.toml",
+    ];
+    for watched in watched {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=LPBRIDGE_SKIP_TARGET_ADD");

@@ -137,3 +137,24 @@ fn memory_cap_errors_and_the_next_call_still_works() {
     let ok = block_on(small.split(&tiny)).unwrap();
     assert!(ok.is_ok(), "a fresh store per call: the next segment succeeds");
 }
+
+/// The shipped components are built with overflow checks (the workspace's
+/// release profile for the guest and the contract crate): an overflow on
+/// hostile bytes traps that one call instead of wrapping into a length
+/// that reads elsewhere. The checks leave their panic messages in the
+/// binary; a build without them has none.
+#[test]
+fn the_shipped_components_carry_overflow_checks() {
+    for (name, bytes) in [
+        ("bridge", lpbridge::EMBEDDED_COMPONENT),
+        ("edge", lpbridge::EDGE_COMPONENT),
+    ] {
+        for op in ["add", "subtract", "multiply"] {
+            let message = format!("attempt to {op} with overflow");
+            assert!(
+                bytes.windows(message.len()).any(|w| w == message.as_bytes()),
+                "the {name} component has no {message:?}: built without overflow checks"
+            );
+        }
+    }
+}
