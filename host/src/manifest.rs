@@ -98,13 +98,7 @@ pub fn change(open: &[Profile], next: &[Profile]) -> Option<Change> {
     };
     first(Reason::Orientation, &|a, b| upright(a) != upright(b), &size)
         .or_else(|| first(Reason::Size, &|a, b| (a.width, a.height) != (b.width, b.height), &size))
-        .or_else(|| {
-            first(
-                Reason::Rate,
-                &|a, b| a.fps.map(|r| (r.num, r.den)) != b.fps.map(|r| (r.num, r.den)),
-                &rate,
-            )
-        })
+        .or_else(|| first(Reason::Rate, &|a, b| a.fps != b.fps, &rate))
         .or_else(|| first(Reason::Bitrate, &|a, b| a.bitrate != b.bitrate, &bitrate))
         .or_else(|| first(Reason::H264Profile, &|a, b| a.h264_profile != b.h264_profile, &h264))
 }

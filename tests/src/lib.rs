@@ -17,6 +17,17 @@ pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// One creator's stream as a phone sends it (issue #28): portrait; turned
+/// to landscape for two segments; a source at another frame rate;
+/// portrait again. Each change of the ladder opens a new manifest.
+pub const TURNING_PHONE: [&str; 5] = [
+    "few-video-frames.mp4",
+    "sample-segment.mp4",
+    "sample-segment.mp4",
+    "5sec.mp4",
+    "few-video-frames.mp4",
+];
+
 /// The bytes of one of `streamplace_fixtures`, by file name.
 pub fn streamplace_segment(name: &str) -> Vec<u8> {
     let path = streamplace_fixtures()

@@ -282,15 +282,8 @@ async fn wasmtime_serve_follows_a_phone_that_turns() {
     let env = [("LPBRIDGE_GATEWAY", url.as_str()), ("LPBRIDGE_RENDITIONS", rungs)];
     let s = Served::start(host, &component(&dir), &env, &dir);
     let ladder = ladder::select(&ladder::default_ladder(), rungs).unwrap();
-    let run = [
-        "few-video-frames.mp4",
-        "sample-segment.mp4",
-        "sample-segment.mp4",
-        "5sec.mp4",
-        "few-video-frames.mp4",
-    ];
     let mut manifests = Vec::new();
-    for (seq, name) in run.iter().enumerate() {
+    for (seq, name) in TURNING_PHONE.iter().enumerate() {
         let bytes = streamplace_segment(name);
         let what = format!("segment {seq} ({name})");
         let a = http(s.addr, "POST", &format!("/live/phone/{seq}.mp4"), &bytes).await;

@@ -31,22 +31,11 @@ use lpbridge_tests::*;
 /// Two small rungs: every segment has both below it.
 const RUNGS: &str = "360p,160p";
 
-/// One creator's stream as a phone sends it: portrait; turned to
-/// landscape for two segments; a source at another frame rate; portrait
-/// again.
-const TURNING: [&str; 5] = [
-    "few-video-frames.mp4",
-    "sample-segment.mp4",
-    "sample-segment.mp4",
-    "5sec.mp4",
-    "few-video-frames.mp4",
-];
-
-/// Where a new manifest opens in `TURNING`, and why.
+/// Where a new manifest opens in `TURNING_PHONE`, and why.
 const OPENS: [(usize, &str); 3] = [(1, "orientation"), (3, "rate"), (4, "orientation")];
 
 fn turning() -> Vec<PathBuf> {
-    TURNING
+    TURNING_PHONE
         .iter()
         .map(|n| streamplace_fixtures().into_iter().find(|p| p.ends_with(n)).unwrap())
         .collect()
