@@ -56,7 +56,12 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
     let config = AvcConfig::parse(avcc)?;
     let timeline = video.timeline();
     let first_pts = video.samples.iter().map(|s| s.pts()).min().unwrap_or(0);
-    let base = TS_OFFSET + to_90k(timeline.empty_edit as i64, movie_timescale) + to_90k(timeline.lead, video.timescale);
+    // TS time is modulo 2^33 (`ts::mux` writes it so), and 2^33 divides
+    // 2^64: wrapping i64 sums give the same 33-bit stamps as exact ones,
+    // where a hostile edit list or timestamp would overflow the sum.
+    let base = TS_OFFSET
+        .wrapping_add(to_90k(timeline.empty_edit as i64, movie_timescale))
+        .wrapping_add(to_90k(timeline.lead, video.timescale));
 
     let mut mux = Muxer::with_capacity(ts_packets(video, &config) * crate::ts::PACKET);
     let mut nals: Vec<&[u8]> = Vec::new();
@@ -101,8 +106,8 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
         if idr || i == 0 {
             mux.write_tables();
         }
-        let pts = base + to_90k(s.pts() - first_pts, video.timescale);
-        let dts = base + to_90k(s.dts - first_pts, video.timescale);
+        let pts = base.wrapping_add(to_90k(s.pts() - first_pts, video.timescale));
+        let dts = base.wrapping_add(to_90k(s.dts - first_pts, video.timescale));
         mux.write_pes(&pieces, pts, dts, idr || s.sync);
     }
     Ok(mux.finish())

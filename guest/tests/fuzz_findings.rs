@@ -77,6 +77,27 @@ const EXPECTED: &[(&str, &str)] = &[
         "roundtrip-618ef22e.bin",
         "malformed input at trak 1 sample 1: pic_order_cnt_type 85",
     ),
+    // The four below were found the first time the fuzzers ran with
+    // overflow checks (2026-12-04); without them each sum had wrapped.
+    // An edit list and lead whose 90 kHz sum passes i64: split added them
+    // into the TS base before it reached the sample it refuses. TS time is
+    // modulo 2^33, so the sums now wrap on purpose, exactly.
+    (
+        "split-d9827638.bin",
+        "malformed input at trak 1 sample 1: NAL length 3830673765 exceeds the 1361 bytes left",
+    ),
+    // A track whose ID is u32::MAX: the joined movie's
+    // next_track_ID overflowed; it is now all ones, the standard's "search
+    // for an unused one".
+    ("join-c4249df7.bin", "ok"),
+    // A sample's PTS far from the first: base + PTS passed i64.
+    (
+        "roundtrip-cbca6e8c.bin",
+        "malformed input at trak 1 sample 8: NAL length 2963529009 exceeds the 209 bytes left",
+    ),
+    // The stream property over a segment whose start and duration add up
+    // past i64: check's continuity sum now saturates.
+    ("check-63b65b6e.bin", "unreadable"),
 ];
 
 fn dirs() -> Vec<PathBuf> {

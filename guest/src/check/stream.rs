@@ -38,8 +38,12 @@ pub fn check(segments: &[Option<SegmentInfo>]) -> Vec<StreamFinding> {
                 },
             })
         };
-        let ended = prev.start_ns + prev.duration_ns as i64;
-        let delta = next.start_ns - ended;
+        // Saturating: hostile start times and durations reach i64's ends,
+        // and a gap that large is reported as the largest one.
+        let ended = prev
+            .start_ns
+            .saturating_add(i64::try_from(prev.duration_ns).unwrap_or(i64::MAX));
+        let delta = next.start_ns.saturating_sub(ended);
         let frame = frame_ns(prev);
         let at = |ns: i64| format!("{:.3} s", ns as f64 / 1e9);
         if delta > frame {
@@ -73,7 +77,7 @@ pub fn check(segments: &[Option<SegmentInfo>]) -> Vec<StreamFinding> {
 fn frame_ns(v: &VideoInfo) -> i64 {
     match v.frame_rate {
         Some(r) if r.num > 0 => 1_000_000_000i64 * r.den as i64 / r.num as i64,
-        _ => (v.duration_ns / v.frames.max(1) as u64) as i64,
+        _ => i64::try_from(v.duration_ns / u64::from(v.frames.max(1))).unwrap_or(i64::MAX),
     }
 }
 

@@ -315,7 +315,9 @@ pub(super) fn write_moov(
         out.u32(m);
     }
     out.zeros(24);
-    out.u32(tracks.iter().map(|t| t.id).max().unwrap_or(0) + 1);
+    // next_track_ID; all ones (a track already at the largest ID) is the
+    // standard's "search for an unused one" (ISO/IEC 14496-12 §8.2.2.3).
+    out.u32(tracks.iter().map(|t| t.id).max().unwrap_or(0).saturating_add(1));
     close(out, mvhd);
     for (i, track) in tracks.iter().enumerate() {
         match *layout {

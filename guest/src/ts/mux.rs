@@ -90,7 +90,7 @@ impl Muxer {
             // Adaptation field: PCR and random access on the first packet.
             let mut af = [0u8; 7];
             let af_len = if first {
-                let pcr = (dts - PCR_LEAD).rem_euclid(1 << 33) as u64;
+                let pcr = dts.wrapping_sub(PCR_LEAD).rem_euclid(1 << 33) as u64;
                 af[0] = if keyframe { 0x50 } else { 0x10 };
                 af[1..5].copy_from_slice(&((pcr >> 1) as u32).to_be_bytes());
                 af[5..7].copy_from_slice(&((((pcr & 1) as u16) << 15) | 0x7e00).to_be_bytes());
