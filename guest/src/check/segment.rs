@@ -572,8 +572,10 @@ fn audio_against_video(info: &SegmentInfo, v: &Track<'_>, a: &Track<'_>, out: &m
         usual.max((span_ns / t.samples.len().max(1) as u64) as i64)
     };
     let (frame, packet) = (frame_of(v, vi.duration_ns), frame_of(a, ai.duration_ns));
-    let offset = vi.start_ns - ai.start_ns;
-    if offset.abs() > frame.max(packet) {
+    // Saturating: hostile start times reach i64's ends; the offset is then
+    // reported as the largest one.
+    let offset = vi.start_ns.saturating_sub(ai.start_ns);
+    if offset.saturating_abs() > frame.max(packet) {
         let (later, earlier) = if offset > 0 {
             ("video", "audio")
         } else {
@@ -585,11 +587,11 @@ fn audio_against_video(info: &SegmentInfo, v: &Track<'_>, a: &Track<'_>, out: &m
                 time_ns: Some(vi.start_ns.max(ai.start_ns)),
                 ..Location::default()
             },
-            format!("the {later} starts {} after the {earlier}", ms(offset.abs())),
+            format!("the {later} starts {} after the {earlier}", ms(offset.saturating_abs())),
         );
     }
-    let longer = vi.duration_ns as i64 - ai.duration_ns as i64;
-    if longer.abs() > frame {
+    let longer = (vi.duration_ns as i64).saturating_sub(ai.duration_ns as i64);
+    if longer.saturating_abs() > frame {
         out.warning(
             "av-duration-mismatch",
             Location::default(),
@@ -597,7 +599,7 @@ fn audio_against_video(info: &SegmentInfo, v: &Track<'_>, a: &Track<'_>, out: &m
                 "video lasts {}, audio {}: {} apart, more than a frame",
                 ms(vi.duration_ns as i64),
                 ms(ai.duration_ns as i64),
-                ms(longer.abs())
+                ms(longer.saturating_abs())
             ),
         );
     }
