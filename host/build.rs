@@ -12,14 +12,19 @@ use std::process::Command;
 const TARGET: &str = "wasm32-wasip2";
 
 fn main() {
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    let root = manifest.parent().unwrap().to_path_buf();
-    // Everything the components are built from: the guest, the contract
-    // crate it depends on, the WIT, the lock and the workspace manifest
-    // (whose release profile the components are built with).
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .parent()
+        .expect("the host crate is in the workspace")
+        .to_path_buf();
+    // Everything the components are built from: the guest, the media and
+    // contract crates it depends on, the WIT, the lock and the workspace
+    // manifest (whose release profile the components are built with).
     let watched = [
         "guest/src",
         "guest/Cargo.toml",
+        "media/src",
+        "media/Cargo.toml",
         "contract/src",
         "contract/Cargo.toml",
         "wit",
@@ -47,7 +52,7 @@ fn main() {
     let target_dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     // The host's component, and the edge runtimes' (`lpbridge component
     // edge`): one crate, two worlds, one target directory. The second build
     // reuses the first's wit-bindgen macro and its parsers (~60 s of CPU in

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets of guest/fuzz in parallel across the cores,
+# Runs the cargo-fuzz targets of media/fuzz in parallel across the cores,
 # within one total time budget, seeded from the real segments.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
@@ -8,19 +8,19 @@
 # targets (default: split join multipart roundtrip check) run one process each,
 # as many at once as there are cores: with N cores and T targets, in
 # ceil(T/N) waves of SECONDS/ceil(T/N) seconds.
-# Properties are in guest/src/fuzz.rs.
+# Properties are in media/src/fuzz.rs.
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). libFuzzer's instrumentation
 # needs nightly flags (-Zsanitizer); on a stable toolchain RUSTC_BOOTSTRAP=1
 # lets rustc accept them, which is what this script does. FUZZ_SANITIZER
 # (default address) is passed to `cargo fuzz run -s`; `none` runs faster,
-# and the guest has no unsafe code for ASan to watch. FUZZ_MAX_LEN
+# and the media crate has no unsafe code for ASan to watch. FUZZ_MAX_LEN
 # (default 65536) caps the input size; longer seeds are cut to it.
 #
 # A failure prints the panic or sanitizer message first, then the tail of
-# the log; the input is copied to guest/fuzz/findings/TARGET-ID.bin, where
-# guest/tests/fuzz_findings.rs wants a row saying what it must give. The
-# corpus grows in guest/fuzz/corpus/TARGET/. The last line of each target
+# the log; the input is copied to media/fuzz/findings/TARGET-ID.bin, where
+# media/tests/fuzz_findings.rs wants a row saying what it must give. The
+# corpus grows in media/fuzz/corpus/TARGET/. The last line of each target
 # is its count of executions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,14 +31,14 @@ targets=("$@")
 cores=$(nproc)
 sanitizer=${FUZZ_SANITIZER:-address}
 fixtures=$(realpath "${LPBRIDGE_FIXTURES:-tests/fixtures/streamplace}")
-corpus=guest/fuzz/corpus
-findings=guest/fuzz/findings
+corpus=media/fuzz/corpus
+findings=media/fuzz/findings
 export RUSTC_BOOTSTRAP=1
 
 # Seeds. The real segments are 40 KB to 1.2 MB, and a fuzzer's speed goes
 # with the input's size, so tiny segments of the same layouts come first
 # (96x64, 0.4 s: progressive with B-frames, faststart, fragmented), made
-# with ffmpeg. From both, guest/examples/fuzz_seeds.rs makes the seeds of
+# with ffmpeg. From both, media/examples/fuzz_seeds.rs makes the seeds of
 # join (each segment split, in the target's layout) and multipart
 # (go-livepeer's answer).
 seeds=$(mktemp -d)
@@ -56,11 +56,11 @@ tiny fragmented -movflags frag_keyframe+empty_moov+default_base_moof -f mp4
 for dir in "$seeds/tiny" "$fixtures"; do
     # A target directory of its own: a build of the workspace holding the
     # main one's lock does not hold up the campaign.
-    cargo run -q -p lpbridge-guest --example fuzz_seeds --target-dir guest/fuzz/target/seeds -- "$dir" "$seeds"
+    cargo run -q -p lpbridge-media --features fuzz --example fuzz_seeds --target-dir media/fuzz/target/seeds -- "$dir" "$seeds"
 done
 
 # Build every target once, before the clock starts.
-(cd guest && cargo fuzz build -O -s "$sanitizer")
+(cd media && cargo fuzz build -O -s "$sanitizer")
 
 count=${#targets[@]}
 waves=$(((count + cores - 1) / cores))
@@ -69,14 +69,14 @@ echo "== ${count} targets on ${cores} cores: ${waves} wave(s) of ${seconds}s, sa
 
 run_target() { # target, log
     local t=$1 log=$2 seed
-    rm -rf "guest/fuzz/artifacts/$t"
-    mkdir -p "$corpus/$t" "guest/fuzz/artifacts/$t"
+    rm -rf "media/fuzz/artifacts/$t"
+    mkdir -p "$corpus/$t" "media/fuzz/artifacts/$t"
     case $t in
         split | roundtrip | check) seed="$seeds/tiny $fixtures" ;;
         *) seed=$seeds/$t ;;
     esac
     # shellcheck disable=SC2086 # $seed holds one or two directories
-    (cd guest && cargo fuzz run -O -s "$sanitizer" "$t" "fuzz/corpus/$t" $seed -- \
+    (cd media && cargo fuzz run -O -s "$sanitizer" "$t" "fuzz/corpus/$t" $seed -- \
         -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 -max_len="${FUZZ_MAX_LEN:-65536}" \
         -artifact_prefix="fuzz/artifacts/$t/") >"$log" 2>&1
 }
@@ -90,12 +90,12 @@ report() { # target, log, status
         # out of any tail.
         grep -h -m3 -E "panicked at|ERROR: (AddressSanitizer|libFuzzer)|^SUMMARY" "${logs[@]}" || true
         grep -h -A3 -m1 "panicked at" "${logs[@]}" | tail -n +2 | cut -c1-300 || true
-        for a in guest/fuzz/artifacts/"$t"/*; do
+        for a in media/fuzz/artifacts/"$t"/*; do
             [ -f "$a" ] || continue
             local id
             id=$(sha1sum "$a" | cut -c1-8)
             cp "$a" "$findings/$t-$id.bin"
-            echo "   input kept as $findings/$t-$id.bin: add its row to guest/tests/fuzz_findings.rs"
+            echo "   input kept as $findings/$t-$id.bin: add its row to media/tests/fuzz_findings.rs"
         done
         tail -15 "$log" | cut -c1-300
         return 1

@@ -14,16 +14,22 @@ use serde::Serialize;
 /// A frame rate as a fraction: the contract's `frame-rate`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameRate {
+    /// Frames...
     pub num: u32,
+    /// ...per this many seconds.
     pub den: u32,
 }
 
 /// The H.264 profiles go-livepeer encodes: the contract's `h264-profile`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum H264Profile {
+    /// `H264Baseline`.
     Baseline,
+    /// `H264Main`.
     Main,
+    /// `H264High`.
     High,
+    /// `H264ConstrainedHigh`.
     ConstrainedHigh,
 }
 
@@ -57,8 +63,11 @@ impl H264Profile {
 /// What the gateway is asked for: the contract's `profile`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
+    /// The rendition's name: its part's `Rendition-Name`.
     pub name: String,
+    /// Encoded width.
     pub width: u32,
+    /// Encoded height.
     pub height: u32,
     /// Bits per second.
     pub bitrate: u64,
@@ -71,10 +80,16 @@ pub struct Profile {
 /// One rung: its name, box, bitrate, frame rate and H.264 profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rung {
+    /// Its name (`720p`).
     pub name: String,
+    /// The box's width, for a landscape source.
     pub width: u32,
+    /// The box's height, likewise.
     pub height: u32,
+    /// Bits per second.
     pub bitrate: u64,
+    /// Its frame rate, frames per second: a source faster than this by
+    /// more than a third is sent at this rate, else at its own.
     pub fps: u32,
     /// None leaves it to the gateway.
     pub h264_profile: Option<H264Profile>,

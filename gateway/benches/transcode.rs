@@ -7,6 +7,8 @@
 //! `cargo bench -p lpbridge-gateway --bench transcode` (or
 //! `scripts/bench-gateway.sh`). Prints medians of 7 runs.
 
+#![allow(clippy::unwrap_used)] // an unwrap here is an assertion
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
@@ -86,7 +88,7 @@ fn main() {
 
     let mut inputs: Vec<(&str, Vec<u8>)> = Vec::new();
     let sample = sample_segment(0, SampleOptions::default()).unwrap();
-    inputs.push(("openh264 sample", lpbridge_guest::split(&sample).unwrap().video_ts));
+    inputs.push(("openh264 sample", lpbridge_media::split(&sample).unwrap().video_ts));
     let x264 = dir.join("x264.ts");
     if ffmpeg(&[
         "-f",

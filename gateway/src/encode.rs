@@ -13,7 +13,7 @@ use openh264::encoder::{
     BitRate, Complexity, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, RateControlMode, UsageType,
 };
 
-use crate::TranscodeError;
+use crate::error::TranscodeError;
 use crate::picture::Picture;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -53,6 +53,7 @@ impl H264Encoder {
         // SAFETY: the trace level is one of the options openh264 takes
         // before initialisation (welsEncoderExt.cpp, SetOption), and the
         // pointer is to a live i32 for the length of the call.
+        #[allow(unsafe_code)]
         unsafe {
             inner
                 .raw_api()

@@ -18,6 +18,7 @@
 
 pub mod config;
 pub mod encode;
+pub mod error;
 pub mod multipart;
 pub mod picture;
 pub mod server;
@@ -25,22 +26,6 @@ pub mod synth;
 pub mod transcode;
 
 pub use config::{Rendition, TranscodeConfig};
+pub use error::TranscodeError;
 pub use server::{Gateway, GatewayOptions};
 pub use transcode::{Container, Output, transcode};
-
-/// Why a segment could not be transcoded.
-#[derive(Debug, thiserror::Error)]
-pub enum TranscodeError {
-    /// The segment is not media we can read.
-    #[error("{0}")]
-    Media(lpbridge_guest::Error),
-    /// Video, but no keyframe to start decoding from.
-    #[error("no keyframes in segment")]
-    NoKeyframes,
-    /// openh264 or the scaler refused.
-    #[error("codec: {0}")]
-    Codec(String),
-    /// The client went away.
-    #[error("cancelled")]
-    Cancelled,
-}

@@ -44,7 +44,7 @@ mod tests {
             body.extend_from_slice(data);
         }
         body.extend_from_slice(close(&b).as_bytes());
-        let mut parser = lpbridge_guest::multipart::Parser::new(&format!("multipart/mixed; boundary={b}")).unwrap();
+        let mut parser = lpbridge_media::multipart::Parser::new(&format!("multipart/mixed; boundary={b}")).unwrap();
         parser.push(&body).unwrap();
         parser.finish().unwrap();
         let first = parser.next_part().unwrap();

@@ -9,7 +9,7 @@ use fast_image_resize::pixels::U8;
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use openh264::formats::YUVSource;
 
-use crate::TranscodeError;
+use crate::error::TranscodeError;
 
 /// One 4:2:0 picture with tight planes (stride = width).
 #[derive(Clone, Debug, PartialEq, Eq)]

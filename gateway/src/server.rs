@@ -23,8 +23,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::config::{Rendition, TranscodeConfig};
+use crate::error::TranscodeError;
+use crate::multipart;
 use crate::transcode::{Container, transcode};
-use crate::{TranscodeError, multipart};
 
 #[derive(Clone, Debug)]
 pub struct GatewayOptions {
@@ -324,7 +325,9 @@ fn multipart_answer(outputs: Vec<crate::transcode::Output>, seq: u64, container:
 /// The segment's fault (422) or ours (500).
 fn failure_status(e: &TranscodeError) -> StatusCode {
     match e {
-        TranscodeError::Media(_) | TranscodeError::NoKeyframes => StatusCode::UNPROCESSABLE_ENTITY,
+        TranscodeError::Media(_) | TranscodeError::NoKeyframes | TranscodeError::Decode { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         TranscodeError::Codec(_) | TranscodeError::Cancelled => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

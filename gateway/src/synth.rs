@@ -4,11 +4,11 @@
 //! digital silence), in a progressive MP4 shaped like a Streamplace
 //! segment (`avc1` + `Opus`/`dOps`, moov first).
 
-use lpbridge_guest::h264::{AnnexB, NalType, build_avcc, parse_sps};
-use lpbridge_guest::mp4::{MuxTrack, OutSample, TrakSource, avc_stsd, mux_progressive, opus_stsd};
+use lpbridge_media::h264::{AnnexB, NalType, build_avcc, parse_sps};
+use lpbridge_media::mp4::{MuxTrack, OutSample, TrakSource, avc_stsd, mux_progressive, opus_stsd};
 
-use crate::TranscodeError;
 use crate::encode::{EncoderSettings, H264Encoder};
+use crate::error::TranscodeError;
 use crate::picture::Picture;
 
 /// One 20 ms mono CELT frame that decodes to silence (TOC 0xF8: config 31,
@@ -205,12 +205,12 @@ mod tests {
             ..SampleOptions::default()
         };
         let mp4 = sample_segment(0, options).unwrap();
-        let info = lpbridge_guest::probe(&mp4).unwrap();
+        let info = lpbridge_media::probe(&mp4).unwrap();
         let (video, audio) = (info.video.unwrap(), info.audio.unwrap());
         assert_eq!((video.width, video.height), (320, 240));
         assert_eq!(video.frames, 15);
         assert_eq!(audio.codec.name(), "opus");
-        let split = lpbridge_guest::split(&mp4).unwrap();
+        let split = lpbridge_media::split(&mp4).unwrap();
         assert!(!split.video_ts.is_empty());
     }
 }

@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 
-use lpbridge_guest::time::{TS_CLOCK, unwrap_pts};
-use lpbridge_guest::ts::{Demuxer, Muxer};
-use lpbridge_guest::{JoinOptions, join};
+use lpbridge_media::time::{TS_CLOCK, unwrap_pts};
+use lpbridge_media::ts::{Demuxer, Muxer};
+use lpbridge_media::{JoinOptions, join};
 use openh264::OpenH264API;
 use openh264::decoder::{Decoder, DecoderConfig, Flush};
 
-use crate::TranscodeError;
 use crate::config::{Gop, Rendition};
 use crate::encode::{EncoderSettings, H264Encoder};
+use crate::error::TranscodeError;
 use crate::picture::{Picture, Scaler};
 
 /// What the request's extension asked for.
@@ -71,26 +71,24 @@ pub fn transcode(
     let (ts, audio) = match container {
         Container::Ts => (input, None),
         Container::Mp4 => {
-            split = lpbridge_guest::split(input).map_err(TranscodeError::Media)?;
+            split = lpbridge_media::split(input)?;
             (&split.video_ts[..], Some(&split.audio_mp4[..]))
         }
     };
     let demux = match Demuxer::new(ts) {
         Ok(d) => d,
         // go-livepeer sends the source back when a segment has no video.
-        Err(lpbridge_guest::Error::NoVideo) => return Ok(passthrough(input, renditions)),
+        Err(lpbridge_media::Error::NoVideo) => return Ok(passthrough(input, renditions)),
         Err(e) => return Err(TranscodeError::Media(e)),
     };
     // First pass: timestamps and keyframes only (the demuxer lends each
     // unit's bytes to a callback, so decoding is a second pass).
     let mut units: Vec<(i64, bool)> = Vec::new();
-    demux
-        .for_each_access_unit(|au| {
-            let reference = units.last().map_or(au.pts as i64, |u| u.0);
-            units.push((unwrap_pts(au.pts, reference), au.random_access || has_idr(au.data)));
-            Ok(())
-        })
-        .map_err(TranscodeError::Media)?;
+    demux.for_each_access_unit(|au| {
+        let reference = units.last().map_or(au.pts as i64, |u| u.0);
+        units.push((unwrap_pts(au.pts, reference), au.random_access || has_idr(au.data)));
+        Ok::<_, TranscodeError>(())
+    })?;
     if units.is_empty() {
         return Ok(passthrough(input, renditions));
     }
@@ -160,38 +158,26 @@ fn decode(
             *out += 1;
         }
     };
-    demux
-        .for_each_access_unit(|au| {
-            index += 1;
-            if index <= first_key {
-                return Ok(());
+    demux.for_each_access_unit(|au| {
+        index += 1;
+        if index <= first_key {
+            return Ok(());
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(TranscodeError::Cancelled);
+        }
+        match decoder.decode(au.data) {
+            Ok(Some(yuv)) => emit(Picture::copy_from(&yuv)?, &mut out),
+            Ok(None) => {}
+            Err(e) => {
+                return Err(TranscodeError::Decode {
+                    packet: au.packet,
+                    why: e.to_string(),
+                });
             }
-            if cancel.load(Ordering::Relaxed) {
-                return Err(lpbridge_guest::Error::truncated("cancelled"));
-            }
-            match decoder.decode(au.data) {
-                Ok(Some(yuv)) => {
-                    let picture = Picture::copy_from(&yuv)
-                        .map_err(|e| lpbridge_guest::Error::malformed(format!("packet {}", au.packet), e))?;
-                    emit(picture, &mut out);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    return Err(lpbridge_guest::Error::malformed(
-                        format!("access unit at packet {}", au.packet),
-                        format!("H.264 decode failed: {e}"),
-                    ));
-                }
-            }
-            Ok(())
-        })
-        .map_err(|e| {
-            if cancel.load(Ordering::Relaxed) {
-                TranscodeError::Cancelled
-            } else {
-                TranscodeError::Media(e)
-            }
-        })?;
+        }
+        Ok(())
+    })?;
     let rest = decoder
         .flush_remaining()
         .map_err(|e| TranscodeError::Codec(e.to_string()))?;
@@ -303,7 +289,7 @@ fn encode_rendition(
     let video_bytes: u64 = frames.iter().map(|f| f.0.len() as u64).sum();
     let ts = mux_ts(&frames);
     let bytes = match audio {
-        Some(audio) => join(&ts, audio, JoinOptions::default()).map_err(TranscodeError::Media)?,
+        Some(audio) => join(&ts, audio, JoinOptions::default())?,
         None => ts,
     };
     Ok(Output {
@@ -346,5 +332,5 @@ fn passthrough(input: &[u8], renditions: &[Rendition]) -> Vec<Output> {
 
 /// Whether an Annex B access unit holds an IDR slice.
 fn has_idr(annexb: &[u8]) -> bool {
-    lpbridge_guest::h264::AnnexB::new(annexb).any(|nal| nal.first().is_some_and(|b| b & 0x1f == 5))
+    lpbridge_media::h264::AnnexB::new(annexb).any(|nal| nal.first().is_some_and(|b| b & 0x1f == 5))
 }

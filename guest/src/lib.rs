@@ -1,40 +1,25 @@
-//! The remux and multipart core of the Livepeer bridge.
+//! The Livepeer bridge's WASI components, over the media library.
 //!
-//! Pure functions from bytes to bytes and typed errors: no clocks, no
-//! globals, no I/O. The same code runs natively (tests, benches, fuzzing)
-//! and as a `wasm32-wasip2` component, where `component.rs` is a thin layer
-//! of WIT glue over it.
+//! - [`session`]: the pure half of a segment's trip through a gateway
+//!   (what to send, what to make of each part), for the `bridge` world.
+//! - [`edge`]: the routes of the `edge` world, a standard
+//!   `wasi:http/proxy` component.
+//! - `component` (wasm32 only): the WIT glue, which converts between the
+//!   bindings and the library's types and moves bytes over `wasi:http`.
 //!
-//! - [`split`]: MP4 segment → MPEG-TS (video) + MP4 (audio, verbatim).
-//! - [`join`]: rendition TS + that audio MP4 → one MP4 on the source's
-//!   timeline, progressive or fragmented.
-//! - [`multipart`]: the gateway's `multipart/mixed` answer, incrementally.
-//! - [`edge`]: the routes of the `wasi:http/proxy` component.
+//! Like the media library it stays pure: bytes in, bytes and typed errors
+//! out; policy (limits, timeouts, who may be called) is the host's.
 
-pub mod buf;
-pub mod check;
+// No unsafe code of ours; wit-bindgen's generated bindings are the only
+// unsafe code, in `component`.
+#![deny(unsafe_code)]
+
 pub mod edge;
-pub mod error;
-pub mod fuzz;
-pub mod h264;
-pub mod info;
-pub mod join;
-pub mod mp4;
-pub mod multipart;
-pub mod opus;
 pub mod session;
-pub mod split;
-pub mod time;
-pub mod ts;
-pub mod verify;
 
 #[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
 mod component;
 
 /// The ladder and its profiles, from the contract crate the host shares.
 pub use lpbridge_contract::ladder;
-
-pub use error::{Error, Result};
-pub use info::{AudioCodec, AudioInfo, FrameRate, SegmentInfo, VideoCodec, VideoInfo};
-pub use join::{JoinOptions, Joined, join, join_rendition};
-pub use split::{Split, TS_OFFSET, probe, split};

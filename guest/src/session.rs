@@ -3,70 +3,12 @@
 //! arrives. The component's glue does the I/O over `wasi:http` and nothing
 //! else; policy (which hosts, how many in flight, timeouts) is the host's.
 
-use crate::error::Error;
-use crate::info::VideoInfo;
-use crate::join::{JoinOptions, join_rendition};
-use crate::ladder::{Profile, config_json};
-use crate::multipart::{MultipartError, Part, PartBody};
-use crate::split::{Split, split};
-use crate::verify::{self, Mismatch, Verify};
+use lpbridge_contract::ladder::{Profile, config_json};
+use lpbridge_media::multipart::{Part, PartBody};
+use lpbridge_media::verify::{self, Verify};
+use lpbridge_media::{JoinOptions, Split, VideoInfo, join_rendition, split};
 
-/// Why a segment did not come back as renditions.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TranscodeError {
-    /// Its message is the media error's own: the segment is the subject.
-    #[error("{0}")]
-    Media(Error),
-    #[error("rendition {0}: {1}")]
-    Rendition(String, Error),
-    /// The exchange with the gateway failed.
-    #[error("gateway transport: {0}")]
-    Transport(TransportError),
-    /// The gateway URL or manifest cannot make a request.
-    #[error("cannot address the gateway: {0}")]
-    InvalidTarget(String),
-    #[error("gateway answered {status}: {body}")]
-    Status { status: u16, body: String },
-    #[error("gateway answer: 200 without multipart/mixed ({0:?})")]
-    NotMultipart(String),
-    #[error("gateway answer: {0}")]
-    Multipart(MultipartError),
-    #[error("gateway answer: no part for rendition {0}")]
-    MissingRendition(String),
-    #[error("gateway answer: unexpected part {0}")]
-    UnexpectedRendition(String),
-    #[error("gateway answer: rendition {0} came as a URL: {1}")]
-    UrlRendition(String, String),
-    /// Under [`Verify::Strict`], the first check a rendition failed.
-    #[error("rendition {name}: {mismatch}")]
-    Mismatch { name: String, mismatch: Mismatch },
-}
-
-/// How an exchange with the gateway failed, from the `wasi:http`
-/// error-code the host gave. The limits are the host's; it names them.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TransportError {
-    #[error("no connection within the connect limit")]
-    ConnectTimeout,
-    #[error("connection refused")]
-    ConnectionRefused,
-    #[error("no response head within the first-byte limit")]
-    FirstByteTimeout,
-    #[error("the answer went quiet for longer than the between-bytes limit")]
-    BetweenBytesTimeout,
-    #[error("the connection ended before the answer did")]
-    ConnectionTerminated,
-    #[error("the host refused the request")]
-    Denied,
-    /// Another `wasi:http` error-code, by its name, on one line.
-    #[error("{0}")]
-    Other(String),
-}
-
-/// The longest error body kept from a gateway (catalyst-api keeps 10,000).
-pub const MAX_ERROR_BODY: usize = 10_000;
+pub use lpbridge_contract::transcode::{MAX_ERROR_BODY, Rendition, TranscodeError, TransportError};
 
 /// Where and how to POST the segment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,18 +97,6 @@ pub fn is_multipart(content_type: &str) -> bool {
         .split(';')
         .next()
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("multipart/mixed"))
-}
-
-/// A finished rendition.
-#[derive(Clone, Debug)]
-pub struct Rendition {
-    pub name: String,
-    pub width: u32,
-    pub height: u32,
-    pub frames: u32,
-    pub mp4: Vec<u8>,
-    /// The checks it failed, under [`Verify::Warn`].
-    pub mismatches: Vec<Mismatch>,
 }
 
 /// What each rendition is checked against, and how; none when the host

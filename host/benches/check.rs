@@ -5,6 +5,8 @@
 //! `cargo bench -p lpbridge --bench check` (inputs from
 //! `tests/fixtures/make.sh --bench`, as the remux bench's).
 
+#![allow(clippy::unwrap_used)] // an unwrap here is an assertion
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -63,7 +65,7 @@ fn main() {
         tokio.block_on(runtime.check(&long)).unwrap();
     });
     let native = time(budget, || {
-        std::hint::black_box(lpbridge_guest::check::check(&long));
+        std::hint::black_box(lpbridge_media::check::check(&long));
     });
     let ffprobe = time(budget, || ffprobe_packets(std::slice::from_ref(&long_path), 1));
     let gbps = |t: Duration| long.len() as f64 / t.as_secs_f64() / 1e9;

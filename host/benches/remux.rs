@@ -9,12 +9,14 @@
 //! time includes start-up; their steady-state throughput is the difference
 //! in bytes between the two files over the difference in time.
 
+#![allow(clippy::unwrap_used)] // an unwrap here is an assertion
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use lpbridge::{Limits, Runtime};
-use lpbridge_guest::JoinOptions;
+use lpbridge_media::JoinOptions;
 
 /// The allocator `lpbridge` itself uses, for native and component alike.
 #[global_allocator]
@@ -149,7 +151,7 @@ fn main() {
     for name in ["seg720p.mp4", "long720p.mp4"] {
         let src_path = inputs.join(name);
         let src = std::fs::read(&src_path).unwrap();
-        let parts = lpbridge_guest::split(&src).unwrap();
+        let parts = lpbridge_media::split(&src).unwrap();
         let ts_path = out.join(format!("{name}.ts"));
         let audio_path = out.join(format!("{name}.m4a"));
         std::fs::write(&ts_path, &parts.video_ts).unwrap();
@@ -163,7 +165,7 @@ fn main() {
             "split",
             split_in,
             time(budget, || {
-                std::hint::black_box(lpbridge_guest::split(&src).unwrap());
+                std::hint::black_box(lpbridge_media::split(&src).unwrap());
             }),
         ));
         t.push((
@@ -172,7 +174,7 @@ fn main() {
             join_in,
             time(budget, || {
                 std::hint::black_box(
-                    lpbridge_guest::join(&parts.video_ts, &parts.audio_mp4, JoinOptions::default()).unwrap(),
+                    lpbridge_media::join(&parts.video_ts, &parts.audio_mp4, JoinOptions::default()).unwrap(),
                 );
             }),
         ));
@@ -180,7 +182,7 @@ fn main() {
         // rendition checked against a profile of its own size at the
         // source's rate, and the source's video.
         let source = parts.info.video.clone().expect("the fixture has video");
-        let profile = lpbridge_guest::ladder::Profile {
+        let profile = lpbridge_contract::ladder::Profile {
             name: "same".into(),
             width: source.width,
             height: source.height,
@@ -194,8 +196,8 @@ fn main() {
             join_in,
             time(budget, || {
                 let joined =
-                    lpbridge_guest::join_rendition(&parts.video_ts, &parts.audio_mp4, JoinOptions::default()).unwrap();
-                let mismatches = lpbridge_guest::verify::check(&profile, &source, &joined);
+                    lpbridge_media::join_rendition(&parts.video_ts, &parts.audio_mp4, JoinOptions::default()).unwrap();
+                let mismatches = lpbridge_media::verify::check(&profile, &source, &joined);
                 assert!(mismatches.is_empty(), "{mismatches:?}");
                 std::hint::black_box(joined);
             }),

@@ -16,6 +16,8 @@ wasmtime::component::bindgen!({
 pub use exports::streamplace::livepeer::{check, multipart, remux, session};
 pub use streamplace::livepeer::types;
 
+use lpbridge_contract as c;
+
 impl types::Mp4Layout {
     /// The layout a `--fragmented` flag (or its setting) asks for.
     pub fn fragmented_if(fragmented: bool) -> Self {
@@ -27,38 +29,41 @@ impl types::Mp4Layout {
     }
 }
 
-impl session::Check {
-    /// Its name in metrics labels and logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            session::Check::Size => "size",
-            session::Check::FrameCount => "frame-count",
-            session::Check::Duration => "duration",
-            session::Check::FirstFrame => "first-frame",
-            session::Check::Timestamps => "timestamps",
-        }
-    }
-}
-
 // The contract crate's shapes and these records, both ways where both
 // ways are crossed: exhaustive, so a field or a case added to one side
 // fails to compile until the other has it.
 
-impl From<types::FrameRate> for lpbridge_contract::FrameRate {
-    fn from(types::FrameRate { num, den }: types::FrameRate) -> Self {
-        lpbridge_contract::FrameRate { num, den }
-    }
+/// A record, field for field, both ways, from one list of its fields:
+/// destructuring names every field, so a field added to either side and
+/// not to the list fails to compile. Each field says how it crosses: as it
+/// is (`same`), by `Into` (`into`), or an `Option` of something `Into`
+/// (`option`).
+macro_rules! both_ways {
+    ($wit:path, $ours:path, { $($field:ident: $how:ident),* $(,)? }) => {
+        impl From<$wit> for $ours {
+            fn from(v: $wit) -> Self {
+                let $wit { $($field),* } = v;
+                $ours { $($field: both_ways!(@$how $field)),* }
+            }
+        }
+
+        impl From<$ours> for $wit {
+            fn from(v: $ours) -> Self {
+                let $ours { $($field),* } = v;
+                $wit { $($field: both_ways!(@$how $field)),* }
+            }
+        }
+    };
+    (@same $v:ident) => { $v };
+    (@into $v:ident) => { $v.into() };
+    (@option $v:ident) => { $v.map(Into::into) };
 }
 
-impl From<lpbridge_contract::FrameRate> for types::FrameRate {
-    fn from(lpbridge_contract::FrameRate { num, den }: lpbridge_contract::FrameRate) -> Self {
-        types::FrameRate { num, den }
-    }
-}
+both_ways!(types::FrameRate, c::FrameRate, { num: same, den: same });
 
-impl From<lpbridge_contract::H264Profile> for session::H264Profile {
-    fn from(p: lpbridge_contract::H264Profile) -> Self {
-        use lpbridge_contract::H264Profile as P;
+impl From<c::H264Profile> for session::H264Profile {
+    fn from(p: c::H264Profile) -> Self {
+        use c::H264Profile as P;
         match p {
             P::Baseline => session::H264Profile::Baseline,
             P::Main => session::H264Profile::Main,
@@ -68,9 +73,9 @@ impl From<lpbridge_contract::H264Profile> for session::H264Profile {
     }
 }
 
-impl From<&lpbridge_contract::Profile> for session::Profile {
-    fn from(p: &lpbridge_contract::Profile) -> Self {
-        let lpbridge_contract::Profile {
+impl From<&c::Profile> for session::Profile {
+    fn from(p: &c::Profile) -> Self {
+        let c::Profile {
             name,
             width,
             height,
@@ -89,13 +94,262 @@ impl From<&lpbridge_contract::Profile> for session::Profile {
     }
 }
 
-/// `1920x1080, asked 284x160`; `frame-count 25 frames, asked 44 to 49
-/// frames`.
-impl std::fmt::Display for session::Mismatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.what {
-            session::Check::Size => write!(f, "{}, asked {}", self.got, self.expected),
-            what => write!(f, "{} {}, asked {}", what.as_str(), self.got, self.expected),
+impl From<types::VideoCodec> for c::VideoCodec {
+    fn from(v: types::VideoCodec) -> Self {
+        match v {
+            types::VideoCodec::H264 => c::VideoCodec::H264,
+            types::VideoCodec::Other(fourcc) => c::VideoCodec::Other(fourcc),
+        }
+    }
+}
+
+impl From<types::AudioCodec> for c::AudioCodec {
+    fn from(a: types::AudioCodec) -> Self {
+        match a {
+            types::AudioCodec::Opus => c::AudioCodec::Opus,
+            types::AudioCodec::Aac => c::AudioCodec::Aac,
+            types::AudioCodec::Other(fourcc) => c::AudioCodec::Other(fourcc),
+        }
+    }
+}
+
+impl From<c::VideoCodec> for types::VideoCodec {
+    fn from(v: c::VideoCodec) -> Self {
+        match v {
+            c::VideoCodec::H264 => types::VideoCodec::H264,
+            c::VideoCodec::Other(fourcc) => types::VideoCodec::Other(fourcc),
+        }
+    }
+}
+
+impl From<c::AudioCodec> for types::AudioCodec {
+    fn from(a: c::AudioCodec) -> Self {
+        match a {
+            c::AudioCodec::Opus => types::AudioCodec::Opus,
+            c::AudioCodec::Aac => types::AudioCodec::Aac,
+            c::AudioCodec::Other(fourcc) => types::AudioCodec::Other(fourcc),
+        }
+    }
+}
+
+both_ways!(types::VideoInfo, c::VideoInfo, {
+    codec: into,
+    width: same,
+    height: same,
+    frame_rate: option,
+    frames: same,
+    presented: same,
+    keyframes: same,
+    bytes: same,
+    b_frames: same,
+    start_ns: same,
+    duration_ns: same,
+    timescale: same,
+});
+
+both_ways!(types::AudioInfo, c::AudioInfo, {
+    codec: into,
+    sample_rate: same,
+    channels: same,
+    packets: same,
+    start_ns: same,
+    duration_ns: same,
+    timescale: same,
+});
+
+both_ways!(types::SegmentInfo, c::SegmentInfo, {
+    duration_ns: same,
+    fragmented: same,
+    video: option,
+    audio: option,
+});
+
+impl From<types::MediaError> for c::MediaError {
+    fn from(e: types::MediaError) -> Self {
+        match e {
+            types::MediaError::NoVideo => c::MediaError::NoVideo,
+            types::MediaError::NoAudio => c::MediaError::NoAudio,
+            types::MediaError::UnsupportedCodec(codec) => c::MediaError::UnsupportedCodec(codec),
+            types::MediaError::Malformed(types::Malformed { at, reason }) => c::MediaError::Malformed { at, reason },
+            types::MediaError::TooLarge(types::TooLarge { what, size, limit }) => {
+                c::MediaError::TooLarge { what, size, limit }
+            }
+            types::MediaError::Truncated(what) => c::MediaError::Truncated(what),
+        }
+    }
+}
+
+impl From<multipart::MultipartError> for c::MultipartError {
+    fn from(e: multipart::MultipartError) -> Self {
+        use multipart::MultipartError as W;
+        match e {
+            W::BadContentType(why) => c::MultipartError::BadContentType(why),
+            W::Malformed(multipart::MultipartMalformed { at, reason }) => c::MultipartError::Malformed { at, reason },
+            W::Truncated(what) => c::MultipartError::Truncated(what),
+            W::TooLarge(types::TooLarge { what, size, limit }) => c::MultipartError::TooLarge { what, size, limit },
+        }
+    }
+}
+
+impl From<session::TransportError> for c::TransportError {
+    fn from(e: session::TransportError) -> Self {
+        use session::TransportError as W;
+        match e {
+            W::ConnectTimeout => c::TransportError::ConnectTimeout,
+            W::ConnectionRefused => c::TransportError::ConnectionRefused,
+            W::FirstByteTimeout => c::TransportError::FirstByteTimeout,
+            W::BetweenBytesTimeout => c::TransportError::BetweenBytesTimeout,
+            W::ConnectionTerminated => c::TransportError::ConnectionTerminated,
+            W::Denied => c::TransportError::Denied,
+            W::Other(code) => c::TransportError::Other(code),
+        }
+    }
+}
+
+impl From<session::Check> for c::Check {
+    fn from(k: session::Check) -> Self {
+        match k {
+            session::Check::Size => c::Check::Size,
+            session::Check::FrameCount => c::Check::FrameCount,
+            session::Check::Duration => c::Check::Duration,
+            session::Check::FirstFrame => c::Check::FirstFrame,
+            session::Check::Timestamps => c::Check::Timestamps,
+        }
+    }
+}
+
+impl From<session::Mismatch> for c::Mismatch {
+    fn from(session::Mismatch { what, expected, got }: session::Mismatch) -> Self {
+        c::Mismatch {
+            what: what.into(),
+            expected,
+            got,
+        }
+    }
+}
+
+impl From<session::TranscodeError> for c::TranscodeError {
+    fn from(e: session::TranscodeError) -> Self {
+        use session::TranscodeError as W;
+        match e {
+            W::Media(m) => c::TranscodeError::Media(m.into()),
+            W::Rendition(session::RenditionFailure { name, error }) => c::TranscodeError::Rendition(name, error.into()),
+            W::Transport(t) => c::TranscodeError::Transport(t.into()),
+            W::InvalidTarget(why) => c::TranscodeError::InvalidTarget(why),
+            W::Status(session::GatewayStatus { status, body }) => c::TranscodeError::Status { status, body },
+            W::NotMultipart(content_type) => c::TranscodeError::NotMultipart(content_type),
+            W::Multipart(m) => c::TranscodeError::Multipart(m.into()),
+            W::MissingRendition(name) => c::TranscodeError::MissingRendition(name),
+            W::UnexpectedRendition(name) => c::TranscodeError::UnexpectedRendition(name),
+            W::UrlRendition(session::UrlPart { name, url }) => c::TranscodeError::UrlRendition(name, url),
+            W::Mismatch(session::RenditionMismatch { name, mismatch }) => c::TranscodeError::Mismatch {
+                name,
+                mismatch: mismatch.into(),
+            },
+        }
+    }
+}
+
+impl From<check::FindingCode> for c::FindingCode {
+    fn from(code: check::FindingCode) -> Self {
+        use c::FindingCode as C;
+        use check::FindingCode as W;
+        match code {
+            W::Unreadable => C::Unreadable,
+            W::NoVideo => C::NoVideo,
+            W::NoAudio => C::NoAudio,
+            W::NoFrames => C::NoFrames,
+            W::UnsupportedVideoCodec => C::UnsupportedVideoCodec,
+            W::NoParameterSets => C::NoParameterSets,
+            W::BadParameterSet => C::BadParameterSet,
+            W::FirstFrameNotKeyframe => C::FirstFrameNotKeyframe,
+            W::DtsDecreasing => C::DtsDecreasing,
+            W::PtsBeforeDts => C::PtsBeforeDts,
+            W::OpusBadChannelMapping => C::OpusBadChannelMapping,
+            W::ParameterSetsChange => C::ParameterSetsChange,
+            W::DuplicateDts => C::DuplicateDts,
+            W::DuplicatePts => C::DuplicatePts,
+            W::IrregularFrameDurations => C::IrregularFrameDurations,
+            W::IrregularAudioDurations => C::IrregularAudioDurations,
+            W::Gap => C::Gap,
+            W::AvStartOffset => C::AvStartOffset,
+            W::AvDurationMismatch => C::AvDurationMismatch,
+            W::OpusPreSkip => C::OpusPreSkip,
+            W::Layout => C::Layout,
+            W::BFrames => C::BFrames,
+            W::EditList => C::EditList,
+            W::Keyframes => C::Keyframes,
+            W::Bitrate => C::Bitrate,
+            W::BridgeRequest => C::BridgeRequest,
+            W::GapBetweenSegments => C::GapBetweenSegments,
+            W::OverlapBetweenSegments => C::OverlapBetweenSegments,
+            W::NewManifest => C::NewManifest,
+            W::SandboxStopped => C::SandboxStopped,
+        }
+    }
+}
+
+impl From<check::Finding> for c::Finding {
+    fn from(f: check::Finding) -> Self {
+        let check::Finding {
+            severity,
+            code,
+            at:
+                check::Location {
+                    box_path,
+                    track,
+                    sample,
+                    time_ns,
+                },
+            message,
+        } = f;
+        c::Finding {
+            severity: match severity {
+                check::Severity::Error => c::Severity::Error,
+                check::Severity::Warning => c::Severity::Warning,
+                check::Severity::Info => c::Severity::Info,
+            },
+            code: code.into(),
+            at: c::Location {
+                box_path,
+                track: track.map(|t| match t {
+                    check::TrackKind::Video => c::TrackKind::Video,
+                    check::TrackKind::Audio => c::TrackKind::Audio,
+                }),
+                sample,
+                time_ns,
+            },
+            message,
+        }
+    }
+}
+
+impl From<check::Report> for c::Report {
+    fn from(check::Report { info, findings }: check::Report) -> Self {
+        c::Report {
+            info: info.map(Into::into),
+            findings: findings.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<session::Rendition> for c::Rendition {
+    fn from(r: session::Rendition) -> Self {
+        let session::Rendition {
+            name,
+            width,
+            height,
+            frames,
+            mp4,
+            mismatches,
+        } = r;
+        c::Rendition {
+            name,
+            width,
+            height,
+            frames,
+            mp4,
+            mismatches: mismatches.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -10,15 +10,17 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-use crate::bindings::session::{Mismatch, TranscodeError, TransportError, VerifyMode};
-use crate::bindings::types::{Mp4Layout, SegmentInfo, VideoInfo};
-use crate::errors::{media_kind, media_message, multipart_message};
+use lpbridge_contract::{ErrorKind, MediaError, Mismatch, SegmentInfo, TranscodeError, TransportError, VideoInfo};
+
+use crate::bindings::session::VerifyMode;
+use crate::bindings::types::Mp4Layout;
 use crate::failover::{self, Gateways, Retry};
-use crate::ladder::{self, Rung};
+use crate::lock::Shared;
 use crate::metrics::Metrics;
 use crate::policy::{PolicyHooks, Refusal, Refusals, Timeouts};
 use crate::runtime::{Answer, Destination, Runtime};
 use crate::session::{Claim, Outcome, Session, Sessions, Ticket};
+use lpbridge_contract::ladder::{self, Rung};
 
 /// The longest wait between two attempts at a segment.
 const RETRY_MAX: Duration = Duration::from_secs(2);
@@ -78,29 +80,27 @@ impl Config {
     }
 }
 
-/// Why a segment did not come back as renditions. `kind()` is stable: it
-/// names metrics labels and the service's JSON errors.
+/// Why a segment did not come back as renditions: the component's
+/// [`TranscodeError`] as it gave it, or what only the host knows (its
+/// limits, its refusals, its gateways). `kind()` is stable: it names
+/// metrics labels and the service's JSON errors.
 #[derive(Debug, thiserror::Error)]
 pub enum BridgeError {
-    #[error("{message}")]
-    Media { kind: &'static str, message: String },
+    /// The component's answer, but for what the host names better: a
+    /// timeout is the host's limit ([`BridgeError::Timeout`]), a refusal
+    /// the host's reason ([`BridgeError::Backlog`], [`BridgeError::Denied`]).
+    #[error(transparent)]
+    Transcode(TranscodeError),
     #[error("backlog: {0} segments of this session already waiting")]
     Backlog(usize),
     #[error("the host refused a request to {0}")]
     Denied(String),
-    #[error("gateway answered {status}: {body}")]
-    Gateway { status: u16, body: String },
-    #[error("gateway transport: {0}")]
-    Transport(String),
     #[error("{0}")]
     Timeout(Limit),
-    #[error("gateway answer: {0}")]
-    Answer(String),
-    #[error("rendition {name}: {message}")]
-    Rendition { name: String, message: String },
-    /// A rendition failed a check under strict verification.
-    #[error("rendition {name}: {mismatch}")]
-    Mismatch { name: String, mismatch: Mismatch },
+    /// No attempt: every gateway is cooling down; the last connection
+    /// failure that put one there.
+    #[error("gateway transport: every gateway is cooling down after connection failures (last: {0})")]
+    NoneUp(String),
     #[error("component failed: {0:#}")]
     Component(anyhow::Error),
 }
@@ -145,18 +145,14 @@ impl std::fmt::Display for Limit {
 }
 
 impl BridgeError {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            BridgeError::Media { kind, .. } => kind,
-            BridgeError::Backlog(_) => "backlog",
-            BridgeError::Denied(_) => "denied",
-            BridgeError::Gateway { .. } => "gateway-status",
-            BridgeError::Transport(_) => "gateway-transport",
-            BridgeError::Timeout(_) => "timeout",
-            BridgeError::Answer(_) => "gateway-answer",
-            BridgeError::Rendition { .. } => "rendition",
-            BridgeError::Mismatch { .. } => "rendition-mismatch",
-            BridgeError::Component(_) => "component",
+            BridgeError::Transcode(e) => e.kind(),
+            BridgeError::Backlog(_) => ErrorKind::Backlog,
+            BridgeError::Denied(_) => ErrorKind::Denied,
+            BridgeError::Timeout(_) => ErrorKind::Timeout,
+            BridgeError::NoneUp(_) => ErrorKind::GatewayTransport,
+            BridgeError::Component(_) => ErrorKind::Component,
         }
     }
 
@@ -164,15 +160,16 @@ impl BridgeError {
     /// said no (5xx, 422) or could not be reached.
     fn refused(&self) -> bool {
         match self {
-            BridgeError::Gateway { status, .. } => *status >= 500 || *status == 422,
-            BridgeError::Transport(_) => true,
+            BridgeError::Transcode(TranscodeError::Status { status, .. }) => *status >= 500 || *status == 422,
+            BridgeError::Transcode(TranscodeError::Transport(_) | TranscodeError::InvalidTarget(_)) => true,
+            BridgeError::NoneUp(_) => true,
             _ => false,
         }
     }
 }
 
 /// A rendition, as the component returns it.
-pub use crate::bindings::session::Rendition;
+pub use lpbridge_contract::Rendition;
 
 #[derive(Clone, Debug)]
 pub struct Transcoded {
@@ -228,7 +225,7 @@ impl Bridge {
 
     /// The component calls in flight keep the one they started with.
     pub fn runtime(&self) -> Arc<Runtime> {
-        self.runtime.read().unwrap().clone()
+        self.runtime.reading().clone()
     }
 
     /// Puts `runtime` in service for every call that starts from now on.
@@ -239,7 +236,7 @@ impl Bridge {
             .with_label_values(&[env!("CARGO_PKG_VERSION"), &runtime.hash])
             .set(1);
         self.metrics.hot_swaps.inc();
-        *self.runtime.write().unwrap() = Arc::new(runtime);
+        *self.runtime.writing() = Arc::new(runtime);
     }
 
     pub fn config(&self) -> &Config {
@@ -276,8 +273,11 @@ impl Bridge {
             }
             Err(e) => {
                 self.metrics.errors.inc();
-                self.metrics.errors_by_kind.with_label_values(&[e.kind()]).inc();
-                tracing::warn!(creator, kind = e.kind(), error = %e, "segment failed");
+                self.metrics
+                    .errors_by_kind
+                    .with_label_values(&[e.kind().as_str()])
+                    .inc();
+                tracing::warn!(creator, kind = e.kind().as_str(), error = %e, "segment failed");
             }
         }
         self.publish_session(&session);
@@ -363,7 +363,7 @@ impl Bridge {
                 .with_label_values(&[creator])
                 .set(q.as_secs_f64() * 1e3);
         }
-        if let Err(BridgeError::Mismatch { name, mismatch }) = &result {
+        if let Err(BridgeError::Transcode(TranscodeError::Mismatch { name, mismatch })) = &result {
             self.count_mismatch(name, mismatch);
         }
         let out = result?;
@@ -392,15 +392,12 @@ impl Bridge {
             .probe(segment)
             .await
             .map_err(|e| self.component_error(e))?
-            .map_err(|e| BridgeError::Media {
-                kind: media_kind(&e),
-                message: media_message(&e),
-            })?;
-        let video = info.video.clone().ok_or(BridgeError::Media {
-            kind: "no-video",
-            message: "no video in segment".into(),
-        })?;
-        let rate = video.frame_rate.map(Into::into);
+            .map_err(|e| BridgeError::Transcode(TranscodeError::Media(e)))?;
+        let video = info
+            .video
+            .clone()
+            .ok_or(BridgeError::Transcode(TranscodeError::Media(MediaError::NoVideo)))?;
+        let rate = video.frame_rate;
         let profiles = ladder::renditions(&self.config.ladder, video.width, video.height, rate);
         Ok((info, video, profiles))
     }
@@ -567,9 +564,7 @@ impl Bridge {
     /// naming a connection failure that put one of them there.
     fn none_up(&self) -> BridgeError {
         let last = self.gateways.iter().find_map(|g| g.last_error()).unwrap_or_default();
-        BridgeError::Transport(format!(
-            "every gateway is cooling down after connection failures (last: {last})"
-        ))
+        BridgeError::NoneUp(last)
     }
 
     /// What an attempt tells of its gateway: a connection failure cools
@@ -610,7 +605,7 @@ impl Bridge {
     fn report<T>(&self, session: &Session, manifest: &str, gateway: usize, result: &Result<T, BridgeError>) {
         let outcome = match result {
             Ok(_) => Outcome::Transcoded,
-            Err(BridgeError::Mismatch { .. }) => Outcome::Mismatch,
+            Err(BridgeError::Transcode(TranscodeError::Mismatch { .. })) => Outcome::Mismatch,
             Err(e) if e.refused() => Outcome::Refused,
             Err(_) => return,
         };
@@ -649,31 +644,8 @@ impl Bridge {
             };
         }
         match e {
-            TranscodeError::Media(m) => BridgeError::Media {
-                kind: media_kind(&m),
-                message: media_message(&m),
-            },
-            TranscodeError::Rendition(f) => BridgeError::Rendition {
-                name: f.name,
-                message: media_message(&f.error),
-            },
             TranscodeError::Transport(t) => self.transport(t),
-            TranscodeError::InvalidTarget(why) => BridgeError::Transport(format!("cannot address the gateway: {why}")),
-            TranscodeError::Status(s) => BridgeError::Gateway {
-                status: s.status,
-                body: s.body,
-            },
-            TranscodeError::NotMultipart(c) => BridgeError::Answer(format!("200 without multipart/mixed ({c:?})")),
-            TranscodeError::Multipart(m) => BridgeError::Answer(multipart_message(&m)),
-            TranscodeError::MissingRendition(n) => BridgeError::Answer(format!("no part for rendition {n}")),
-            TranscodeError::UnexpectedRendition(n) => BridgeError::Answer(format!("unexpected part {n}")),
-            TranscodeError::UrlRendition(p) => {
-                BridgeError::Answer(format!("rendition {} came as a URL: {}", p.name, p.url))
-            }
-            TranscodeError::Mismatch(m) => BridgeError::Mismatch {
-                name: m.name,
-                mismatch: m.mismatch,
-            },
+            e => BridgeError::Transcode(e),
         }
     }
 
@@ -684,14 +656,15 @@ impl Bridge {
             TransportError::ConnectTimeout => BridgeError::Timeout(Limit::Connect(limits.connect)),
             TransportError::FirstByteTimeout => BridgeError::Timeout(Limit::FirstByte(limits.first_byte)),
             TransportError::BetweenBytesTimeout => BridgeError::Timeout(Limit::BetweenBytes(limits.between_bytes)),
-            TransportError::ConnectionRefused => BridgeError::Transport("connection refused".into()),
-            TransportError::ConnectionTerminated => {
-                BridgeError::Transport("the connection ended before the answer did".into())
-            }
-            // A refusal the hooks did not record: say so rather than guess.
-            TransportError::Denied => BridgeError::Transport("the host refused the request".into()),
             // One line, whatever a component sends.
-            TransportError::Other(what) => BridgeError::Transport(what.lines().next().unwrap_or_default().to_string()),
+            TransportError::Other(what) => BridgeError::Transcode(TranscodeError::Transport(TransportError::Other(
+                what.lines().next().unwrap_or_default().to_string(),
+            ))),
+            // A refusal the hooks did not record (the component's words say
+            // so rather than guess), and the connection's own failures.
+            t @ (TransportError::ConnectionRefused | TransportError::ConnectionTerminated | TransportError::Denied) => {
+                BridgeError::Transcode(TranscodeError::Transport(t))
+            }
         }
     }
 

@@ -10,19 +10,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use lpbridge_contract::{Finding, FindingCode, Location, Report, Severity, TrackKind};
 use serde_json::{Value, json};
 
-use crate::bindings::check::{Finding, Location, Report, Severity, TrackKind};
-use crate::ladder::{self, Profile, Rung};
 use crate::manifest;
 use crate::runtime::Runtime;
 use crate::stopped::Stopped;
+use lpbridge_contract::ladder::{self, Profile, Rung};
 
 /// One segment's report, as it is printed.
 pub struct Checked {
     pub name: String,
     pub report: Report,
-    pub rungs: Vec<(String, u32, u32)>,
+    pub rungs: Vec<Profile>,
     /// The stream findings that fall on this segment.
     pub stream: Vec<Finding>,
 }
@@ -61,19 +61,11 @@ pub fn inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// The rungs `ladder` would ask of this segment.
-pub fn rungs(ladder: &[Rung], report: &Report) -> Vec<(String, u32, u32)> {
-    profiles(ladder, report)
-        .into_iter()
-        .map(|p| (p.name, p.width, p.height))
-        .collect()
-}
-
 /// The profiles the bridge would send with this segment; none where it
 /// would send nothing (no video read, or no rung below the source).
-fn profiles(ladder: &[Rung], report: &Report) -> Vec<Profile> {
+pub fn profiles(ladder: &[Rung], report: &Report) -> Vec<Profile> {
     match report.info.as_ref().and_then(|i| i.video.as_ref()) {
-        Some(v) => ladder::renditions(ladder, v.width, v.height, v.frame_rate.map(Into::into)),
+        Some(v) => ladder::renditions(ladder, v.width, v.height, v.frame_rate),
         None => Vec::new(),
     }
 }
@@ -94,7 +86,7 @@ fn new_manifests(ladder: &[Rung], reports: &[&Report]) -> Vec<(usize, Finding)> 
                 i,
                 Finding {
                     severity: Severity::Info,
-                    code: "new-manifest".into(),
+                    code: FindingCode::NewManifest,
                     at: Location {
                         box_path: None,
                         track: Some(TrackKind::Video),
@@ -139,7 +131,7 @@ pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf]) -> 
         if progress {
             eprint!("\rchecked {}/{}", i + 1, inputs.len());
         }
-        let rungs = rungs(ladder, &report);
+        let rungs = profiles(ladder, &report);
         out.push(Checked {
             name: path.display().to_string(),
             report,
@@ -151,12 +143,7 @@ pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf]) -> 
         eprintln!();
     }
     let infos: Vec<_> = out.iter().map(|c| c.report.info.clone()).collect();
-    let mut stream: Vec<(usize, Finding)> = runtime
-        .check_stream(&infos)
-        .await?
-        .into_iter()
-        .map(|f| (f.segment as usize, f.finding))
-        .collect();
+    let mut stream = runtime.check_stream(&infos).await?;
     let reports: Vec<&Report> = out.iter().map(|c| &c.report).collect();
     stream.extend(new_manifests(ladder, &reports));
     for (i, finding) in stream {
@@ -179,33 +166,23 @@ fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
 /// A file that could not be opened: no bytes, so nothing for the
 /// component; the same finding as bytes it cannot read.
 fn unopened(e: &std::io::Error) -> Report {
-    error_report("unreadable", format!("cannot be opened: {e}"))
+    error_report(FindingCode::Unreadable, format!("cannot be opened: {e}"))
 }
 
 fn stopped(e: anyhow::Error) -> Result<Report> {
     match e.downcast::<Stopped>() {
         Ok(why) => Ok(error_report(
-            "sandbox-stopped",
+            FindingCode::SandboxStopped,
             format!("the sandbox stopped the check: {why}"),
         )),
         Err(e) => Err(e),
     }
 }
 
-fn error_report(code: &str, message: String) -> Report {
+fn error_report(code: FindingCode, message: String) -> Report {
     Report {
         info: None,
-        findings: vec![Finding {
-            severity: Severity::Error,
-            code: code.into(),
-            at: Location {
-                box_path: None,
-                track: None,
-                sample: None,
-                time_ns: None,
-            },
-            message,
-        }],
+        findings: vec![Finding::nowhere(code, message)],
     }
 }
 
@@ -231,53 +208,12 @@ pub fn verdict(checked: &[Checked], strict: bool) -> Result<(), Failed> {
     Err(Failed { errors, warnings, exit })
 }
 
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "info",
-    }
-}
-
-fn track(t: TrackKind) -> &'static str {
-    match t {
-        TrackKind::Video => "video",
-        TrackKind::Audio => "audio",
-    }
-}
-
-fn finding_json(f: &Finding) -> Value {
-    json!({
-        "severity": severity(f.severity),
-        "code": f.code,
-        "at": {
-            "box": f.at.box_path,
-            "track": f.at.track.map(track),
-            "sample": f.at.sample,
-            "time_ns": f.at.time_ns,
-        },
-        "message": f.message,
-    })
-}
-
-/// One segment's report, as `POST /v1/check` answers it.
-pub fn report_json(report: &Report, rungs: &[(String, u32, u32)]) -> Value {
-    let count = |s| report.findings.iter().filter(|f| f.severity == s).count();
-    json!({
-        "info": report.info.as_ref().map(crate::info::to_json),
-        "findings": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
-        "rungs": rungs.iter().map(|(n, w, h)| json!({ "name": n, "width": w, "height": h })).collect::<Vec<_>>(),
-        "errors": count(Severity::Error),
-        "warnings": count(Severity::Warning),
-    })
-}
-
 /// The whole run, for `--json`.
 pub fn run_json(checked: &[Checked]) -> Value {
     let segments: Vec<Value> = checked
         .iter()
         .map(|c| {
-            let mut v = report_json(&c.report, &c.rungs);
+            let mut v = c.report.to_json(&c.rungs);
             v["file"] = json!(c.name);
             v
         })
@@ -287,7 +223,7 @@ pub fn run_json(checked: &[Checked]) -> Value {
         .enumerate()
         .flat_map(|(i, c)| {
             c.stream.iter().map(move |f| {
-                let mut v = finding_json(f);
+                let mut v = f.to_json();
                 v["segment"] = json!(i);
                 v
             })
@@ -304,7 +240,7 @@ pub fn run_json(checked: &[Checked]) -> Value {
 fn place(at: &Location) -> String {
     let mut parts = Vec::new();
     if let Some(t) = at.track {
-        parts.push(track(t).to_string());
+        parts.push(t.as_str().to_string());
     }
     if let Some(s) = at.sample {
         parts.push(format!("sample {s}"));
@@ -328,14 +264,24 @@ pub fn text(checked: &[Checked]) -> String {
         let mut findings: Vec<&Finding> = c.findings().collect();
         findings.sort_by_key(|f| (f.severity as u8, f.at.time_ns.unwrap_or(i64::MIN)));
         for f in findings {
-            let _ = writeln!(out, "  {:<7} {:<26} {}", severity(f.severity), f.code, f.message);
+            let _ = writeln!(
+                out,
+                "  {:<7} {:<26} {}",
+                f.severity.as_str(),
+                f.code.as_str(),
+                f.message
+            );
             let at = place(&f.at);
             if !at.is_empty() {
                 let _ = writeln!(out, "  {:<7} {:<26} at {at}", "", "");
             }
         }
         if !c.rungs.is_empty() {
-            let rungs: Vec<String> = c.rungs.iter().map(|(n, w, h)| format!("{n} {w}x{h}")).collect();
+            let rungs: Vec<String> = c
+                .rungs
+                .iter()
+                .map(|p| format!("{} {}x{}", p.name, p.width, p.height))
+                .collect();
             let _ = writeln!(
                 out,
                 "  {:<7} {:<26} the ladder would ask for {}",

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ladder;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use lpbridge_contract::ladder;
 
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -20,7 +20,6 @@ use crate::swap::Reloader;
 
 use crate::bindings::multipart::PartBody;
 use crate::bindings::session::VerifyMode;
-use crate::errors::ComponentError;
 use crate::file_name::safe_file_name;
 use crate::runtime::{Limits, Runtime, default_concurrent_calls};
 
@@ -152,6 +151,7 @@ pub enum Command {
     },
     /// Run a Livepeer-compatible gateway that transcodes with openh264
     /// (go-livepeer's push endpoint: POST /live/{manifest}/{seq}.ts).
+    #[cfg(feature = "gateway")]
     Gateway {
         #[arg(long, env = "LPBRIDGE_GATEWAY_LISTEN", default_value = "127.0.0.1:8935")]
         listen: std::net::SocketAddr,
@@ -164,6 +164,7 @@ pub enum Command {
     /// The whole job on this machine: sample segments through the
     /// component, the host and a gateway (the built-in one by default);
     /// writes OUT/<rendition>/<n>.mp4 and OUT/index.html.
+    #[cfg(feature = "gateway")]
     Demo {
         #[arg(long, env = "LPBRIDGE_DEMO_OUT", default_value = "demo-out")]
         out: PathBuf,
@@ -186,6 +187,18 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+impl Command {
+    /// The log level without `RUST_LOG`: the demo's table is its output,
+    /// its logs are only for trouble.
+    pub fn default_log_level(&self) -> &'static str {
+        match self {
+            #[cfg(feature = "gateway")]
+            Command::Demo { .. } => "warn",
+            _ => "info",
+        }
+    }
 }
 
 /// How to talk to the gateway; shared by `transcode` and `serve`.
@@ -257,19 +270,16 @@ impl GatewayOptions {
         &self,
         runtime: Runtime,
         gateways: &[String],
-    ) -> Result<(Arc<Bridge>, Option<lpbridge_gateway::Gateway>)> {
+    ) -> Result<(Arc<Bridge>, Option<crate::local::Local>)> {
         let local = if gateways.iter().any(|g| g == "local") {
-            let started = lpbridge_gateway::Gateway::start(([127, 0, 0, 1], 0).into(), Default::default())
-                .await
-                .context("start the built-in gateway")?;
-            Some(started)
+            Some(crate::local::start().await?)
         } else {
             None
         };
         let urls: Vec<String> = gateways
             .iter()
             .map(|g| match &local {
-                Some(l) if g == "local" => l.url(),
+                Some(l) if g == "local" => crate::local::url(l),
                 _ => g.clone(),
             })
             .collect();
@@ -318,8 +328,8 @@ pub enum World {
 
 fn write_component(world: World, output: &Path) -> Result<()> {
     let bytes = match world {
-        World::Bridge => crate::EMBEDDED_COMPONENT,
-        World::Edge => crate::EDGE_COMPONENT,
+        World::Bridge => crate::components::EMBEDDED_COMPONENT,
+        World::Edge => crate::components::EDGE_COMPONENT,
     };
     std::fs::write(output, bytes).with_context(|| format!("write {}", output.display()))?;
     say!("{}: {} bytes", output.display(), bytes.len());
@@ -334,18 +344,21 @@ pub async fn run(cli: Cli) -> Result<()> {
     let runtime = sandbox.runtime()?;
     match cli.command {
         Command::Probe { segment } => {
-            let info = runtime.probe(&read(&segment)?).await?.map_err(ComponentError::from)?;
-            say!("{}", serde_json::to_string_pretty(&crate::info::to_json(&info))?);
+            let info = runtime.probe(&read(&segment)?).await??;
+            say!("{}", serde_json::to_string_pretty(&info.to_json())?);
         }
         Command::Split {
             segment,
             video_ts,
             audio_mp4,
         } => {
-            let out = runtime.split(&read(&segment)?).await?.map_err(ComponentError::from)?;
+            let out = runtime.split(&read(&segment)?).await??;
             write(&video_ts, &out.video_ts)?;
             write(&audio_mp4, &out.audio_mp4)?;
-            say!("{}", serde_json::to_string_pretty(&crate::info::to_json(&out.info))?);
+            say!(
+                "{}",
+                serde_json::to_string_pretty(&lpbridge_contract::SegmentInfo::from(out.info).to_json())?
+            );
         }
         Command::Join {
             video_ts,
@@ -363,11 +376,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             let (bridge, _local) = options.bridge(runtime, &gateway).await?;
             transcode(bridge, &creator, &out, &segments).await?;
         }
+        #[cfg(feature = "gateway")]
         Command::Gateway {
             listen,
             max_sessions,
             session_idle_secs,
         } => gateway(listen, max_sessions, session_idle_secs).await?,
+        #[cfg(feature = "gateway")]
         Command::Demo {
             out,
             segments,
@@ -435,7 +450,7 @@ impl Sandbox {
                 let bytes = std::fs::read(path).with_context(|| format!("read component {}", path.display()))?;
                 Runtime::with_cache(&bytes, self.limits, cache)
             }
-            None => Runtime::with_cache(crate::EMBEDDED_COMPONENT, self.limits, cache),
+            None => Runtime::with_cache(crate::components::EMBEDDED_COMPONENT, self.limits, cache),
         }
     }
 }
@@ -445,14 +460,14 @@ async fn join(runtime: &Runtime, video_ts: &Path, audio_mp4: &Path, output: &Pat
     let options = crate::bindings::types::JoinOptions { layout };
     let mp4 = runtime
         .join_with(&read(video_ts)?, &read(audio_mp4)?, options)
-        .await?
-        .map_err(ComponentError::from)?;
+        .await??;
     write(output, &mp4)?;
     say!("{} bytes -> {}", mp4.len(), output.display());
     Ok(())
 }
 
 /// The built-in gateway, until SIGTERM or Ctrl-C.
+#[cfg(feature = "gateway")]
 async fn gateway(listen: SocketAddr, max_sessions: usize, session_idle_secs: u64) -> Result<()> {
     let options = lpbridge_gateway::GatewayOptions {
         max_sessions,
@@ -467,6 +482,7 @@ async fn gateway(listen: SocketAddr, max_sessions: usize, session_idle_secs: u64
     Ok(())
 }
 
+#[cfg(feature = "gateway")]
 async fn demo(bridge: Arc<Bridge>, out: PathBuf, segments: u32, creator: String) -> Result<()> {
     let demo = crate::demo::DemoOptions {
         out: out.clone(),
@@ -531,10 +547,7 @@ async fn serve(
 
 /// The parts of a `multipart/mixed` body, listed, and written to `out`.
 async fn multipart(runtime: &Runtime, content_type: &str, body: &Path, out: Option<&Path>) -> Result<()> {
-    let parts = runtime
-        .multipart(content_type, &read(body)?)
-        .await?
-        .map_err(ComponentError::from)?;
+    let parts = runtime.multipart(content_type, &read(body)?).await??;
     if let Some(dir) = out {
         std::fs::create_dir_all(dir)?;
     }
@@ -622,7 +635,7 @@ async fn transcode(bridge: Arc<Bridge>, creator: &str, out: &Path, segments: &[P
                     ));
                 }
             }
-            Err(e) => failures.push(format!("{}: {}: {e}", path.display(), e.kind())),
+            Err(e) => failures.push(format!("{}: {}: {e}", path.display(), e.kind().as_str())),
         }
         if progress {
             eprint!("\r[{}/{total}] segments done", index + 1);

@@ -16,7 +16,6 @@ use anyhow::{Context, Result, bail};
 use lpbridge_gateway::synth::{SampleOptions, sample_segment};
 
 use crate::bridge::{Bridge, InOrder};
-use crate::errors::ComponentError;
 use crate::runtime::Runtime;
 
 pub struct DemoOptions {
@@ -41,7 +40,7 @@ pub struct Stats {
 
 impl Stats {
     pub async fn of(runtime: &Runtime, file: &[u8]) -> Result<Self> {
-        let info = runtime.probe(file).await?.map_err(ComponentError::from)?;
+        let info = runtime.probe(file).await??;
         let video = info.video.as_ref().context("no video track")?;
         Ok(Stats {
             width: video.width,

@@ -10,6 +10,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::lock::Locked;
 use crate::policy::{Origin, Sent};
 
 /// Why a failed attempt is tried again; the `reason` label of
@@ -71,11 +72,11 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn last_error(&self) -> Option<String> {
-        self.last_error.lock().unwrap().clone()
+        self.last_error.locked().clone()
     }
 
     pub fn set_last_error(&self, e: String) {
-        *self.last_error.lock().unwrap() = Some(e);
+        *self.last_error.locked() = Some(e);
     }
 }
 
@@ -138,7 +139,7 @@ impl Gateways {
     /// Whether gateway `i` may be tried now; takes the probe of an
     /// expired cool-down.
     fn take(&self, i: usize) -> bool {
-        let mut down = self.get(i).down_until.lock().unwrap();
+        let mut down = self.get(i).down_until.locked();
         match *down {
             None => true,
             Some(t) if Instant::now() < t => false,
@@ -151,12 +152,12 @@ impl Gateways {
 
     /// Its connections fail: left alone for the cool-down.
     pub fn mark_down(&self, i: usize) {
-        *self.get(i).down_until.lock().unwrap() = Some(Instant::now() + self.cooldown);
+        *self.get(i).down_until.locked() = Some(Instant::now() + self.cooldown);
     }
 
     /// It answered: tried again by everyone.
     pub fn mark_up(&self, i: usize) {
-        *self.get(i).down_until.lock().unwrap() = None;
+        *self.get(i).down_until.locked() = None;
     }
 }
 

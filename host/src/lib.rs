@@ -5,14 +5,16 @@ pub mod bindings;
 pub mod bridge;
 pub mod check;
 pub mod cli;
+pub mod components;
 pub mod connect;
+#[cfg(feature = "gateway")]
 pub mod demo;
-pub mod errors;
 pub mod failover;
 pub mod file_name;
 pub mod guard;
 pub mod http_error;
-pub mod info;
+pub mod local;
+pub mod lock;
 pub mod manifest;
 pub mod metrics;
 pub mod policy;
@@ -26,18 +28,6 @@ pub mod swap;
 /// host policy and the edge's default are one code.
 pub use lpbridge_contract::ladder;
 
-pub use errors::ComponentError;
 pub use runtime::{Limits, Runtime};
 
-/// The version of the `streamplace:livepeer` contract this host speaks, from
-/// the WIT package line.
-pub const CONTRACT: &str = env!("LPBRIDGE_CONTRACT");
-
-/// The guest component of the `bridge` world, built by `build.rs` for
-/// `wasm32-wasip2`: the one this host runs.
-pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lpbridge_guest.wasm"));
-
-/// The same library as a `wasi:http/proxy` component (the `edge` world),
-/// for edge runtimes; this host only hands it out (`lpbridge component
-/// edge`).
-pub const EDGE_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lpbridge_edge.wasm"));
+pub use components::{CONTRACT, EDGE_COMPONENT, EMBEDDED_COMPONENT};

@@ -10,12 +10,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = lpbridge::cli::Cli::parse();
-    // The demo's table is its output; its logs are only for trouble.
-    let default = if matches!(cli.command, lpbridge::cli::Command::Demo { .. }) {
-        "warn"
-    } else {
-        "info"
-    };
+    let default = cli.command.default_log_level();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // Colour only for a person at a terminal: not in a file or a pipe, and
@@ -39,7 +34,9 @@ async fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::from(failed.exit);
             }
             // 2 for bad media (the input's fault), 1 for anything else.
-            if e.downcast_ref::<lpbridge::ComponentError>().is_some() {
+            let bad_media = e.downcast_ref::<lpbridge_contract::MediaError>().is_some()
+                || e.downcast_ref::<lpbridge_contract::MultipartError>().is_some();
+            if bad_media {
                 std::process::ExitCode::from(2)
             } else {
                 std::process::ExitCode::FAILURE

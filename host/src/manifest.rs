@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use crate::ladder::Profile;
+use lpbridge_contract::ladder::Profile;
 
 /// Why a segment goes to a new manifest: the `reason` label of
 /// `lpbridge_manifest_rotations_total`.
@@ -110,7 +110,7 @@ fn or_none(names: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ladder::{FrameRate, H264Profile, default_ladder, renditions};
+    use lpbridge_contract::ladder::{FrameRate, H264Profile, default_ladder, renditions};
 
     fn ladder(w: u32, h: u32, fps: u32) -> Vec<Profile> {
         renditions(&default_ladder(), w, h, Some(FrameRate { num: fps, den: 1 }))

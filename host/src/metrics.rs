@@ -42,6 +42,10 @@ pub struct Metrics {
     pub host_overhead_ms: Histogram,
 }
 
+/// Every metric's name, help and labels are static and valid, and each is
+/// registered once, in one fresh registry.
+const STATIC: &str = "a static metric registers";
+
 impl Metrics {
     /// Every metric with its name and help text, registered in one place
     /// in the order of the struct, which is why this is long: a list, not
@@ -58,7 +62,7 @@ impl Metrics {
                     .buckets(buckets.clone()),
                 &["streamer"],
             )
-            .unwrap(),
+            .expect(STATIC),
             queued_transcode_duration_ms: prometheus::GaugeVec::new(
                 Opts::new(
                     "streamplace_queued_transcode_duration_ms",
@@ -66,10 +70,11 @@ impl Metrics {
                 ),
                 &["streamer"],
             )
-            .unwrap(),
-            attempts: IntCounter::new("streamplace_transcode_attempts_total", "Segments sent for transcoding").unwrap(),
-            successes: IntCounter::new("streamplace_transcode_successes_total", "Segments transcoded").unwrap(),
-            errors: IntCounter::new("streamplace_transcode_errors_total", "Segments that failed").unwrap(),
+            .expect(STATIC),
+            attempts: IntCounter::new("streamplace_transcode_attempts_total", "Segments sent for transcoding")
+                .expect(STATIC),
+            successes: IntCounter::new("streamplace_transcode_successes_total", "Segments transcoded").expect(STATIC),
+            errors: IntCounter::new("streamplace_transcode_errors_total", "Segments that failed").expect(STATIC),
             errors_by_kind: IntCounterVec::new(
                 Opts::new(
                     "lpbridge_transcode_errors_by_kind_total",
@@ -77,24 +82,24 @@ impl Metrics {
                 ),
                 &["kind"],
             )
-            .unwrap(),
+            .expect(STATIC),
             in_flight: IntGaugeVec::new(
                 Opts::new("lpbridge_session_in_flight", "Segments in flight"),
                 &["session"],
             )
-            .unwrap(),
+            .expect(STATIC),
             waiting: IntGaugeVec::new(
                 Opts::new("lpbridge_session_waiting", "Segments waiting for a slot"),
                 &["session"],
             )
-            .unwrap(),
-            bytes_in: IntCounter::new("lpbridge_segment_bytes_in_total", "Segment bytes received").unwrap(),
-            bytes_out: IntCounter::new("lpbridge_rendition_bytes_out_total", "Rendition bytes produced").unwrap(),
+            .expect(STATIC),
+            bytes_in: IntCounter::new("lpbridge_segment_bytes_in_total", "Segment bytes received").expect(STATIC),
+            bytes_out: IntCounter::new("lpbridge_rendition_bytes_out_total", "Rendition bytes produced").expect(STATIC),
             denied: IntCounterVec::new(
                 Opts::new("lpbridge_requests_refused_total", "Outgoing requests the host refused"),
                 &["reason"],
             )
-            .unwrap(),
+            .expect(STATIC),
             rendition_mismatch: IntCounterVec::new(
                 Opts::new(
                     "lpbridge_rendition_mismatch_total",
@@ -102,7 +107,7 @@ impl Metrics {
                 ),
                 &["rendition", "what"],
             )
-            .unwrap(),
+            .expect(STATIC),
             retries: IntCounterVec::new(
                 Opts::new(
                     "lpbridge_retries_total",
@@ -110,8 +115,9 @@ impl Metrics {
                 ),
                 &["reason"],
             )
-            .unwrap(),
-            failovers: IntCounter::new("lpbridge_failovers_total", "Retries that went to another gateway").unwrap(),
+            .expect(STATIC),
+            failovers: IntCounter::new("lpbridge_failovers_total", "Retries that went to another gateway")
+                .expect(STATIC),
             manifest_rotations: IntCounterVec::new(
                 Opts::new(
                     "lpbridge_manifest_rotations_total",
@@ -119,7 +125,7 @@ impl Metrics {
                 ),
                 &["reason"],
             )
-            .unwrap(),
+            .expect(STATIC),
             gateway_up: IntGaugeVec::new(
                 Opts::new(
                     "lpbridge_gateway_up",
@@ -127,14 +133,14 @@ impl Metrics {
                 ),
                 &["gateway"],
             )
-            .unwrap(),
-            traps: IntCounter::new("lpbridge_component_traps_total", "Component calls that trapped").unwrap(),
-            hot_swaps: IntCounter::new("lpbridge_component_swaps_total", "Components swapped in").unwrap(),
+            .expect(STATIC),
+            traps: IntCounter::new("lpbridge_component_traps_total", "Component calls that trapped").expect(STATIC),
+            hot_swaps: IntCounter::new("lpbridge_component_swaps_total", "Components swapped in").expect(STATIC),
             component: IntGaugeVec::new(
                 Opts::new("lpbridge_component_info", "The component serving, by version and hash"),
                 &["version", "sha256"],
             )
-            .unwrap(),
+            .expect(STATIC),
             gateway_wait_ms: Histogram::with_opts(
                 HistogramOpts::new(
                     "lpbridge_gateway_wait_ms",
@@ -142,7 +148,7 @@ impl Metrics {
                 )
                 .buckets(buckets.clone()),
             )
-            .unwrap(),
+            .expect(STATIC),
             host_overhead_ms: Histogram::with_opts(
                 HistogramOpts::new(
                     "lpbridge_host_overhead_ms",
@@ -152,39 +158,42 @@ impl Metrics {
                     1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0,
                 ]),
             )
-            .unwrap(),
+            .expect(STATIC),
             registry,
         };
         let r = &m.registry;
-        r.register(Box::new(m.transcode_duration_ms.clone())).unwrap();
-        r.register(Box::new(m.queued_transcode_duration_ms.clone())).unwrap();
-        r.register(Box::new(m.attempts.clone())).unwrap();
-        r.register(Box::new(m.successes.clone())).unwrap();
-        r.register(Box::new(m.errors.clone())).unwrap();
-        r.register(Box::new(m.errors_by_kind.clone())).unwrap();
-        r.register(Box::new(m.in_flight.clone())).unwrap();
-        r.register(Box::new(m.waiting.clone())).unwrap();
-        r.register(Box::new(m.bytes_in.clone())).unwrap();
-        r.register(Box::new(m.bytes_out.clone())).unwrap();
-        r.register(Box::new(m.denied.clone())).unwrap();
-        r.register(Box::new(m.rendition_mismatch.clone())).unwrap();
-        r.register(Box::new(m.retries.clone())).unwrap();
-        r.register(Box::new(m.failovers.clone())).unwrap();
-        r.register(Box::new(m.manifest_rotations.clone())).unwrap();
-        r.register(Box::new(m.gateway_up.clone())).unwrap();
-        r.register(Box::new(m.traps.clone())).unwrap();
-        r.register(Box::new(m.hot_swaps.clone())).unwrap();
-        r.register(Box::new(m.component.clone())).unwrap();
-        r.register(Box::new(m.gateway_wait_ms.clone())).unwrap();
-        r.register(Box::new(m.host_overhead_ms.clone())).unwrap();
+        r.register(Box::new(m.transcode_duration_ms.clone())).expect(STATIC);
+        r.register(Box::new(m.queued_transcode_duration_ms.clone()))
+            .expect(STATIC);
+        r.register(Box::new(m.attempts.clone())).expect(STATIC);
+        r.register(Box::new(m.successes.clone())).expect(STATIC);
+        r.register(Box::new(m.errors.clone())).expect(STATIC);
+        r.register(Box::new(m.errors_by_kind.clone())).expect(STATIC);
+        r.register(Box::new(m.in_flight.clone())).expect(STATIC);
+        r.register(Box::new(m.waiting.clone())).expect(STATIC);
+        r.register(Box::new(m.bytes_in.clone())).expect(STATIC);
+        r.register(Box::new(m.bytes_out.clone())).expect(STATIC);
+        r.register(Box::new(m.denied.clone())).expect(STATIC);
+        r.register(Box::new(m.rendition_mismatch.clone())).expect(STATIC);
+        r.register(Box::new(m.retries.clone())).expect(STATIC);
+        r.register(Box::new(m.failovers.clone())).expect(STATIC);
+        r.register(Box::new(m.manifest_rotations.clone())).expect(STATIC);
+        r.register(Box::new(m.gateway_up.clone())).expect(STATIC);
+        r.register(Box::new(m.traps.clone())).expect(STATIC);
+        r.register(Box::new(m.hot_swaps.clone())).expect(STATIC);
+        r.register(Box::new(m.component.clone())).expect(STATIC);
+        r.register(Box::new(m.gateway_wait_ms.clone())).expect(STATIC);
+        r.register(Box::new(m.host_overhead_ms.clone())).expect(STATIC);
         m
     }
 
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out).unwrap();
-        String::from_utf8(out).unwrap()
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect(STATIC);
+        String::from_utf8(out).expect(STATIC)
     }
 }
 

@@ -13,6 +13,7 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 
 use crate::connect::{self, IoFuture};
 use crate::guard::Guard;
+use crate::lock::Locked;
 
 /// scheme://host:port, lowercased, with the default port filled in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,20 +132,20 @@ impl Refusals {
         if let Some(f) = &self.listener {
             f(&r);
         }
-        self.list.lock().unwrap().push(r);
+        self.list.locked().push(r);
     }
 
     pub fn take(&self) -> Vec<Refusal> {
-        std::mem::take(&mut self.list.lock().unwrap())
+        std::mem::take(&mut self.list.locked())
     }
 
     pub fn queued(&self) -> Option<Duration> {
-        *self.queued.lock().unwrap()
+        *self.queued.locked()
     }
 
     /// What the last request met, and forgets it (for the next attempt).
     pub fn take_sent(&self) -> Option<Sent> {
-        self.sent.lock().unwrap().take()
+        self.sent.locked().take()
     }
 }
 
@@ -211,7 +212,7 @@ impl WasiHttpHooks for PolicyHooks {
             let slot = match &guard {
                 Some(g) => match g.acquire().await {
                     Ok(slot) => {
-                        *refusals.queued.lock().unwrap() = Some(waited.elapsed());
+                        *refusals.queued.locked() = Some(waited.elapsed());
                         Some(slot)
                     }
                     Err(b) => {
@@ -231,7 +232,7 @@ impl WasiHttpHooks for PolicyHooks {
             // The response headers are here (or the request failed): the
             // slot goes back now, as upstream's Guard does.
             drop(slot);
-            *refusals.sent.lock().unwrap() = Some(Sent::of(&sent));
+            *refusals.sent.locked() = Some(Sent::of(&sent));
             sent
         })
     }

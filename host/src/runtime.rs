@@ -18,13 +18,13 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::p2::types::HostFutureIncomingResponse;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::bindings::check::{Report, StreamFinding};
-use crate::bindings::multipart::{MultipartError, Part};
-use crate::bindings::session::{Profile, Rendition, SegmentRequest, Sent, TranscodeError, VerifyMode};
-use crate::bindings::types::{JoinOptions, MediaError, Mp4Layout, SegmentInfo, SplitOutput};
+use crate::bindings::multipart::Part;
+use crate::bindings::session::{Profile, SegmentRequest, Sent, VerifyMode};
+use crate::bindings::types::{self, JoinOptions, Mp4Layout, SplitOutput};
 use crate::bindings::{Bridge, BridgePre};
 use crate::policy::PolicyHooks;
 use crate::stopped::{MemoryCap, Stopped};
+use lpbridge_contract::{Finding, MediaError, MultipartError, Rendition, Report, SegmentInfo, TranscodeError};
 
 /// Per-call resource limits.
 #[derive(Clone, Copy, Debug)]
@@ -172,7 +172,7 @@ impl Runtime {
 
     /// The component built by cargo and embedded in this binary.
     pub fn embedded(limits: Limits) -> Result<Self> {
-        Self::new(crate::EMBEDDED_COMPONENT, limits)
+        Self::new(crate::components::EMBEDDED_COMPONENT, limits)
     }
 
     async fn instance(&self, hooks: PolicyHooks) -> Result<Instance> {
@@ -208,14 +208,15 @@ impl Runtime {
 
     pub async fn probe(&self, segment: &[u8]) -> Result<Result<SegmentInfo, MediaError>> {
         let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
-        Ok(r.streamplace_livepeer_remux().call_probe(&mut store, segment).await?)
+        let answer = r.streamplace_livepeer_remux().call_probe(&mut store, segment).await?;
+        Ok(answer.map(Into::into).map_err(Into::into))
     }
 
     /// A segment's findings, computed in the component from its bytes.
     pub async fn check(&self, segment: &[u8]) -> Result<Report> {
         let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         let answer = r.streamplace_livepeer_check().call_check(&mut store, segment).await;
-        answer.map_err(|e| self.stopped(&store, e))
+        answer.map(Into::into).map_err(|e| self.stopped(&store, e))
     }
 
     /// A failed call's error, as the limit that stopped it when one did.
@@ -230,17 +231,25 @@ impl Runtime {
         }
     }
 
-    /// Segments' infos in stream order, checked as one stream.
-    pub async fn check_stream(&self, segments: &[Option<SegmentInfo>]) -> Result<Vec<StreamFinding>> {
+    /// Segments' infos in stream order, checked as one stream: each
+    /// finding with the index of the segment it falls on.
+    pub async fn check_stream(&self, segments: &[Option<SegmentInfo>]) -> Result<Vec<(usize, Finding)>> {
         let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
-        Ok(r.streamplace_livepeer_check()
-            .call_check_stream(&mut store, segments)
-            .await?)
+        let segments: Vec<Option<types::SegmentInfo>> = segments.iter().cloned().map(|s| s.map(Into::into)).collect();
+        let found = r
+            .streamplace_livepeer_check()
+            .call_check_stream(&mut store, &segments)
+            .await?;
+        Ok(found
+            .into_iter()
+            .map(|f| (f.segment as usize, f.finding.into()))
+            .collect())
     }
 
     pub async fn split(&self, segment: &[u8]) -> Result<Result<SplitOutput, MediaError>> {
         let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
-        Ok(r.streamplace_livepeer_remux().call_split(&mut store, segment).await?)
+        let answer = r.streamplace_livepeer_remux().call_split(&mut store, segment).await?;
+        Ok(answer.map_err(Into::into))
     }
 
     /// A progressive MP4; `join_with` for the options.
@@ -262,9 +271,11 @@ impl Runtime {
         options: JoinOptions,
     ) -> Result<Result<Vec<u8>, MediaError>> {
         let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
-        Ok(r.streamplace_livepeer_remux()
+        let answer = r
+            .streamplace_livepeer_remux()
             .call_join(&mut store, video_ts, audio_mp4, options)
-            .await?)
+            .await?;
+        Ok(answer.map_err(Into::into))
     }
 
     /// `bytes` into a fresh instance and back out, unchanged: the floor
@@ -277,7 +288,7 @@ impl Runtime {
             .store_until(PolicyHooks::deny_all(), self.limits.call_deadline)
             .await?;
         let instance = self.pre.instance_pre().instantiate_async(&mut store).await?;
-        let interface = format!("streamplace:livepeer/calibrate@{}", crate::CONTRACT);
+        let interface = format!("streamplace:livepeer/calibrate@{}", crate::components::CONTRACT);
         let echo = instance
             .get_export_index(&mut store, None, &interface)
             .and_then(|i| instance.get_export_index(&mut store, Some(&i), "echo"))
@@ -289,9 +300,11 @@ impl Runtime {
 
     pub async fn multipart(&self, content_type: &str, body: &[u8]) -> Result<Result<Vec<Part>, MultipartError>> {
         let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
-        Ok(r.streamplace_livepeer_multipart()
+        let answer = r
+            .streamplace_livepeer_multipart()
             .call_parse(&mut store, content_type, body)
-            .await?)
+            .await?;
+        Ok(answer.map_err(Into::into))
     }
 }
 
@@ -336,11 +349,12 @@ pub struct Opened<'a> {
 
 impl Opened<'_> {
     pub async fn probe(&mut self, segment: &[u8]) -> Result<Result<SegmentInfo, MediaError>> {
-        Ok(self
+        let answer = self
             .bridge
             .streamplace_livepeer_remux()
             .call_probe(&mut self.store, segment)
-            .await?)
+            .await?;
+        Ok(answer.map(Into::into).map_err(Into::into))
     }
 
     /// The round trip, in two calls so that no instance is held while the
@@ -378,7 +392,7 @@ impl Opened<'_> {
         let (response, pending) = match sent {
             Err(e) => {
                 return Ok(RoundTrip {
-                    answer: Err(e),
+                    answer: Err(e.into()),
                     gateway_wait: Duration::ZERO,
                 });
             }
@@ -401,9 +415,10 @@ impl Opened<'_> {
             .call_receive(&mut store, response, &pending)
             .await?
             .map(|out| Answer {
-                info: pending.info,
-                renditions: out.renditions,
-            });
+                info: pending.info.into(),
+                renditions: out.renditions.into_iter().map(Into::into).collect(),
+            })
+            .map_err(Into::into);
         Ok(RoundTrip { answer, gateway_wait })
     }
 }
@@ -506,7 +521,9 @@ fn cached(engine: &Engine, component: &[u8], hash: &str, dir: &Path) -> Result<C
         // SAFETY: the file is one this program wrote from a component whose
         // hash is in its name, in the operator's cache directory; a file
         // from another engine configuration is refused by wasmtime.
-        match unsafe { Component::deserialize_file(engine, &file) } {
+        #[allow(unsafe_code)]
+        let loaded = unsafe { Component::deserialize_file(engine, &file) };
+        match loaded {
             Ok(c) => {
                 tracing::debug!(file = %file.display(), "compiled component loaded from the cache");
                 return Ok(c);
@@ -563,14 +580,14 @@ fn check_contract(engine: &Engine, component: &Component) -> Result<()> {
     if theirs.is_empty() {
         anyhow::bail!(
             "the component exports no {prefix} interface; this host speaks streamplace:livepeer@{}",
-            crate::CONTRACT
+            crate::components::CONTRACT
         );
     }
     // The version that differs, not merely the first listed.
-    match theirs.iter().find(|t| *t != crate::CONTRACT) {
+    match theirs.iter().find(|t| *t != crate::components::CONTRACT) {
         Some(v) => anyhow::bail!(
             "the component speaks streamplace:livepeer@{v}; this host speaks streamplace:livepeer@{}",
-            crate::CONTRACT
+            crate::components::CONTRACT
         ),
         None => Ok(()),
     }

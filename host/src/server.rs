@@ -20,7 +20,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 
-use crate::bridge::{Bridge, BridgeError};
+use lpbridge_contract::reply::{ErrorKind, ErrorReply};
+
+use crate::bridge::Bridge;
 use crate::swap::Reloader;
 
 pub struct Service {
@@ -36,28 +38,17 @@ fn json(status: StatusCode, value: serde_json::Value) -> Reply {
         .status(status)
         .header("Content-Type", "application/json")
         .body(Full::new(Bytes::from(value.to_string())))
-        .unwrap()
+        .expect("a status and a static header make a response")
 }
 
-fn error(status: StatusCode, kind: &str, message: &str) -> Reply {
-    json(status, serde_json::json!({ "error": kind, "message": message }))
-}
-
-/// The HTTP status for a failed segment.
-pub fn status_of(e: &BridgeError) -> StatusCode {
-    match e {
-        BridgeError::Media { kind: "too-large", .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        BridgeError::Media { .. } => StatusCode::BAD_REQUEST,
-        BridgeError::Backlog(_) => StatusCode::TOO_MANY_REQUESTS,
-        BridgeError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
-        BridgeError::Gateway { .. }
-        | BridgeError::Transport(_)
-        | BridgeError::Answer(_)
-        | BridgeError::Rendition { .. }
-        | BridgeError::Mismatch { .. }
-        | BridgeError::Denied(_) => StatusCode::BAD_GATEWAY,
-        BridgeError::Component(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+/// The contract's error reply: its kind, its status, its JSON.
+fn error(reply: ErrorReply) -> Reply {
+    let status = StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Response::builder()
+        .status(status)
+        .header("Content-Type", "application/json")
+        .body(Full::new(Bytes::from(reply.json())))
+        .expect("a status and a static header make a response")
 }
 
 fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
@@ -102,27 +93,25 @@ impl Service {
                 Response::builder()
                     .header("Content-Type", "text/plain; version=0.0.4")
                     .body(Full::new(Bytes::from(self.bridge.metrics.render())))
-                    .unwrap()
+                    .expect("a static header makes a response")
             }
             (&Method::GET, "/healthz") => json(
                 StatusCode::OK,
                 serde_json::json!({
                     "status": "ok",
                     "component": self.bridge.runtime().hash,
-                    "contract": crate::CONTRACT,
+                    "contract": crate::components::CONTRACT,
                     "sessions": self.bridge.sessions.len(),
                 }),
             ),
             (&Method::POST, "/admin/reload") => match self.reloader.reload().await {
                 Ok(hash) => json(StatusCode::OK, serde_json::json!({ "component": hash })),
-                Err(e) => error(StatusCode::CONFLICT, "reload-refused", &format!("{e:#}")),
+                Err(e) => error(ErrorReply::new(ErrorKind::ReloadRefused, format!("{e:#}"))),
             },
-            (_, "/v1/segments" | "/v1/check" | "/metrics" | "/healthz" | "/admin/reload") => error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "see the README for the routes",
-            ),
-            _ => error(StatusCode::NOT_FOUND, "not-found", "no such route"),
+            (_, "/v1/segments" | "/v1/check" | "/metrics" | "/healthz" | "/admin/reload") => {
+                error(ErrorReply::wrong_method())
+            }
+            _ => error(ErrorReply::not_found()),
         };
         Ok(reply)
     }
@@ -136,10 +125,10 @@ impl Service {
         };
         match crate::check::one(&self.bridge.runtime(), &body).await {
             Ok(report) => {
-                let rungs = crate::check::rungs(&self.bridge.config().ladder, &report);
-                json(StatusCode::OK, crate::check::report_json(&report, &rungs))
+                let rungs = crate::check::profiles(&self.bridge.config().ladder, &report);
+                json(StatusCode::OK, report.to_json(&rungs))
             }
-            Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "component", &format!("{e:#}")),
+            Err(e) => error(ErrorReply::new(ErrorKind::Component, format!("{e:#}"))),
         }
     }
 
@@ -147,27 +136,21 @@ impl Service {
     async fn body(&self, req: Request<Incoming>) -> Result<Vec<u8>, Reply> {
         match read_limited(req.into_body(), self.max_body).await {
             Ok(Some(b)) => Ok(b),
-            Ok(None) => Err(error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                &format!("segment bodies are limited to {} bytes", self.max_body),
-            )),
-            Err(e) => Err(error(
-                StatusCode::BAD_REQUEST,
-                "bad-request",
-                &format!("reading the body: {e}"),
-            )),
+            Ok(None) => Err(error(ErrorReply::body_too_large(self.max_body))),
+            Err(e) => Err(error(ErrorReply::new(
+                ErrorKind::BadRequest,
+                format!("reading the body: {e}"),
+            ))),
         }
     }
 
     async fn segment(&self, req: Request<Incoming>) -> Reply {
         let query = req.uri().query().unwrap_or("");
         let Some(creator) = query_param(query, "creator").and_then(decode).filter(|c| !c.is_empty()) else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad-request",
+            return error(ErrorReply::new(
+                ErrorKind::BadRequest,
                 "the creator query parameter (a DID) is required",
-            );
+            ));
         };
         let body = match self.body(req).await {
             Ok(b) => b,
@@ -175,7 +158,7 @@ impl Service {
         };
         match self.bridge.transcode(&creator, &body).await {
             Ok(t) => multipart(&t),
-            Err(e) => error(status_of(&e), e.kind(), &e.to_string()),
+            Err(e) => error(ErrorReply::new(e.kind(), e.to_string())),
         }
     }
 }
@@ -236,7 +219,11 @@ fn multipart(t: &crate::bridge::Transcoded) -> Reply {
             .header("Livepeer-Manifest", &c.manifest)
             .header("Livepeer-Seq", c.seq.to_string());
     }
-    response.body(Full::new(Bytes::from(body))).unwrap()
+    // The manifest passed the component's check ([A-Za-z0-9_-]+) before
+    // the gateway was asked, so it is a header value.
+    response
+        .body(Full::new(Bytes::from(body)))
+        .expect("static headers, a manifest and a number make a response")
 }
 
 /// Serves until SIGTERM (or `shutdown` resolves), then waits for the

@@ -32,8 +32,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use crate::guard::Guard;
-use crate::ladder::Profile;
+use crate::lock::Locked;
 use crate::manifest::{self, Change, Reason};
+use lpbridge_contract::ladder::Profile;
 
 pub struct Session {
     pub did: String,
@@ -123,7 +124,7 @@ fn trailer() -> String {
     let mut v = random();
     (0..8)
         .map(|_| {
-            let c = char::from_digit((v % 36) as u32, 36).unwrap();
+            let c = char::from_digit((v % 36) as u32, 36).expect("a digit below 36");
             v /= 36;
             c
         })
@@ -144,7 +145,7 @@ impl Ticket {
             let notified = session.turns.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if session.state.lock().unwrap().settled >= self.place {
+            if session.state.locked().settled >= self.place {
                 return Turn(self);
             }
             notified.await;
@@ -176,7 +177,7 @@ impl Turn {
 impl Session {
     /// The next segment's place in the stream: call in segment order.
     pub fn ticket(self: &Arc<Self>) -> Ticket {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.state.locked();
         s.last_used = Instant::now();
         let place = s.next_place;
         s.next_place += 1;
@@ -188,7 +189,7 @@ impl Session {
     }
 
     fn claim(&self, place: u64, profiles: &[Profile]) -> Claim {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.state.locked();
         s.last_used = Instant::now();
         let rotate = s.rotate.take();
         let change = match (&s.current, rotate) {
@@ -225,7 +226,7 @@ impl Session {
 
     /// `place` is claimed or given up: the next in the stream may go.
     fn settle(&self, place: u64) {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.state.locked();
         s.settled_ahead.insert(place);
         while s.settled_ahead.first() == Some(&s.settled) {
             s.settled_ahead.pop_first();
@@ -240,7 +241,7 @@ impl Session {
     /// opens a fresh one; returns why when that was decided now. Outcomes
     /// of older manifests are not counted.
     pub fn report(&self, manifest: &str, outcome: Outcome, rotate_after: u32) -> Option<Change> {
-        let mut s = self.state.lock().unwrap();
+        let mut s = self.state.locked();
         s.last_used = Instant::now();
         if s.current.as_ref().is_none_or(|m| m.name != manifest) || s.rotate.is_some() {
             return None;
@@ -272,15 +273,15 @@ impl Session {
 
     /// The gateway this session sends to.
     pub fn gateway(&self) -> usize {
-        self.state.lock().unwrap().gateway
+        self.state.locked().gateway
     }
 
     pub fn set_gateway(&self, gateway: usize) {
-        self.state.lock().unwrap().gateway = gateway;
+        self.state.locked().gateway = gateway;
     }
 
     fn idle_for(&self) -> Duration {
-        self.state.lock().unwrap().last_used.elapsed()
+        self.state.locked().last_used.elapsed()
     }
 }
 
@@ -300,7 +301,7 @@ impl Sessions {
     }
 
     pub fn get(&self, did: &str) -> Arc<Session> {
-        let mut map = self.map.lock().unwrap();
+        let mut map = self.map.locked();
         map.entry(did.to_string())
             .or_insert_with(|| {
                 Arc::new(Session {
@@ -325,14 +326,14 @@ impl Sessions {
 
     /// Drops sessions idle for longer than `idle` with nothing in flight.
     pub fn expire(&self, idle: Duration) -> usize {
-        let mut map = self.map.lock().unwrap();
+        let mut map = self.map.locked();
         let before = map.len();
         map.retain(|_, s| s.idle_for() < idle || s.guard.in_flight() > 0 || s.guard.waiting() > 0);
         before - map.len()
     }
 
     pub fn len(&self) -> usize {
-        self.map.lock().unwrap().len()
+        self.map.locked().len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -342,8 +343,7 @@ impl Sessions {
     /// (session label, in flight, waiting) of every session.
     pub fn load(&self) -> Vec<(String, usize, usize)> {
         self.map
-            .lock()
-            .unwrap()
+            .locked()
             .values()
             .map(|s| (s.label.clone(), s.guard.in_flight(), s.guard.waiting()))
             .collect()
@@ -353,7 +353,7 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ladder::{FrameRate, default_ladder, renditions};
+    use lpbridge_contract::ladder::{FrameRate, default_ladder, renditions};
 
     fn ladder(w: u32, h: u32) -> Vec<Profile> {
         renditions(&default_ladder(), w, h, Some(FrameRate { num: 60, den: 1 }))

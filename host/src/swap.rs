@@ -12,9 +12,9 @@ use anyhow::{Context, Result, bail, ensure};
 use tokio::sync::Mutex;
 
 use crate::bindings::multipart::PartBody;
-use crate::bindings::types::MediaError;
 use crate::bridge::Bridge;
 use crate::runtime::{Limits, Runtime};
+use lpbridge_contract::MediaError;
 
 pub struct Reloader {
     pub bridge: Arc<Bridge>,
@@ -112,7 +112,7 @@ pub async fn self_check(runtime: &Runtime, segment: Option<&[u8]>) -> Result<()>
     );
     let junk = runtime.probe(b"\0\0\0\x10\xff\xfe\xfd\xfcjunkjunk").await?;
     ensure!(
-        matches!(junk, Err(MediaError::Malformed(_))),
+        matches!(junk, Err(MediaError::Malformed { .. })),
         "probe of junk gave {junk:?}"
     );
     if let Some(segment) = segment {

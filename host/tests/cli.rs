@@ -1,5 +1,7 @@
 //! The `lpbridge` binary as a user runs it.
 
+#![allow(clippy::unwrap_used)] // an unwrap here is an assertion
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -60,11 +62,11 @@ fn split_then_join_writes_files() {
     join(&["--fragmented"], &fragmented);
     let movie = std::fs::read(&fragmented).unwrap();
     let (f, p) = (
-        lpbridge_guest::mp4::parse(&movie).unwrap(),
-        lpbridge_guest::mp4::parse(&progressive).unwrap(),
+        lpbridge_media::mp4::parse(&movie).unwrap(),
+        lpbridge_media::mp4::parse(&progressive).unwrap(),
     );
     assert!(f.fragmented && !p.fragmented, "--fragmented chose the layout");
-    let samples = |m: &lpbridge_guest::mp4::Movie<'_>| m.tracks.iter().map(|t| t.samples.len()).collect::<Vec<_>>();
+    let samples = |m: &lpbridge_media::mp4::Movie<'_>| m.tracks.iter().map(|t| t.samples.len()).collect::<Vec<_>>();
     assert_eq!(samples(&f), samples(&p));
     assert_eq!(samples(&f)[0], 49);
 }
@@ -407,6 +409,7 @@ fn check_shows_progress_on_a_terminal_only() {
 /// built-in gateway (which fixes a manifest's profiles at its first
 /// segment): every segment transcodes, and the log says where and why a
 /// new manifest opened.
+#[cfg(feature = "gateway")]
 #[test]
 fn transcode_opens_a_new_manifest_where_the_ladder_changes() {
     let out = scratch("cli-turning");
@@ -454,6 +457,34 @@ fn transcode_opens_a_new_manifest_where_the_ladder_changes() {
 
 /// `--perfmap` (a flag like every other setting) writes the map `perf`
 /// reads, naming the component's functions; without it there is none.
+/// A build without the built-in gateway (`--no-default-features`, as
+/// `scripts/test` runs this file once) refuses `local` naming the cargo
+/// feature, has no `gateway` or `demo` command, and serves the rest.
+#[cfg(not(feature = "gateway"))]
+#[test]
+fn a_build_without_the_gateway_refuses_local_by_name() {
+    let out = scratch("cli-no-gateway");
+    let run = bin()
+        .args(["transcode", "--gateway", "local", "--creator", "did:plc:prod", "--out"])
+        .arg(&out)
+        .arg(fixture("sample-segment.mp4"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("without its built-in gateway (cargo feature `gateway`)"),
+        "{stderr}"
+    );
+    for command in ["gateway", "demo"] {
+        let run = bin().arg(command).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(stderr.contains("unrecognized subcommand"), "{command}: {stderr}");
+    }
+    let probe = bin().arg("probe").arg(fixture("5sec.mp4")).output().unwrap();
+    assert!(probe.status.success(), "{}", String::from_utf8_lossy(&probe.stderr));
+}
+
 #[test]
 fn perfmap_is_a_flag_and_names_the_components_functions() {
     for on in [true, false] {

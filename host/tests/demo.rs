@@ -3,6 +3,8 @@
 //! video must reach `readyState >= 2` with the duration and frame size of
 //! its file.
 
+#![allow(clippy::unwrap_used)] // an unwrap here is an assertion
+
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -52,7 +54,7 @@ fn demo_writes_renditions_a_table_and_a_page() {
     for dir in ["source", "360p", "240p", "160p"] {
         for i in 0..2 {
             let file = out.join(dir).join(format!("{i}.mp4"));
-            let info = lpbridge_guest::probe(&std::fs::read(&file).unwrap()).unwrap();
+            let info = lpbridge_media::probe(&std::fs::read(&file).unwrap()).unwrap();
             assert_eq!(info.audio.as_ref().unwrap().codec.name(), "opus", "{}", file.display());
         }
     }
@@ -144,7 +146,7 @@ async fn plays_in_chromium(out: &Path, fragmented: bool) {
         assert!(r["readyState"].as_u64().unwrap() >= 2, "{src}: {r}");
         // The browser's numbers against the file's own.
         let file = std::fs::read(out.join(src)).unwrap();
-        let info = lpbridge_guest::probe(&file).unwrap();
+        let info = lpbridge_media::probe(&file).unwrap();
         let rendition = !src.starts_with("source");
         assert_eq!(info.fragmented, fragmented && rendition, "{src}: fragmented");
         let v = info.video.as_ref().unwrap();
@@ -236,7 +238,7 @@ fn gateway_subcommand_serves_transcode() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for (rung, size) in [("360p", (640, 360)), ("240p", (426, 240))] {
         let file = std::fs::read(out.join(rung).join("0.mp4")).unwrap();
-        let info = lpbridge_guest::probe(&file).unwrap();
+        let info = lpbridge_media::probe(&file).unwrap();
         assert_eq!(
             (info.video.as_ref().unwrap().width, info.video.as_ref().unwrap().height),
             size,

@@ -3,6 +3,8 @@
 //! reset, with the limit that ran out named with its flag and value, on one
 //! line, whatever `RUST_BACKTRACE` says.
 
+#![allow(clippy::unwrap_used)] // an unwrap here is an assertion
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

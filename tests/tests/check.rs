@@ -3,8 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use lpbridge::bindings::check::{Report, Severity, TrackKind};
-use lpbridge::bindings::types::SegmentInfo;
+use lpbridge_contract::{Report, SegmentInfo, Severity};
 use lpbridge_tests::*;
 
 fn check(bytes: &[u8]) -> Report {
@@ -16,13 +15,7 @@ fn off(r: &Report) -> BTreeSet<(String, Option<&'static str>)> {
     r.findings
         .iter()
         .filter(|f| f.severity != Severity::Info)
-        .map(|f| {
-            let track = f.at.track.map(|t| match t {
-                TrackKind::Video => "video",
-                TrackKind::Audio => "audio",
-            });
-            (f.code.clone(), track)
-        })
+        .map(|f| (f.code.as_str().to_string(), f.at.track.map(|t| t.as_str())))
         .collect()
 }
 
@@ -30,7 +23,7 @@ fn codes(r: &Report, severity: Severity) -> BTreeSet<String> {
     r.findings
         .iter()
         .filter(|f| f.severity == severity)
-        .map(|f| f.code.clone())
+        .map(|f| f.code.as_str().to_string())
         .collect()
 }
 
@@ -98,7 +91,11 @@ fn streamplace_segments_give_their_known_quirks_and_nothing_else() {
         "5sec: {infos:?}"
     );
     let short = check(&streamplace_segment("short-video.mp4"));
-    let offset = short.findings.iter().find(|f| f.code == "av-start-offset").unwrap();
+    let offset = short
+        .findings
+        .iter()
+        .find(|f| f.code.as_str() == "av-start-offset")
+        .unwrap();
     assert_eq!(offset.message, "the video starts 829.0 ms after the audio");
     assert_eq!(offset.at.time_ns, Some(829_000_000));
 }
@@ -129,7 +126,7 @@ fn generated_segments_give_exactly_their_defects() {
         check(&file(n))
             .findings
             .into_iter()
-            .find(|f| f.code == "layout")
+            .find(|f| f.code.as_str() == "layout")
             .unwrap()
             .message
     };
@@ -194,7 +191,7 @@ fn made_defects_give_their_codes() {
     // A second fragment whose tfdt goes back to 0.
     let mut bytes = file("fragmented.mp4");
     let before = off(&check(&bytes));
-    let moofs: Vec<usize> = lpbridge_guest::mp4::Atoms::top_level(&bytes)
+    let moofs: Vec<usize> = lpbridge_media::mp4::Atoms::top_level(&bytes)
         .map(|a| a.unwrap())
         .filter(|a| &a.kind.0 == b"moof")
         .map(|a| a.offset as usize)
@@ -288,7 +285,7 @@ fn made_defects_give_their_codes() {
     let video_gap = r
         .findings
         .iter()
-        .find(|f| f.code == "gap" && f.at.track == Some(TrackKind::Video));
+        .find(|f| f.code.as_str() == "gap" && f.at.track.map(|t| t.as_str()) == Some("video"));
     assert!(
         video_gap
             .unwrap()
@@ -302,7 +299,7 @@ fn made_defects_give_their_codes() {
 /// video track first), found by walking the boxes, not by searching bytes
 /// that a payload could also hold.
 fn box_at(bytes: &[u8], path: &[&[u8; 4]]) -> usize {
-    use lpbridge_guest::mp4::Atoms;
+    use lpbridge_media::mp4::Atoms;
     let mut atoms = Atoms::top_level(bytes);
     let mut found = None;
     for kind in path {
@@ -384,7 +381,7 @@ fn a_run_of_segments_is_checked_as_a_stream() {
 
         let shuffled = [segs[1].clone(), segs[0].clone(), segs[2].clone()];
         let found = block_on(runtime().check_stream(&infos(&shuffled))).unwrap();
-        let at: Vec<(u32, &str)> = found.iter().map(|f| (f.segment, f.finding.code.as_str())).collect();
+        let at: Vec<(usize, &str)> = found.iter().map(|(i, f)| (*i, f.code.as_str())).collect();
         assert_eq!(
             at,
             [(1, "overlap-between-segments"), (2, "gap-between-segments")],
@@ -394,19 +391,19 @@ fn a_run_of_segments_is_checked_as_a_stream() {
         let missing = [segs[0].clone(), segs[2].clone()];
         let found = block_on(runtime().check_stream(&infos(&missing))).unwrap();
         assert_eq!(found.len(), 1, "{stream} missing one: {found:#?}");
-        assert_eq!(
-            (found[0].segment, found[0].finding.code.as_str()),
-            (1, "gap-between-segments")
-        );
+        assert_eq!((found[0].0, found[0].1.code.as_str()), (1, "gap-between-segments"));
         assert!(
-            found[0].finding.message.contains("2000.0 ms after segment 0 ended"),
+            found[0].1.message.contains("2000.0 ms after segment 0 ended"),
             "{}",
-            found[0].finding.message
+            found[0].1.message
         );
     }
     // Where a new manifest opens is the host's to say, by its ladder
     // (`manifests.rs`): the component's stream check says nothing of it.
     let two = [streamplace_fixtures()[0].clone(), generated_fixtures()[0].clone()];
     let found = block_on(runtime().check_stream(&infos(&two))).unwrap();
-    assert!(found.iter().all(|f| f.finding.code != "new-manifest"), "{found:#?}");
+    assert!(
+        found.iter().all(|(_, f)| f.code.as_str() != "new-manifest"),
+        "{found:#?}"
+    );
 }

@@ -2,17 +2,17 @@
 //! library, typed errors across the boundary, and a store per call that a
 //! hostile input cannot poison.
 
-use lpbridge::bindings::multipart::{MultipartError, PartBody};
-use lpbridge::bindings::types::MediaError;
+use lpbridge::bindings::multipart::PartBody;
 use lpbridge::{Limits, Runtime};
-use lpbridge_guest::JoinOptions;
+use lpbridge_contract::{MediaError, MultipartError};
+use lpbridge_media::JoinOptions;
 use lpbridge_tests::*;
 
 #[test]
 fn component_output_equals_native_output() {
     for path in streamplace_fixtures().iter().chain(generated_fixtures().iter()) {
         let src = std::fs::read(path).unwrap();
-        let native = lpbridge_guest::split(&src).unwrap();
+        let native = lpbridge_media::split(&src).unwrap();
         let wasm = block_on(runtime().split(&src)).unwrap().unwrap();
         assert_eq!(native.video_ts, wasm.video_ts, "{}", path.display());
         assert_eq!(native.audio_mp4, wasm.audio_mp4, "{}", path.display());
@@ -22,7 +22,7 @@ fn component_output_equals_native_output() {
         );
         assert_eq!(native.info.duration_ns, wasm.info.duration_ns);
 
-        let joined = lpbridge_guest::join(&native.video_ts, &native.audio_mp4, JoinOptions::default()).unwrap();
+        let joined = lpbridge_media::join(&native.video_ts, &native.audio_mp4, JoinOptions::default()).unwrap();
         let wasm_joined = block_on(runtime().join(&wasm.video_ts, &wasm.audio_mp4))
             .unwrap()
             .unwrap();
@@ -66,11 +66,11 @@ fn media_errors_are_typed_across_the_boundary() {
         .collect();
     assert!(matches!(
         block_on(rt.split(&noise)).unwrap(),
-        Err(MediaError::Malformed(_))
+        Err(MediaError::Malformed { .. })
     ));
     assert!(matches!(
         block_on(rt.probe(&noise)).unwrap(),
-        Err(MediaError::Malformed(_))
+        Err(MediaError::Malformed { .. })
     ));
     let five = std::fs::read(
         streamplace_fixtures()
@@ -79,14 +79,14 @@ fn media_errors_are_typed_across_the_boundary() {
             .unwrap(),
     )
     .unwrap();
-    let parts = lpbridge_guest::split(&five).unwrap();
+    let parts = lpbridge_media::split(&five).unwrap();
     assert!(matches!(
         block_on(rt.join(&parts.video_ts[..1000], &parts.audio_mp4)).unwrap(),
         Err(MediaError::Truncated(_))
     ));
     assert!(matches!(
         block_on(rt.join(&parts.video_ts, &parts.video_ts)).unwrap(),
-        Err(MediaError::Malformed(_))
+        Err(MediaError::Malformed { .. })
     ));
 }
 

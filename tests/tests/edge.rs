@@ -8,9 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use lpbridge::bridge::BridgeError;
+use lpbridge_contract::ladder::{self, Profile};
 use lpbridge_gateway::{Gateway, GatewayOptions};
-use lpbridge_guest::ladder::{self, Profile};
-use lpbridge_guest::multipart::{self, PartBody};
+use lpbridge_media::multipart::{self, PartBody};
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 use lpbridge_tests::hosts::{Host, Served};
 use lpbridge_tests::http::{Answer, http, request};
@@ -71,7 +71,7 @@ async fn transcodes_real_segments(host: Host) {
         let name = src.file_name().unwrap().to_string_lossy().to_string();
         let what = format!("{who} {name}");
         let bytes = std::fs::read(src).unwrap();
-        let v = lpbridge_guest::probe(&bytes).unwrap().video.unwrap();
+        let v = lpbridge_media::probe(&bytes).unwrap().video.unwrap();
         let asked = ladder::renditions(&ladder, v.width, v.height, v.frame_rate);
         // A manifest per source: the gateway keeps the profiles a manifest
         // opened with, as go-livepeer does.
@@ -121,7 +121,7 @@ async fn transcodes_real_segments(host: Host) {
     let host_probe = runtime().probe(&bytes).await.unwrap().unwrap();
     assert_eq!(
         a.json(),
-        lpbridge::info::to_json(&host_probe),
+        host_probe.to_json(),
         "{who}: probe as lpbridge probe prints it"
     );
 
@@ -132,12 +132,8 @@ async fn transcodes_real_segments(host: Host) {
         let a = http(s.addr, "POST", "/v1/check", &bytes).await;
         assert_eq!(a.status, 200, "{who} check");
         let report = runtime().check(&bytes).await.unwrap();
-        let rungs = lpbridge::check::rungs(&host_ladder, &report);
-        assert_eq!(
-            a.json(),
-            lpbridge::check::report_json(&report, &rungs),
-            "{who}: check as serve answers it"
-        );
+        let rungs = lpbridge::check::profiles(&host_ladder, &report);
+        assert_eq!(a.json(), report.to_json(&rungs), "{who}: check as serve answers it");
     }
     still_serving(&mut s, "the real segments").await;
 }
@@ -169,8 +165,8 @@ async fn refuses_as_serve_does(host: Host) {
         assert_eq!(
             a.json(),
             serde_json::json!({
-                "error": lpbridge::errors::media_kind(&e),
-                "message": lpbridge::errors::media_message(&e),
+                "error": e.kind().as_str(),
+                "message": e.to_string(),
             }),
             "{who} {path}"
         );
@@ -179,14 +175,14 @@ async fn refuses_as_serve_does(host: Host) {
 
     // A gateway that answers 503: 502, with its body.
     let a = http(s.addr, "POST", "/live/m/2.mp4", &segment).await;
-    let serve = BridgeError::Gateway {
+    let serve = BridgeError::Transcode(lpbridge_contract::TranscodeError::Status {
         status: 503,
         body: "No sessions available".into(),
-    };
+    });
     assert_eq!(a.status, 502, "{who}: {}", String::from_utf8_lossy(&a.body));
     assert_eq!(
         a.json(),
-        serde_json::json!({ "error": serve.kind(), "message": serve.to_string() }),
+        serde_json::json!({ "error": serve.kind().as_str(), "message": serve.to_string() }),
         "{who}"
     );
     still_serving(&mut s, "a 503 from the gateway").await;
@@ -287,7 +283,7 @@ async fn wasmtime_serve_follows_a_phone_that_turns() {
         let bytes = streamplace_segment(name);
         let what = format!("segment {seq} ({name})");
         let a = http(s.addr, "POST", &format!("/live/phone/{seq}.mp4"), &bytes).await;
-        let v = lpbridge_guest::probe(&bytes).unwrap().video.unwrap();
+        let v = lpbridge_media::probe(&bytes).unwrap().video.unwrap();
         let asked = ladder::renditions(&ladder, v.width, v.height, v.frame_rate);
         let got = parts(&a, &what);
         assert_eq!(got.len(), asked.len(), "{what}");

@@ -65,7 +65,7 @@ fn fixture(name: &str) -> PathBuf {
 /// A real segment's video as the TS we send, and its audio MP4.
 fn split_fixture(name: &str, dir: &Path) -> (PathBuf, PathBuf) {
     std::fs::create_dir_all(dir).unwrap();
-    let split = lpbridge_guest::split(&std::fs::read(fixture(name)).unwrap()).unwrap();
+    let split = lpbridge_media::split(&std::fs::read(fixture(name)).unwrap()).unwrap();
     let (ts, audio) = (dir.join("segment.ts"), dir.join("audio.mp4"));
     std::fs::write(&ts, &split.video_ts).unwrap();
     std::fs::write(&audio, &split.audio_mp4).unwrap();
@@ -201,7 +201,7 @@ async fn multipart_answer_parses_with_an_independent_parser() {
         );
         let bytes = std::fs::read(part["file"].as_str().unwrap()).unwrap();
         assert!(bytes.len() % 188 == 0 && bytes[0] == 0x47, "{name}: a transport stream");
-        let joined = lpbridge_guest::join_rendition(&bytes, &std::fs::read(&audio).unwrap(), Default::default())
+        let joined = lpbridge_media::join_rendition(&bytes, &std::fs::read(&audio).unwrap(), Default::default())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!((joined.width, joined.height), size, "{name}");
         // 49 frames at 60 fps, two of them at one instant; 30 fps keeps
@@ -259,7 +259,7 @@ async fn real_segments_transcode_end_to_end() {
         let bytes = std::fs::read(src).unwrap();
         let info = runtime().probe(&bytes).await.unwrap().unwrap();
         let v = info.video.as_ref().unwrap();
-        let asked = ladder::renditions(&b.config().ladder, v.width, v.height, v.frame_rate.map(Into::into));
+        let asked = ladder::renditions(&b.config().ladder, v.width, v.height, v.frame_rate);
         assert!(!asked.is_empty(), "{name}: no rung below it");
         // A creator per source: like go-livepeer, the gateway keeps the
         // profiles a manifest opened with, and these sources differ in

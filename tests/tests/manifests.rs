@@ -23,7 +23,7 @@ use lpbridge::server::{Service, serve};
 use lpbridge::swap::Reloader;
 use lpbridge::{Limits, Runtime};
 use lpbridge_gateway::{Gateway, GatewayOptions};
-use lpbridge_guest::multipart::{self, PartBody};
+use lpbridge_media::multipart::{self, PartBody};
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 use lpbridge_tests::http::http;
 use lpbridge_tests::*;
@@ -108,7 +108,7 @@ async fn a_phone_that_turns_is_transcoded_at_every_turn_by_serve() {
         let bytes = std::fs::read(src).unwrap();
         let a = http(addr, "POST", "/v1/segments?creator=did%3Aplc%3Aphone", &bytes).await;
         assert_eq!(a.status, 200, "segment {i}: {}", String::from_utf8_lossy(&a.body));
-        let v = lpbridge_guest::probe(&bytes).unwrap().video.unwrap();
+        let v = lpbridge_media::probe(&bytes).unwrap().video.unwrap();
         let asked = ladder::renditions(&rungs, v.width, v.height, v.frame_rate);
         let parts = multipart::parse(a.header("content-type"), &a.body).unwrap();
         assert_eq!(parts.len(), asked.len(), "segment {i}");
@@ -154,7 +154,7 @@ async fn a_phone_that_turns_is_transcoded_at_every_turn_by_serve() {
         .flat_map(|(i, c)| {
             c.stream
                 .iter()
-                .filter(|f| f.code == "new-manifest")
+                .filter(|f| f.code.as_str() == "new-manifest")
                 .map(move |f| (i, f.message.clone()))
         })
         .collect();
@@ -218,7 +218,7 @@ async fn a_gateway_that_always_answers_the_wrong_size_rotates_and_never_hangs() 
         let e = within(&format!("segment {i}"), b.transcode("did:plc:wrong", &src))
             .await
             .unwrap_err();
-        assert_eq!(e.kind(), "rendition-mismatch", "segment {i}: {e}");
+        assert_eq!(e.kind().as_str(), "rendition-mismatch", "segment {i}: {e}");
         assert!(e.to_string().contains("1920x1080, asked 640x360"), "{e}");
     }
     let sent: Vec<(String, u64)> = gw.seen().iter().map(|s| (s.manifest.clone(), s.seq)).collect();

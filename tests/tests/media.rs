@@ -100,7 +100,7 @@ fn split_and_check(src: &Path, dir: &Path) -> Outputs {
     assert_eq!(ts_tb, (1, 90_000));
     assert_eq!(ts_video.len(), src_video.len(), "{name}: TS frames");
     for (i, (a, b)) in src_video.iter().zip(&ts_video).enumerate() {
-        let want = rescale(a.pts.unwrap(), src_tb, ts_tb) + lpbridge_guest::TS_OFFSET;
+        let want = rescale(a.pts.unwrap(), src_tb, ts_tb) + lpbridge_media::TS_OFFSET;
         assert!(
             (b.pts.unwrap() - want).abs() <= 1,
             "{name}: TS frame {i} pts {:?} want {want}",

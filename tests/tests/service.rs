@@ -9,7 +9,7 @@ use lpbridge::metrics::Metrics;
 use lpbridge::server::{Service, serve};
 use lpbridge::swap::Reloader;
 use lpbridge::{Limits, Runtime};
-use lpbridge_guest::multipart::{self, PartBody};
+use lpbridge_media::multipart::{self, PartBody};
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 use lpbridge_tests::http::http;
 use lpbridge_tests::*;

@@ -10,6 +10,7 @@ use lpbridge::ladder;
 use lpbridge::metrics::Metrics;
 use lpbridge::policy::{Origin, PolicyHooks, Refusal, Refusals};
 use lpbridge::{Limits, Runtime};
+use lpbridge_contract::TranscodeError;
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 use lpbridge_tests::*;
 
@@ -138,8 +139,8 @@ async fn every_gateway_fault_is_a_typed_error_and_slots_come_back() {
         gw.set_mode(mode.clone());
         // A creator per case, so rotation (5 refusals) stays out of it.
         let err = b.transcode(&format!("did:plc:fault{i}"), &src).await.unwrap_err();
-        assert_eq!(err.kind(), *kind, "{mode:?}: {err}");
-        if let (Mode::NoSessions, BridgeError::Gateway { status, body }) = (mode, &err) {
+        assert_eq!(err.kind().as_str(), *kind, "{mode:?}: {err}");
+        if let (Mode::NoSessions, BridgeError::Transcode(TranscodeError::Status { status, body })) = (mode, &err) {
             assert_eq!((*status, body.as_str()), (503, "No sessions available"));
         }
         assert!(
@@ -171,7 +172,7 @@ async fn five_refusals_in_a_row_rotate_to_a_fresh_manifest() {
     let src = segment("few-video-frames.mp4");
     for i in 0..5 {
         assert_eq!(
-            b.transcode("did:plc:stuck", &src).await.unwrap_err().kind(),
+            b.transcode("did:plc:stuck", &src).await.unwrap_err().kind().as_str(),
             "gateway-status"
         );
         if i == 2 {
@@ -179,7 +180,7 @@ async fn five_refusals_in_a_row_rotate_to_a_fresh_manifest() {
             // still takes seq 3, claimed in call order before the probe).
             let junk = b"\0\0\0\x10\xff\xfe\xfd\xfcjunkjunk";
             assert_eq!(
-                b.transcode("did:plc:stuck", junk).await.unwrap_err().kind(),
+                b.transcode("did:plc:stuck", junk).await.unwrap_err().kind().as_str(),
                 "malformed"
             );
         }
@@ -222,9 +223,7 @@ async fn a_request_for_another_host_is_denied() {
     assert!(
         matches!(
             &out,
-            Err(lpbridge::bindings::session::TranscodeError::Transport(
-                lpbridge::bindings::session::TransportError::Denied
-            ))
+            Err(TranscodeError::Transport(lpbridge_contract::TransportError::Denied))
         ),
         "{out:?}"
     );
@@ -303,7 +302,7 @@ async fn segments_that_exhaust_memory_or_time_fail_and_the_next_succeeds() {
     let good = segment("few-video-frames.mp4");
     // A small crafted file indexes fine: the builder itself is sound.
     let small = crafted_mp4(1000);
-    let info = lpbridge_guest::probe(&small).unwrap();
+    let info = lpbridge_media::probe(&small).unwrap();
     assert_eq!(
         (info.video.as_ref().unwrap().frames, info.video.as_ref().unwrap().width),
         (1000, 1920)
@@ -315,7 +314,7 @@ async fn segments_that_exhaust_memory_or_time_fail_and_the_next_succeeds() {
         ..Limits::default()
     });
     let err = b.transcode("did:plc:mem", &crafted_mp4(20_000_000)).await.unwrap_err();
-    assert_eq!(err.kind(), "component", "{err}");
+    assert_eq!(err.kind().as_str(), "component", "{err}");
     assert!(b.metrics.render().contains("lpbridge_component_traps_total 1"));
     b.transcode("did:plc:mem", &good).await.unwrap();
 
@@ -326,7 +325,7 @@ async fn segments_that_exhaust_memory_or_time_fail_and_the_next_succeeds() {
         ..Limits::default()
     });
     let err = b.transcode("did:plc:time", &crafted_mp4(12_000_000)).await.unwrap_err();
-    assert_eq!(err.kind(), "component", "{err}");
+    assert_eq!(err.kind().as_str(), "component", "{err}");
     assert!(format!("{err:#}").contains("interrupt"), "an epoch interrupt: {err:#}");
     b.transcode("did:plc:time", &good).await.unwrap();
 }

@@ -11,12 +11,12 @@
 
 use std::sync::Arc;
 
-use lpbridge::bindings::session::Check;
 use lpbridge::bindings::session::VerifyMode;
 use lpbridge::bridge::{Bridge, Config};
 use lpbridge::ladder;
 use lpbridge::metrics::Metrics;
 use lpbridge::{Limits, Runtime};
+use lpbridge_contract::Check;
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 use lpbridge_tests::*;
 
@@ -47,7 +47,7 @@ async fn the_sources_own_video_fails_strict_naming_both_sizes() {
     let gw = FakeGateway::start(Mode::Passthrough).await;
     let b = bridge(&gw, "160p", VerifyMode::Strict);
     let err = b.transcode("did:plc:verify", &sample()).await.unwrap_err();
-    assert_eq!(err.kind(), "rendition-mismatch");
+    assert_eq!(err.kind().as_str(), "rendition-mismatch");
     assert_eq!(err.to_string(), "rendition 160p: 1920x1080, asked 284x160");
     assert_eq!(mismatches_counted(&b, "160p", "size"), 1);
     assert!(
@@ -90,7 +90,7 @@ async fn half_the_frames_fails_naming_the_frame_count() {
     // at (two share one), and 25 came back.
     let b = bridge(&gw, "720p", VerifyMode::Strict);
     let err = b.transcode("did:plc:verify", &sample()).await.unwrap_err();
-    assert_eq!(err.kind(), "rendition-mismatch");
+    assert_eq!(err.kind().as_str(), "rendition-mismatch");
     assert_eq!(
         err.to_string(),
         "rendition 720p: frame-count 25 frames, asked 44 to 49 frames"

@@ -7,9 +7,12 @@ use super::exports::streamplace::livepeer::{check as wit_check, multipart as wit
 use super::http::{post, read_answer, response_head};
 use super::streamplace::livepeer::types as wit;
 use super::wasi::http::types::FutureIncomingResponse;
-use crate::error::Error;
-use crate::multipart::{self, MultipartError, PartBody};
 use crate::session::{self as core, TranscodeError, TransportError};
+use lpbridge_contract::finding::{Finding, FindingCode, Severity, TrackKind};
+use lpbridge_contract::ladder::{H264Profile, Profile};
+use lpbridge_media::multipart::{self, MultipartError, PartBody};
+use lpbridge_media::verify::{Check, Mismatch, Verify};
+use lpbridge_media::{Error, JoinOptions, SegmentInfo};
 
 fn media_error(e: Error) -> wit::MediaError {
     match e {
@@ -22,19 +25,19 @@ fn media_error(e: Error) -> wit::MediaError {
     }
 }
 
-fn join_options(o: wit::JoinOptions) -> crate::JoinOptions {
-    crate::JoinOptions {
+fn join_options(o: wit::JoinOptions) -> JoinOptions {
+    JoinOptions {
         fragmented: o.layout == wit::Mp4Layout::Fragmented,
     }
 }
 
 impl remux::Guest for Component {
-    fn probe(segment: Vec<u8>) -> Result<crate::SegmentInfo, wit::MediaError> {
-        crate::probe(&segment).map_err(media_error)
+    fn probe(segment: Vec<u8>) -> Result<SegmentInfo, wit::MediaError> {
+        lpbridge_media::probe(&segment).map_err(media_error)
     }
 
     fn split(segment: Vec<u8>) -> Result<wit::SplitOutput, wit::MediaError> {
-        let s = crate::split(&segment).map_err(media_error)?;
+        let s = lpbridge_media::split(&segment).map_err(media_error)?;
         Ok(wit::SplitOutput {
             info: s.info,
             video_ts: s.video_ts,
@@ -43,7 +46,7 @@ impl remux::Guest for Component {
     }
 
     fn join(video_ts: Vec<u8>, audio_mp4: Vec<u8>, options: wit::JoinOptions) -> Result<Vec<u8>, wit::MediaError> {
-        crate::join(&video_ts, &audio_mp4, join_options(options)).map_err(media_error)
+        lpbridge_media::join(&video_ts, &audio_mp4, join_options(options)).map_err(media_error)
     }
 }
 
@@ -122,8 +125,7 @@ fn transport_error(t: TransportError) -> wit_session::TransportError {
     }
 }
 
-fn mismatch_of(m: crate::verify::Mismatch) -> wit_session::Mismatch {
-    use crate::verify::Check;
+fn mismatch_of(m: Mismatch) -> wit_session::Mismatch {
     use wit_session::Check as W;
     wit_session::Mismatch {
         what: match m.what {
@@ -144,7 +146,6 @@ fn mismatch_of(m: crate::verify::Mismatch) -> wit_session::Mismatch {
 /// `pending` without one was built by a host by hand, and there is nothing
 /// to check against.
 fn verification(pending: &wit_session::Pending) -> Option<core::Verification> {
-    use crate::verify::Verify;
     let mode = match pending.verify {
         wit_session::VerifyMode::Off => return None,
         wit_session::VerifyMode::Warn => Verify::Warn,
@@ -156,10 +157,9 @@ fn verification(pending: &wit_session::Pending) -> Option<core::Verification> {
 
 /// The contract's profiles, field for field: the frame rate is already the
 /// contract crate's (`with`), the H.264 profile is matched exhaustively.
-fn profiles_of(wit: &[wit_session::Profile]) -> Vec<crate::ladder::Profile> {
-    use crate::ladder::H264Profile;
+fn profiles_of(wit: &[wit_session::Profile]) -> Vec<Profile> {
     wit.iter()
-        .map(|p| crate::ladder::Profile {
+        .map(|p| Profile {
             name: p.name.clone(),
             width: p.width,
             height: p.height,
@@ -229,15 +229,53 @@ impl wit_session::Guest for Component {
     }
 }
 
-fn finding(f: crate::check::Finding) -> wit_check::Finding {
-    use crate::check::{Severity, TrackKind};
+/// Exhaustive both ways: a code added to the contract crate fails to
+/// compile here until the WIT has it.
+fn finding_code(c: FindingCode) -> wit_check::FindingCode {
+    use FindingCode as C;
+    use wit_check::FindingCode as W;
+    match c {
+        C::Unreadable => W::Unreadable,
+        C::NoVideo => W::NoVideo,
+        C::NoAudio => W::NoAudio,
+        C::NoFrames => W::NoFrames,
+        C::UnsupportedVideoCodec => W::UnsupportedVideoCodec,
+        C::NoParameterSets => W::NoParameterSets,
+        C::BadParameterSet => W::BadParameterSet,
+        C::FirstFrameNotKeyframe => W::FirstFrameNotKeyframe,
+        C::DtsDecreasing => W::DtsDecreasing,
+        C::PtsBeforeDts => W::PtsBeforeDts,
+        C::OpusBadChannelMapping => W::OpusBadChannelMapping,
+        C::ParameterSetsChange => W::ParameterSetsChange,
+        C::DuplicateDts => W::DuplicateDts,
+        C::DuplicatePts => W::DuplicatePts,
+        C::IrregularFrameDurations => W::IrregularFrameDurations,
+        C::IrregularAudioDurations => W::IrregularAudioDurations,
+        C::Gap => W::Gap,
+        C::AvStartOffset => W::AvStartOffset,
+        C::AvDurationMismatch => W::AvDurationMismatch,
+        C::OpusPreSkip => W::OpusPreSkip,
+        C::Layout => W::Layout,
+        C::BFrames => W::BFrames,
+        C::EditList => W::EditList,
+        C::Keyframes => W::Keyframes,
+        C::Bitrate => W::Bitrate,
+        C::BridgeRequest => W::BridgeRequest,
+        C::GapBetweenSegments => W::GapBetweenSegments,
+        C::OverlapBetweenSegments => W::OverlapBetweenSegments,
+        C::NewManifest => W::NewManifest,
+        C::SandboxStopped => W::SandboxStopped,
+    }
+}
+
+fn finding(f: Finding) -> wit_check::Finding {
     wit_check::Finding {
         severity: match f.severity {
             Severity::Error => wit_check::Severity::Error,
             Severity::Warning => wit_check::Severity::Warning,
             Severity::Info => wit_check::Severity::Info,
         },
-        code: f.code.to_string(),
+        code: finding_code(f.code),
         at: wit_check::Location {
             box_path: f.at.box_path,
             track: f.at.track.map(|t| match t {
@@ -253,15 +291,15 @@ fn finding(f: crate::check::Finding) -> wit_check::Finding {
 
 impl wit_check::Guest for Component {
     fn check(segment: Vec<u8>) -> wit_check::Report {
-        let r = crate::check::check(&segment);
+        let r = lpbridge_media::check::check(&segment);
         wit_check::Report {
             info: r.info,
             findings: r.findings.into_iter().map(finding).collect(),
         }
     }
 
-    fn check_stream(segments: Vec<Option<crate::SegmentInfo>>) -> Vec<wit_check::StreamFinding> {
-        crate::check::stream::check(&segments)
+    fn check_stream(segments: Vec<Option<SegmentInfo>>) -> Vec<wit_check::StreamFinding> {
+        lpbridge_media::check::stream::check(&segments)
             .into_iter()
             .map(|f| wit_check::StreamFinding {
                 segment: f.segment as u32,

@@ -21,22 +21,22 @@ impl Guest for Component {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
         let path = request.path_with_query().unwrap_or_default();
         let route = Route::of(method_name(&request.method()), &path);
-        let config = || Config::from_vars(std::env::vars()).map_err(|e| Failure::not_configured(&e));
+        let config = || Config::from_vars(std::env::vars()).map_err(|e| reply::not_configured(&e));
         let failed = match route {
             Route::Health => return respond(out, 200, "application/json", reply::health_json().as_bytes()),
             Route::WrongMethod => Failure::wrong_method(),
             Route::NotFound => Failure::not_found(),
-            Route::BadSegment(why) => Failure::bad_request(why),
+            Route::BadSegment(why) => reply::bad_request(why),
             Route::Probe => match config().and_then(|c| read_body(&request, c.max_body)) {
-                Ok(segment) => match crate::probe(&segment) {
-                    Ok(info) => return respond(out, 200, "application/json", reply::info_json(&info).as_bytes()),
-                    Err(e) => Failure::from(TranscodeError::Media(e)),
+                Ok(segment) => match lpbridge_media::probe(&segment) {
+                    Ok(info) => return respond(out, 200, "application/json", info.to_json().to_string().as_bytes()),
+                    Err(e) => Failure::from(&TranscodeError::Media(e)),
                 },
                 Err(f) => f,
             },
             Route::Check => match config().and_then(|c| Ok((read_body(&request, c.max_body)?, c))) {
                 Ok((segment, c)) => {
-                    let report = crate::check::check(&segment);
+                    let report = lpbridge_media::check::check(&segment);
                     let json = reply::check_json(&report, &c.ladder);
                     return respond(out, 200, "application/json", json.as_bytes());
                 }
@@ -85,18 +85,18 @@ fn transcode(
     let asked = header(&request.headers(), "livepeer-transcode-configuration");
     // The caller's manifest and the gateway URL checked before the body is
     // read; the gateway's manifest is known once the profiles are.
-    core::target(&config.gateway, manifest, seq).map_err(Failure::from)?;
+    core::target(&config.gateway, manifest, seq).map_err(|e| reply::failure(&e))?;
     let segment = read_body(request, config.max_body)?;
-    let split = crate::split(&segment).map_err(|e| Failure::from(TranscodeError::Media(e)))?;
+    let split = lpbridge_media::split(&segment).map_err(|e| Failure::from(&TranscodeError::Media(e)))?;
     drop(segment);
     let video = split
         .info
         .video
         .clone()
-        .ok_or(Failure::from(TranscodeError::Media(crate::Error::NoVideo)))?;
+        .ok_or_else(|| Failure::from(&TranscodeError::Media(lpbridge_media::Error::NoVideo)))?;
     let profiles = match asked {
         Some(value) => profiles::from_header(&value)
-            .map_err(|why| Failure::bad_request(format!("Livepeer-Transcode-Configuration: {why}")))?,
+            .map_err(|why| reply::bad_request(format!("Livepeer-Transcode-Configuration: {why}")))?,
         None => ladder::renditions(&config.ladder, video.width, video.height, video.frame_rate),
     };
     if profiles.is_empty() {
@@ -104,15 +104,17 @@ fn transcode(
     }
     let manifest = edge::manifest::gateway_manifest(manifest, &profiles);
     answer.manifest.clone_from(&manifest);
-    let target = core::target(&config.gateway, &manifest, seq).map_err(Failure::from)?;
+    let target = core::target(&config.gateway, &manifest, seq).map_err(|e| reply::failure(&e))?;
     let prepared = Prepared::new(split, target, &manifest, &profiles);
-    let response = post(&prepared).and_then(|f| response_head(&f))?;
+    let response = post(&prepared)
+        .and_then(|f| response_head(&f))
+        .map_err(|e| reply::failure(&e))?;
     let verification = config.verify.map(|mode| Verification { mode, source: video });
-    let options = crate::JoinOptions {
+    let options = lpbridge_media::JoinOptions {
         fragmented: config.fragmented,
     };
     let collector = core::Collector::new(&prepared.split.audio_mp4, &profiles, options, verification);
-    read_answer(response, collector, &mut |c| answer.part(c))?;
+    read_answer(response, collector, &mut |c| answer.part(c)).map_err(|e| reply::failure(&e))?;
     Ok(())
 }
 
@@ -231,7 +233,7 @@ fn respond(out: ResponseOutparam, status: u16, content_type: &str, bytes: &[u8])
 }
 
 fn respond_failure(out: ResponseOutparam, failure: &Failure) {
-    respond(out, failure.status, "application/json", failure.json().as_bytes());
+    respond(out, failure.status(), "application/json", failure.json().as_bytes());
 }
 
 fn write_all(stream: &OutputStream, mut bytes: &[u8]) -> Result<(), StreamError> {
@@ -271,20 +273,20 @@ fn header(fields: &Fields, name: &str) -> Option<String> {
 fn read_body(request: &IncomingRequest, limit: usize) -> Result<Vec<u8>, Failure> {
     let declared = header(&request.headers(), "content-length").and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(Failure::too_large(limit));
+        return Err(Failure::body_too_large(limit));
     }
-    let gone = || Failure::bad_request("the request body was already taken");
+    let gone = || reply::bad_request("the request body was already taken");
     let body = request.consume().map_err(|()| gone())?;
     let stream = body.stream().map_err(|()| gone())?;
     let mut bytes = Vec::with_capacity(declared.unwrap_or(0) as usize);
     loop {
         match stream.blocking_read(64 * 1024) {
-            Ok(chunk) if bytes.len() + chunk.len() > limit => return Err(Failure::too_large(limit)),
+            Ok(chunk) if bytes.len() + chunk.len() > limit => return Err(Failure::body_too_large(limit)),
             Ok(chunk) => bytes.extend_from_slice(&chunk),
             Err(StreamError::Closed) => break,
             Err(StreamError::LastOperationFailed(e)) => {
                 let why = e.to_debug_string();
-                return Err(Failure::bad_request(format!(
+                return Err(reply::bad_request(format!(
                     "reading the body: {}",
                     why.lines().next().unwrap_or_default()
                 )));

@@ -8,8 +8,8 @@ use super::wasi::http::types::{
     http_error_code,
 };
 use super::wasi::io::streams::{InputStream, StreamError};
-use crate::multipart;
 use crate::session::{self as core, TranscodeError, TransportError};
+use lpbridge_media::multipart;
 
 /// Reads the gateway's answer: a plain-text error, or the multipart body
 /// whose parts are joined as each completes and handed to `sink` at once.

@@ -9,8 +9,8 @@
 compile_error!("the bench and edge features make different components: enable one");
 
 /// The bindings of a world that exports the contract. The segment
-/// description is the library's own type (`crate::info`), which has the
-/// contract's shape field for field, so a probe's answer crosses the
+/// description is the contract crate's type, which has the WIT's shape
+/// field for field, so a probe's answer crosses the
 /// boundary without a copy into a twin type.
 #[cfg(not(feature = "edge"))]
 macro_rules! bindings {
@@ -20,12 +20,12 @@ macro_rules! bindings {
             world: $world,
             generate_all,
             with: {
-                "streamplace:livepeer/types@0.2.0/frame-rate": crate::info::FrameRate,
-                "streamplace:livepeer/types@0.2.0/video-codec": crate::info::VideoCodec,
-                "streamplace:livepeer/types@0.2.0/audio-codec": crate::info::AudioCodec,
-                "streamplace:livepeer/types@0.2.0/video-info": crate::info::VideoInfo,
-                "streamplace:livepeer/types@0.2.0/audio-info": crate::info::AudioInfo,
-                "streamplace:livepeer/types@0.2.0/segment-info": crate::info::SegmentInfo,
+                "streamplace:livepeer/types@0.3.0/frame-rate": lpbridge_contract::FrameRate,
+                "streamplace:livepeer/types@0.3.0/video-codec": lpbridge_contract::segment::VideoCodec,
+                "streamplace:livepeer/types@0.3.0/audio-codec": lpbridge_contract::segment::AudioCodec,
+                "streamplace:livepeer/types@0.3.0/video-info": lpbridge_contract::segment::VideoInfo,
+                "streamplace:livepeer/types@0.3.0/audio-info": lpbridge_contract::segment::AudioInfo,
+                "streamplace:livepeer/types@0.3.0/segment-info": lpbridge_contract::segment::SegmentInfo,
             },
         });
     };

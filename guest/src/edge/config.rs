@@ -3,7 +3,7 @@
 //! environment). A bad value is refused by name, never guessed around.
 
 use crate::ladder::{self, Rung};
-use crate::verify::Verify;
+use lpbridge_media::verify::Verify;
 
 /// The body limit when `LPBRIDGE_MAX_BODY_MIB` is unset, as `lpbridge serve`.
 pub const DEFAULT_MAX_BODY_MIB: u32 = 64;

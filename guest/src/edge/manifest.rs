@@ -25,8 +25,8 @@ fn fnv1a(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::info::FrameRate;
     use crate::ladder::{default_ladder, renditions};
+    use lpbridge_contract::FrameRate;
 
     #[test]
     fn each_set_of_profiles_has_a_manifest_of_its_own() {

@@ -6,8 +6,7 @@
 
 use serde::Deserialize;
 
-use crate::FrameRate;
-use crate::ladder::{H264Profile, Profile};
+use lpbridge_contract::ladder::{FrameRate, H264Profile, Profile};
 
 #[derive(Deserialize)]
 struct Configuration {
@@ -89,7 +88,7 @@ mod tests {
             &crate::ladder::default_ladder(),
             3840,
             2160,
-            Some(crate::FrameRate { num: 60, den: 1 }),
+            Some(FrameRate { num: 60, den: 1 }),
         );
         assert_eq!(from_header(&config_json("m", &sent)).unwrap(), sent);
     }
@@ -102,7 +101,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (p[0].fps, p[0].h264_profile),
-            (Some(crate::FrameRate { num: 30, den: 1 }), Some(H264Profile::Baseline))
+            (Some(FrameRate { num: 30, den: 1 }), Some(H264Profile::Baseline))
         );
         for (header, said) in [
             ("{", "not go-livepeer's JSON"),

@@ -1,79 +1,38 @@
-//! What the edge answers, in the shapes `lpbridge serve` answers them: JSON
-//! errors `{"error": kind, "message": ...}` with serve's statuses and kinds,
-//! the segment's info as `lpbridge probe` prints it, and renditions as
-//! `multipart/mixed` parts with serve's part headers.
+//! What the edge answers, in the shapes `lpbridge serve` answers them
+//! (the contract crate's, so the two cannot drift): JSON errors
+//! `{"error": kind, "message": ...}` with serve's statuses and kinds, the
+//! segment's info as `lpbridge probe` prints it, findings as `lpbridge
+//! check --json` prints them, and renditions as `multipart/mixed` parts
+//! with serve's part headers.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::check::{Finding, Report, Severity, TrackKind};
-use crate::info::{AudioInfo, SegmentInfo, VideoInfo};
-use crate::ladder::Rung;
-use crate::session::{Rendition, TranscodeError, TransportError};
+use lpbridge_contract::finding::Report;
+use lpbridge_contract::ladder::{Rung, renditions};
+use lpbridge_contract::reply::{ErrorKind, ErrorReply};
 
-/// An answer other than the renditions.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    pub status: u16,
-    pub kind: &'static str,
-    pub message: String,
+use crate::session::{Rendition, TranscodeError};
+
+/// An answer other than the renditions: the contract's, as serve's.
+pub type Failure = ErrorReply;
+
+/// A request the edge cannot take: a path, a header, its body.
+pub fn bad_request(message: impl Into<String>) -> Failure {
+    ErrorReply::new(ErrorKind::BadRequest, message)
 }
 
-impl Failure {
-    pub fn new(status: u16, kind: &'static str, message: impl Into<String>) -> Self {
-        Failure {
-            status,
-            kind,
-            message: message.into(),
-        }
-    }
-
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Failure::new(400, "bad-request", message)
-    }
-
-    pub fn json(&self) -> String {
-        json!({ "error": self.kind, "message": self.message }).to_string()
-    }
-
-    /// A segment over `limit` bytes, with serve's words.
-    pub fn too_large(limit: usize) -> Self {
-        Failure::new(413, "too-large", format!("segment bodies are limited to {limit} bytes"))
-    }
-
-    pub fn not_configured(why: &crate::edge::ConfigError) -> Self {
-        Failure::new(503, "not-configured", why.to_string())
-    }
-
-    pub fn wrong_method() -> Self {
-        Failure::new(405, "method-not-allowed", "see the README for the routes")
-    }
-
-    pub fn not_found() -> Self {
-        Failure::new(404, "not-found", "no such route")
-    }
+/// The edge lacks a setting it needs.
+pub fn not_configured(why: &crate::edge::ConfigError) -> Failure {
+    ErrorReply::new(ErrorKind::NotConfigured, why.to_string())
 }
 
-/// Serve's status and kind for each way a segment fails. The timeouts are
-/// the edge host's, which the component cannot name.
-impl From<TranscodeError> for Failure {
-    fn from(e: TranscodeError) -> Self {
-        let message = e.to_string();
-        let (status, kind) = match &e {
-            TranscodeError::Media(m) if m.kind() == "too-large" => (413, "too-large"),
-            TranscodeError::Media(m) => (400, m.kind()),
-            TranscodeError::Transport(
-                TransportError::ConnectTimeout | TransportError::FirstByteTimeout | TransportError::BetweenBytesTimeout,
-            ) => (504, "timeout"),
-            TranscodeError::Transport(TransportError::Denied) => (502, "denied"),
-            TranscodeError::Transport(_) => (502, "gateway-transport"),
-            // The manifest is the caller's (the path's), checked by the route.
-            TranscodeError::InvalidTarget(_) => (400, "bad-request"),
-            TranscodeError::Status { .. } => (502, "gateway-status"),
-            TranscodeError::Rendition(..) => (502, "rendition"),
-            TranscodeError::Mismatch { .. } => (502, "rendition-mismatch"),
-            _ => (502, "gateway-answer"),
-        };
-        Failure::new(status, kind, message)
+/// A failed segment, as serve answers it. The manifest is the caller's
+/// here (the path's), so a manifest that cannot address the gateway is a
+/// bad request, where serve's own manifests never are.
+pub fn failure(e: &TranscodeError) -> Failure {
+    match e {
+        TranscodeError::InvalidTarget(_) => bad_request(e.to_string()),
+        e => ErrorReply::from(e),
     }
 }
 
@@ -88,87 +47,16 @@ pub fn health_json() -> String {
     .to_string()
 }
 
-/// The segment's info, in the JSON `lpbridge probe` prints.
-pub fn info_json(info: &SegmentInfo) -> String {
-    info_value(info).to_string()
-}
-
-fn info_value(info: &SegmentInfo) -> Value {
-    json!({
-        "duration_ns": info.duration_ns,
-        "fragmented": info.fragmented,
-        "video": info.video.iter().map(video).collect::<Vec<_>>(),
-        "audio": info.audio.iter().map(audio).collect::<Vec<_>>(),
-    })
-}
-
 /// A segment's findings, as `lpbridge serve` answers `POST /v1/check`,
 /// with the rungs `ladder` would ask for.
 pub fn check_json(report: &Report, ladder: &[Rung]) -> String {
-    let count = |s| report.findings.iter().filter(|f| f.severity == s).count();
-    let rungs: Vec<Value> = report
+    let rungs = report
         .info
         .as_ref()
         .and_then(|i| i.video.as_ref())
-        .map(|v| crate::ladder::renditions(ladder, v.width, v.height, v.frame_rate))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| json!({ "name": p.name, "width": p.width, "height": p.height }))
-        .collect();
-    json!({
-        "info": report.info.as_ref().map(info_value),
-        "findings": report.findings.iter().map(finding).collect::<Vec<_>>(),
-        "rungs": rungs,
-        "errors": count(Severity::Error),
-        "warnings": count(Severity::Warning),
-    })
-    .to_string()
-}
-
-fn finding(f: &Finding) -> Value {
-    json!({
-        "severity": f.severity.as_str(),
-        "code": f.code,
-        "at": {
-            "box": f.at.box_path,
-            "track": f.at.track.map(|t| match t {
-                TrackKind::Video => "video",
-                TrackKind::Audio => "audio",
-            }),
-            "sample": f.at.sample,
-            "time_ns": f.at.time_ns,
-        },
-        "message": f.message,
-    })
-}
-
-fn video(v: &VideoInfo) -> Value {
-    json!({
-        "codec": v.codec.name(),
-        "width": v.width,
-        "height": v.height,
-        "frame_rate": v.frame_rate.map(|r| json!({ "num": r.num, "den": r.den })),
-        "frames": v.frames,
-        "presented": v.presented,
-        "keyframes": v.keyframes,
-        "bytes": v.bytes,
-        "b_frames": v.b_frames,
-        "start_ns": v.start_ns,
-        "duration_ns": v.duration_ns,
-        "timescale": v.timescale,
-    })
-}
-
-fn audio(a: &AudioInfo) -> Value {
-    json!({
-        "codec": a.codec.name(),
-        "sample_rate": a.sample_rate,
-        "channels": a.channels,
-        "packets": a.packets,
-        "start_ns": a.start_ns,
-        "duration_ns": a.duration_ns,
-        "timescale": a.timescale,
-    })
+        .map(|v| renditions(ladder, v.width, v.height, v.frame_rate))
+        .unwrap_or_default();
+    report.to_json(&rungs).to_string()
 }
 
 /// A boundary from 80 random bits, as serve makes its own.
@@ -199,8 +87,9 @@ pub fn close(boundary: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
-    use crate::multipart::{self, PartBody};
+    use crate::session::TransportError;
+    use lpbridge_media::Error;
+    use lpbridge_media::multipart::{self, PartBody};
 
     #[test]
     fn failures_take_serves_status_and_kind() {
@@ -233,10 +122,10 @@ mod tests {
             ),
         ];
         for (e, status, kind) in cases {
-            let f = Failure::from(e);
-            assert_eq!((f.status, f.kind), (status, kind), "{}", f.message);
+            let f = failure(&e);
+            assert_eq!((f.status(), f.kind.as_str()), (status, kind), "{}", f.message);
         }
-        let f = Failure::from(TranscodeError::Status {
+        let f = failure(&TranscodeError::Status {
             status: 503,
             body: "busy".into(),
         });

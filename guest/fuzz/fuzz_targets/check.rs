@@ -1,8 +1,0 @@
-//! `check` on any bytes; the property is `lpbridge_guest::fuzz::check`.
-#![no_main]
-
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = lpbridge_guest::fuzz::check(data);
-});

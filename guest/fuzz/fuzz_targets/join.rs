@@ -1,9 +1,0 @@
-//! `join` on any pair of inputs, laid out as `lpbridge_guest::fuzz::join_input` reads them;
-//! the property is `lpbridge_guest::fuzz::join`.
-#![no_main]
-
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = lpbridge_guest::fuzz::join(data);
-});

@@ -1,9 +1,0 @@
-//! The multipart reader, whole against pieces; the property is
-//! `lpbridge_guest::fuzz::multipart`.
-#![no_main]
-
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = lpbridge_guest::fuzz::multipart(data);
-});

@@ -1,8 +1,0 @@
-//! `probe` and `split` on any bytes; the property is `lpbridge_guest::fuzz::split`.
-#![no_main]
-
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = lpbridge_guest::fuzz::split(data);
-});
