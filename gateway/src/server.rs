@@ -325,9 +325,10 @@ fn multipart_answer(outputs: Vec<crate::transcode::Output>, seq: u64, container:
 /// The segment's fault (422) or ours (500).
 fn failure_status(e: &TranscodeError) -> StatusCode {
     match e {
-        TranscodeError::Media(_) | TranscodeError::NoKeyframes | TranscodeError::Decode { .. } => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        TranscodeError::Media(_)
+        | TranscodeError::NoKeyframes
+        | TranscodeError::Decode { .. }
+        | TranscodeError::Picture { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         TranscodeError::Codec(_) | TranscodeError::Cancelled => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

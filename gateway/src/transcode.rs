@@ -167,7 +167,13 @@ fn decode(
             return Err(TranscodeError::Cancelled);
         }
         match decoder.decode(au.data) {
-            Ok(Some(yuv)) => emit(Picture::copy_from(&yuv)?, &mut out),
+            Ok(Some(yuv)) => {
+                let picture = Picture::copy_from(&yuv).map_err(|e| TranscodeError::Picture {
+                    packet: au.packet,
+                    why: e.to_string(),
+                })?;
+                emit(picture, &mut out);
+            }
             Ok(None) => {}
             Err(e) => {
                 return Err(TranscodeError::Decode {

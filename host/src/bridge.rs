@@ -97,6 +97,10 @@ pub enum BridgeError {
     Denied(String),
     #[error("{0}")]
     Timeout(Limit),
+    /// The component could not make a request of the configured gateway
+    /// URL: the host's own setting, so a transport failure.
+    #[error("gateway transport: cannot address the gateway: {0}")]
+    Unaddressable(String),
     /// No attempt: every gateway is cooling down; the last connection
     /// failure that put one there.
     #[error("gateway transport: every gateway is cooling down after connection failures (last: {0})")]
@@ -151,7 +155,7 @@ impl BridgeError {
             BridgeError::Backlog(_) => ErrorKind::Backlog,
             BridgeError::Denied(_) => ErrorKind::Denied,
             BridgeError::Timeout(_) => ErrorKind::Timeout,
-            BridgeError::NoneUp(_) => ErrorKind::GatewayTransport,
+            BridgeError::Unaddressable(_) | BridgeError::NoneUp(_) => ErrorKind::GatewayTransport,
             BridgeError::Component(_) => ErrorKind::Component,
         }
     }
@@ -161,8 +165,8 @@ impl BridgeError {
     fn refused(&self) -> bool {
         match self {
             BridgeError::Transcode(TranscodeError::Status { status, .. }) => *status >= 500 || *status == 422,
-            BridgeError::Transcode(TranscodeError::Transport(_) | TranscodeError::InvalidTarget(_)) => true,
-            BridgeError::NoneUp(_) => true,
+            BridgeError::Transcode(TranscodeError::Transport(_)) => true,
+            BridgeError::Unaddressable(_) | BridgeError::NoneUp(_) => true,
             _ => false,
         }
     }
@@ -645,6 +649,7 @@ impl Bridge {
         }
         match e {
             TranscodeError::Transport(t) => self.transport(t),
+            TranscodeError::InvalidTarget(why) => BridgeError::Unaddressable(why),
             e => BridgeError::Transcode(e),
         }
     }

@@ -216,15 +216,16 @@ fn parameter_sets(segment: &[u8], t: &Track<'_>, stsd: Location, out: &mut Findi
     for (i, s) in t.samples.iter().enumerate() {
         let bytes = t.data(segment, s);
         let mut idr = false;
-        // Which NAL stopped the walk: an SPS that cannot be read is its own
-        // finding, any other failure makes the frame unreadable.
+        // Which NAL stopped the walk: an SPS that contradicts the standard
+        // is its own finding; one cut short, or any other failure, makes
+        // the frame unreadable.
         let mut bad_sps = false;
         let walked = for_each_length_prefixed(bytes, config.length_size, |nal| {
             match NalType::of(nal) {
                 NalType::IdrSlice => idr = true,
                 NalType::Pps => have_pps = true,
                 NalType::Sps => {
-                    parse_sps(nal).inspect_err(|_| bad_sps = true)?;
+                    parse_sps(nal).inspect_err(|e| bad_sps = matches!(e, Error::Malformed { .. }))?;
                     have_sps = true;
                     match first_sps {
                         None => first_sps = Some(nal),
