@@ -14,10 +14,10 @@ use lpbridge_contract::{ErrorKind, MediaError, Mismatch, SegmentInfo, TranscodeE
 
 use crate::bindings::session::VerifyMode;
 use crate::bindings::types::Mp4Layout;
-use crate::failover::{self, Gateways, Retry};
+use crate::failover::{self, Contact, Gateways, Retry};
 use crate::lock::Shared;
 use crate::metrics::Metrics;
-use crate::policy::{PolicyHooks, Refusal, Refusals, Timeouts};
+use crate::policy::{PolicyHooks, Refusal, Refusals, Sent, Timeouts};
 use crate::runtime::{Answer, Destination, Runtime};
 use crate::session::{Claim, Outcome, Session, Sessions, Ticket};
 use lpbridge_contract::ladder::{self, Rung};
@@ -160,6 +160,17 @@ impl BridgeError {
         }
     }
 
+    /// Whether the segment was turned away before anything was sent to a
+    /// gateway (its bytes, the session's backlog, the host's allow-list):
+    /// those are counted apart from the attempts, so that an alert on
+    /// errors over attempts reads the gateways' health, not the callers'.
+    pub fn turned_away(&self) -> bool {
+        matches!(
+            self,
+            BridgeError::Transcode(TranscodeError::Media(_)) | BridgeError::Backlog(_) | BridgeError::Denied(_)
+        )
+    }
+
     /// A refused push, as upstream counts them for rotation: the gateway
     /// said no (5xx, 422) or could not be reached.
     fn refused(&self) -> bool {
@@ -190,6 +201,20 @@ pub struct Transcoded {
     pub gateway_wait: Duration,
 }
 
+/// Where a segment went in its session's stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Place {
+    pub manifest: String,
+    pub seq: u64,
+}
+
+/// A segment's result, and its place when it got one (a segment refused
+/// for its bytes never does).
+pub struct Traced {
+    pub result: Result<Transcoded, BridgeError>,
+    pub place: Option<Place>,
+}
+
 /// What every attempt at one segment shares.
 struct Attempts<'a> {
     session: &'a Session,
@@ -210,10 +235,9 @@ pub struct Bridge {
 
 impl Bridge {
     pub fn new(runtime: Runtime, config: Config, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        // No `lpbridge_gateway_up` series before a gateway's first contact:
+        // an absent series is "unknown", where a 1 would be a guess.
         let gateways = Gateways::new(&config.gateways, config.gateway_cooldown)?;
-        for g in gateways.iter() {
-            metrics.gateway_up.with_label_values(&[&g.url]).set(1);
-        }
         metrics
             .component
             .with_label_values(&[env!("CARGO_PKG_VERSION"), &runtime.hash])
@@ -256,6 +280,13 @@ impl Bridge {
     }
 
     pub async fn transcode(&self, creator: &str, segment: &[u8]) -> Result<Transcoded, BridgeError> {
+        self.transcode_traced(creator, segment).await.result
+    }
+
+    /// A segment, and where it went in its session's stream even when it
+    /// failed: what an answer's `Livepeer-Manifest` and `Livepeer-Seq`
+    /// say, and the access log.
+    pub async fn transcode_traced(&self, creator: &str, segment: &[u8]) -> Traced {
         let ticket = self.ticket(creator);
         self.transcode_ticket(creator, ticket, segment).await
     }
@@ -265,27 +296,40 @@ impl Bridge {
         creator: &str,
         (session, ticket): (Arc<Session>, Ticket),
         segment: &[u8],
-    ) -> Result<Transcoded, BridgeError> {
+    ) -> Traced {
         let started = Instant::now();
         self.metrics.bytes_in.inc_by(segment.len() as u64);
-        let result = self.transcode_inner(creator, &session, ticket, segment, started).await;
+        let mut place = None;
+        let result = self
+            .transcode_inner(creator, &session, ticket, segment, started, &mut place)
+            .await;
+        let (manifest, seq) = (
+            place.as_ref().map(|p: &Place| p.manifest.as_str()),
+            place.as_ref().map(|p| p.seq),
+        );
         match &result {
             Ok(t) => {
+                if t.claim.is_some() {
+                    self.metrics.attempts.inc();
+                }
                 self.metrics
                     .bytes_out
                     .inc_by(t.renditions.iter().map(|r| r.mp4.len() as u64).sum());
             }
             Err(e) => {
-                self.metrics.errors.inc();
-                self.metrics
-                    .errors_by_kind
-                    .with_label_values(&[e.kind().as_str()])
-                    .inc();
-                tracing::warn!(creator, kind = e.kind().as_str(), error = %e, "segment failed");
+                let kind = e.kind().as_str();
+                if e.turned_away() {
+                    self.metrics.refused.with_label_values(&[kind]).inc();
+                } else {
+                    self.metrics.attempts.inc();
+                    self.metrics.errors.inc();
+                }
+                self.metrics.errors_by_kind.with_label_values(&[kind]).inc();
+                tracing::warn!(creator, manifest, seq, kind, error = %e, "segment failed");
             }
         }
         self.publish_session(&session);
-        result
+        Traced { result, place }
     }
 
     async fn transcode_inner(
@@ -295,6 +339,7 @@ impl Bridge {
         ticket: Ticket,
         segment: &[u8],
         started: Instant,
+        placed: &mut Option<Place>,
     ) -> Result<Transcoded, BridgeError> {
         let refusals = self.refusals();
         let deadline = started + self.config.segment_deadline;
@@ -341,7 +386,10 @@ impl Bridge {
                 )
             });
         }
-        self.metrics.attempts.inc();
+        placed.replace(Place {
+            manifest: claim.manifest.clone(),
+            seq: claim.seq,
+        });
         let mut to = Destination {
             gateway: String::new(),
             manifest: claim.manifest.clone(),
@@ -450,8 +498,9 @@ impl Bridge {
                     trip.answer.map_err(|e| self.classify(e, a.refusals.take()))
                 }
             };
-            let retry = Retry::of(a.refusals.take_sent()).filter(|_| result.is_err());
-            self.after_attempt(a.session, gateway, &result, retry);
+            let sent = a.refusals.take_sent();
+            let retry = Retry::of(sent).filter(|_| result.is_err());
+            self.after_attempt(a.session, gateway, &result, sent, retry);
             let Some(why) = retry else {
                 return Ok((result, gateway, gateway_wait));
             };
@@ -580,13 +629,18 @@ impl Bridge {
         session: &Session,
         gateway: usize,
         result: &Result<T, BridgeError>,
+        sent: Option<Sent>,
         retry: Option<Retry>,
     ) {
         let g = self.gateways.get(gateway);
+        if let Some(contact) = Contact::of(sent) {
+            g.set_contact(contact);
+            let up = i64::from(contact == Contact::Up);
+            self.metrics.gateway_up.with_label_values(&[&g.url]).set(up);
+        }
         match result {
             Ok(_) => {
                 self.gateways.mark_up(gateway);
-                self.metrics.gateway_up.with_label_values(&[&g.url]).set(1);
                 session.set_gateway(gateway);
             }
             Err(e) if retry == Some(Retry::Connect) => {
@@ -594,10 +648,15 @@ impl Bridge {
                 if self.gateways.len() > 1 {
                     self.gateways.mark_down(gateway);
                 }
-                self.metrics.gateway_up.with_label_values(&[&g.url]).set(0);
             }
             Err(_) => {}
         }
+    }
+
+    /// Each gateway's URL and what the last attempt at it met, for
+    /// `/healthz`.
+    pub fn gateway_states(&self) -> Vec<(String, Contact)> {
+        self.gateways.iter().map(|g| (g.url.clone(), g.contact())).collect()
     }
 
     /// A segment's outcome, toward its manifest's rotation: only what the
@@ -686,6 +745,22 @@ impl Bridge {
         self.set_load(&session.label, session.guard.in_flight(), session.guard.waiting());
     }
 
+    /// Drops the sessions idle for longer than `idle` with nothing in
+    /// flight, and their series with them: a scrape shows the sessions
+    /// there are, not every session there was.
+    pub fn expire_sessions(&self, idle: Duration) -> usize {
+        let gone = self.sessions.expire(idle);
+        for s in &gone {
+            let m = &self.metrics;
+            // An absent series is not an error: it may never have been set.
+            let _ = m.in_flight.remove_label_values(&[&s.label]);
+            let _ = m.waiting.remove_label_values(&[&s.label]);
+            let _ = m.transcode_duration_ms.remove_label_values(&[&s.did]);
+            let _ = m.queued_transcode_duration_ms.remove_label_values(&[&s.did]);
+        }
+        gone.len()
+    }
+
     fn set_load(&self, session_id: &str, in_flight: usize, waiting: usize) {
         self.metrics
             .in_flight
@@ -724,9 +799,9 @@ impl InOrder {
         let ticket = self.bridge.ticket(&self.creator);
         let (bridge, creator) = (self.bridge.clone(), self.creator.clone());
         tokio::spawn(async move {
-            let r = bridge.transcode_ticket(&creator, ticket, &segment).await;
+            let traced = bridge.transcode_ticket(&creator, ticket, &segment).await;
             drop(permit);
-            r
+            traced.result
         })
     }
 }

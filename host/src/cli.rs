@@ -34,22 +34,26 @@ pub struct Cli {
     #[arg(long, global = true, env = "LPBRIDGE_COMPONENT")]
     pub component: Option<PathBuf>,
 
-    /// Linear memory one component call may use, in MiB.
-    #[arg(long, global = true, env = "LPBRIDGE_MEMORY_MIB", default_value_t = 1024)]
+    /// Linear memory one component call may use, in MiB (1 to 4096: a
+    /// wasm32 memory holds at most 4 GiB).
+    #[arg(long, global = true, env = "LPBRIDGE_MEMORY_MIB", default_value_t = 1024,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
     pub memory_mib: usize,
 
     /// Component calls that may hold an instance (and its memory) at once;
     /// by default four per core.
-    #[arg(long, global = true, env = "LPBRIDGE_CONCURRENT_CALLS", default_value_t = default_concurrent_calls())]
+    #[arg(long, global = true, env = "LPBRIDGE_CONCURRENT_CALLS", default_value_t = default_concurrent_calls(),
+        value_parser = clap::value_parser!(u32).range(1..))]
     pub concurrent_calls: u32,
 
     /// Linear memory each warm instance slot keeps mapped between calls, in
     /// MiB: zeroed with memset, not faulted in again at the next call.
-    #[arg(long, global = true, env = "LPBRIDGE_KEEP_RESIDENT_MIB", default_value_t = crate::runtime::DEFAULT_KEEP_RESIDENT_MIB)]
+    #[arg(long, global = true, env = "LPBRIDGE_KEEP_RESIDENT_MIB", default_value_t = crate::runtime::DEFAULT_KEEP_RESIDENT_MIB,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=4096))]
     pub keep_resident_mib: usize,
 
     /// Write /tmp/perf-<pid>.map, so `perf` names the component's functions.
-    #[arg(long, global = true, env = "LPBRIDGE_PERFMAP")]
+    #[arg(long, global = true, env = "LPBRIDGE_PERFMAP", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub perfmap: bool,
 
     /// Where compiled components are cached, by hash, so a start takes
@@ -59,11 +63,11 @@ pub struct Cli {
     pub cache_dir: Option<PathBuf>,
 
     /// Compile the component at every start; keep no cache.
-    #[arg(long, global = true, env = "LPBRIDGE_NO_CACHE", conflicts_with = "cache_dir")]
+    #[arg(long, global = true, env = "LPBRIDGE_NO_CACHE", conflicts_with = "cache_dir", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_cache: bool,
 
     /// Logs as JSON lines.
-    #[arg(long, global = true, env = "LPBRIDGE_LOG_JSON")]
+    #[arg(long, global = true, env = "LPBRIDGE_LOG_JSON", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub log_json: bool,
 
     #[command(subcommand)]
@@ -123,7 +127,7 @@ pub enum Command {
         #[arg(long, env = "LPBRIDGE_GATEWAY", value_delimiter = ',', required = true)]
         gateway: Vec<String>,
         /// The creator's DID: one session, one manifest.
-        #[arg(long, env = "LPBRIDGE_CREATOR")]
+        #[arg(long, env = "LPBRIDGE_CREATOR", value_parser = clap::builder::NonEmptyStringValueParser::new())]
         creator: String,
         #[arg(long, env = "LPBRIDGE_OUT")]
         out: PathBuf,
@@ -134,6 +138,7 @@ pub enum Command {
     },
     /// Serve the bridge over HTTP (POST /v1/segments?creator=DID).
     Serve {
+        /// The address the service answers on.
         #[arg(long, env = "LPBRIDGE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
         /// The gateway's URL, or `local` for the built-in one. Several
@@ -142,8 +147,9 @@ pub enum Command {
         gateway: Vec<String>,
         #[command(flatten)]
         options: GatewayOptions,
-        /// Largest segment body accepted, in MiB.
-        #[arg(long, env = "LPBRIDGE_MAX_BODY_MIB", default_value_t = 64)]
+        /// Largest segment body accepted, in MiB (1 to 4096).
+        #[arg(long, env = "LPBRIDGE_MAX_BODY_MIB", default_value_t = 64,
+            value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
         max_body_mib: usize,
         /// A segment every component must split and join before it serves.
         #[arg(long, env = "LPBRIDGE_SELF_CHECK_SEGMENT")]
@@ -153,11 +159,13 @@ pub enum Command {
     /// (go-livepeer's push endpoint: POST /live/{manifest}/{seq}.ts).
     #[cfg(feature = "gateway")]
     Gateway {
+        /// The address the gateway answers on.
         #[arg(long, env = "LPBRIDGE_GATEWAY_LISTEN", default_value = "127.0.0.1:8935")]
         listen: std::net::SocketAddr,
         /// Sessions (manifests) open at once; go-livepeer's default is 10.
         #[arg(long, env = "LPBRIDGE_GATEWAY_MAX_SESSIONS", default_value_t = 10)]
         max_sessions: usize,
+        /// A session (manifest) unused for this long is closed.
         #[arg(long, env = "LPBRIDGE_GATEWAY_SESSION_IDLE_SECS", default_value_t = 60)]
         session_idle_secs: u64,
     },
@@ -207,25 +215,28 @@ pub struct GatewayOptions {
     /// Rungs of the ladder to use, by name.
     #[arg(long, env = "LPBRIDGE_RENDITIONS", default_value = "1080p,720p,360p,240p,160p")]
     pub renditions: String,
-    #[arg(long, env = "LPBRIDGE_CONNECT_TIMEOUT_MS", default_value_t = 5_000)]
+    /// How long a connection to the gateway may take.
+    #[arg(long, env = "LPBRIDGE_CONNECT_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_ms: u64,
     /// go-livepeer answers only once it has transcoded the segment.
-    #[arg(long, env = "LPBRIDGE_FIRST_BYTE_TIMEOUT_MS", default_value_t = 60_000)]
+    #[arg(long, env = "LPBRIDGE_FIRST_BYTE_TIMEOUT_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub first_byte_timeout_ms: u64,
     /// How long the answer's body may go without a byte.
-    #[arg(long, env = "LPBRIDGE_BETWEEN_BYTES_TIMEOUT_MS", default_value_t = 30_000)]
+    #[arg(long, env = "LPBRIDGE_BETWEEN_BYTES_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub between_bytes_timeout_ms: u64,
     /// The whole round trip of one segment.
-    #[arg(long, env = "LPBRIDGE_REQUEST_TIMEOUT_SECS", default_value_t = 300)]
+    #[arg(long, env = "LPBRIDGE_REQUEST_TIMEOUT_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
     /// Segments of a session that may wait for one of its 2 slots.
     #[arg(long, env = "LPBRIDGE_MAX_WAITING", default_value_t = 2)]
     pub max_waiting: usize,
-    #[arg(long, env = "LPBRIDGE_SESSION_IDLE_SECS", default_value_t = 60)]
+    /// A session with nothing in flight for this long is dropped (its
+    /// manifest with it, and its metrics series).
+    #[arg(long, env = "LPBRIDGE_SESSION_IDLE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub session_idle_secs: u64,
     /// Write renditions as fragmented MP4s (a moof per GOP), for CMAF or
     /// LL-HLS packaging, instead of progressive ones with moov first.
-    #[arg(long, env = "LPBRIDGE_FRAGMENTED")]
+    #[arg(long, env = "LPBRIDGE_FRAGMENTED", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub fragmented: bool,
     /// Check each rendition against what was asked (size, frame count,
     /// duration, first keyframe, timestamps): strict fails the segment
@@ -239,7 +250,7 @@ pub struct GatewayOptions {
     #[arg(long, env = "LPBRIDGE_RETRIES", default_value_t = 2)]
     pub retries: u32,
     /// No attempt at a segment runs past this after it arrived.
-    #[arg(long, env = "LPBRIDGE_SEGMENT_DEADLINE_MS", default_value_t = 30_000)]
+    #[arg(long, env = "LPBRIDGE_SEGMENT_DEADLINE_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub segment_deadline_ms: u64,
     /// A gateway whose connections fail is not tried again for this long.
     #[arg(long, env = "LPBRIDGE_GATEWAY_COOLDOWN_MS", default_value_t = 10_000)]
@@ -373,6 +384,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             options,
             segments,
         } => {
+            writable_dir(&out, "--out (LPBRIDGE_OUT)")?;
             let (bridge, _local) = options.bridge(runtime, &gateway).await?;
             transcode(bridge, &creator, &out, &segments).await?;
         }
@@ -531,7 +543,9 @@ async fn serve(
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listen on {listen} (--listen, LPBRIDGE_LISTEN)"))?;
     say!(
         "lpbridge serving on http://{} (gateway {})",
         listener.local_addr()?,
@@ -600,6 +614,16 @@ async fn shutdown_signal() {
 }
 
 /// Runs `segments` through one session, in order, two in flight.
+/// `dir` as a directory this process can write, made if missing: checked
+/// before any work, so a wrong output directory costs nothing.
+fn writable_dir(dir: &Path, flag: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{flag}: {} cannot be made a directory", dir.display()))?;
+    let probe = dir.join(format!(".lpbridge-write-{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| format!("{flag}: {} is not writable", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 async fn transcode(bridge: Arc<Bridge>, creator: &str, out: &Path, segments: &[PathBuf]) -> Result<()> {
     let progress = std::io::stderr().is_terminal();
     let total = segments.len();

@@ -61,6 +61,40 @@ pub fn backoff(n: u32, base: Duration, max: Duration, random: u64) -> Duration {
     half + Duration::from_nanos(if spread == 0 { 0 } else { random % spread })
 }
 
+/// What the last attempt at a gateway met: an operator's and a health
+/// check's view of it, not the cool-down (which only several gateways
+/// have).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Contact {
+    /// Not tried since this host started.
+    Unknown,
+    /// The last attempt got a response head (whatever its status) or
+    /// waited for one on an open connection.
+    Up,
+    /// The last attempt could not connect, or the connection ended before
+    /// the response head.
+    Down,
+}
+
+impl Contact {
+    /// What an attempt met, or `None` when nothing was sent.
+    pub fn of(sent: Option<Sent>) -> Option<Contact> {
+        Some(match sent? {
+            Sent::Head(_) | Sent::FirstByteTimeout => Contact::Up,
+            Sent::ConnectFailed | Sent::ResetBeforeHead => Contact::Down,
+        })
+    }
+
+    /// Its name in `/healthz`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Contact::Unknown => "unknown",
+            Contact::Up => "up",
+            Contact::Down => "down",
+        }
+    }
+}
+
 /// One configured gateway.
 pub struct Gateway {
     pub url: String,
@@ -68,9 +102,19 @@ pub struct Gateway {
     /// Set by a connection failure: not tried again before then.
     down_until: Mutex<Option<Instant>>,
     last_error: Mutex<Option<String>>,
+    contact: Mutex<Contact>,
 }
 
 impl Gateway {
+    /// What the last attempt at it met.
+    pub fn contact(&self) -> Contact {
+        *self.contact.locked()
+    }
+
+    pub fn set_contact(&self, contact: Contact) {
+        *self.contact.locked() = contact;
+    }
+
     pub fn last_error(&self) -> Option<String> {
         self.last_error.locked().clone()
     }
@@ -101,6 +145,7 @@ impl Gateways {
                     origin,
                     down_until: Mutex::new(None),
                     last_error: Mutex::new(None),
+                    contact: Mutex::new(Contact::Unknown),
                 })
             })
             .collect::<anyhow::Result<_>>()?;
@@ -177,6 +222,15 @@ mod tests {
         }
         assert_eq!(Retry::of(Some(Sent::FirstByteTimeout)), None);
         assert_eq!(Retry::of(None), None, "nothing was sent");
+    }
+
+    #[test]
+    fn a_gateway_is_up_once_it_answers_and_down_when_it_cannot_be_reached() {
+        assert_eq!(Contact::of(Some(Sent::Head(503))), Some(Contact::Up));
+        assert_eq!(Contact::of(Some(Sent::FirstByteTimeout)), Some(Contact::Up));
+        assert_eq!(Contact::of(Some(Sent::ConnectFailed)), Some(Contact::Down));
+        assert_eq!(Contact::of(Some(Sent::ResetBeforeHead)), Some(Contact::Down));
+        assert_eq!(Contact::of(None), None, "nothing was sent: nothing learnt");
     }
 
     #[test]

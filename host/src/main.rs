@@ -21,7 +21,8 @@ async fn main() -> std::process::ExitCode {
         .with_env_filter(filter)
         .with_ansi(colour)
         .with_writer(std::io::stderr);
-    if cli.log_json {
+    let json = cli.log_json;
+    if json {
         logs.json().init();
     } else {
         logs.init();
@@ -29,7 +30,12 @@ async fn main() -> std::process::ExitCode {
     match lpbridge::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Under --log-json every line on stderr is JSON, the last one too.
+            if json {
+                tracing::error!(error = format!("{e:#}"), "lpbridge stopped");
+            } else {
+                eprintln!("error: {e:#}");
+            }
             if let Some(failed) = e.downcast_ref::<lpbridge::check::Failed>() {
                 return std::process::ExitCode::from(failed.exit);
             }

@@ -11,10 +11,18 @@ pub struct Metrics {
     /// From guard acquisition to the end of the remux, success only.
     pub transcode_duration_ms: HistogramVec,
     pub queued_transcode_duration_ms: prometheus::GaugeVec,
+    /// Segments sent to a gateway (whatever came of them).
     pub attempts: IntCounter,
     pub successes: IntCounter,
+    /// Segments sent to a gateway that failed: with `attempts`, the
+    /// gateways' error rate, which refusals do not dilute.
     pub errors: IntCounter,
+    /// Every failed segment by its kind, refusals included.
     pub errors_by_kind: IntCounterVec,
+    /// Segments turned away before anything was sent, by why: their bytes
+    /// (the media kinds), their size (`too-large`), the request
+    /// (`bad-request`), the session's backlog, the allow-list (`denied`).
+    pub refused: IntCounterVec,
     pub in_flight: IntGaugeVec,
     pub waiting: IntGaugeVec,
     pub bytes_in: IntCounter,
@@ -29,7 +37,8 @@ pub struct Metrics {
     pub failovers: IntCounter,
     /// New manifests after a session's first, by why (`manifest::Reason`).
     pub manifest_rotations: IntCounterVec,
-    /// 0 while a gateway cools down after a connection failure.
+    /// 1 when the last attempt at a gateway got an answer, 0 when it
+    /// could not connect; no series before its first contact.
     pub gateway_up: IntGaugeVec,
     pub traps: IntCounter,
     pub hot_swaps: IntCounter,
@@ -52,9 +61,12 @@ impl Metrics {
     /// logic.
     pub fn new() -> Self {
         let registry = Registry::new();
+        // Upstream's, without its `0` (nothing takes no time), and on to the
+        // longest a segment may take: the default deadline is 30 s, and
+        // `--segment-deadline-ms` may set more (+Inf holds the rest).
         let buckets = vec![
-            0.0, 250.0, 500.0, 750.0, 1000.0, 1250.0, 1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4000.0, 4500.0, 5000.0,
-            10000.0,
+            250.0, 500.0, 750.0, 1000.0, 1250.0, 1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4000.0, 4500.0, 5000.0,
+            7500.0, 10000.0, 15000.0, 20000.0, 30000.0, 60000.0,
         ];
         let m = Metrics {
             transcode_duration_ms: HistogramVec::new(
@@ -81,6 +93,14 @@ impl Metrics {
                     "Failed segments by error kind",
                 ),
                 &["kind"],
+            )
+            .expect(STATIC),
+            refused: IntCounterVec::new(
+                Opts::new(
+                    "lpbridge_segments_refused_total",
+                    "Segments turned away before anything was sent to a gateway, by why",
+                ),
+                &["reason"],
             )
             .expect(STATIC),
             in_flight: IntGaugeVec::new(
@@ -129,7 +149,7 @@ impl Metrics {
             gateway_up: IntGaugeVec::new(
                 Opts::new(
                     "lpbridge_gateway_up",
-                    "1 unless the gateway cools down after a connection failure",
+                    "1 if the last attempt at the gateway got an answer, 0 if it could not connect",
                 ),
                 &["gateway"],
             )
@@ -169,6 +189,7 @@ impl Metrics {
         r.register(Box::new(m.successes.clone())).expect(STATIC);
         r.register(Box::new(m.errors.clone())).expect(STATIC);
         r.register(Box::new(m.errors_by_kind.clone())).expect(STATIC);
+        r.register(Box::new(m.refused.clone())).expect(STATIC);
         r.register(Box::new(m.in_flight.clone())).expect(STATIC);
         r.register(Box::new(m.waiting.clone())).expect(STATIC);
         r.register(Box::new(m.bytes_in.clone())).expect(STATIC);
@@ -184,6 +205,11 @@ impl Metrics {
         r.register(Box::new(m.component.clone())).expect(STATIC);
         r.register(Box::new(m.gateway_wait_ms.clone())).expect(STATIC);
         r.register(Box::new(m.host_overhead_ms.clone())).expect(STATIC);
+        // The process's own: resident memory, CPU seconds, open files
+        // (process_*), from /proc, where there is one.
+        #[cfg(target_os = "linux")]
+        r.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+            .expect(STATIC);
         m
     }
 

@@ -17,12 +17,14 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body, Incoming};
+use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
+use tracing::Instrument;
 
 use lpbridge_contract::reply::{ErrorKind, ErrorReply};
 
-use crate::bridge::Bridge;
+use crate::bridge::{Bridge, Place};
 use crate::swap::Reloader;
 
 pub struct Service {
@@ -82,12 +84,81 @@ fn decode(v: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// What the access log says of a request, filled in as it is served.
+#[derive(Default)]
+struct Trace {
+    creator: Option<String>,
+    place: Option<Place>,
+    bytes_in: usize,
+}
+
+/// The routes this service answers; anything else is `other` in the log.
+const ROUTES: [&str; 5] = ["/v1/segments", "/v1/check", "/metrics", "/healthz", "/admin/reload"];
+
+/// The caller's `X-Request-Id` when it is a plain token (at most 64 of
+/// `[A-Za-z0-9._-]`), else one of ours: 16 hex digits.
+fn request_id(req: &Request<Incoming>) -> String {
+    let theirs = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        });
+    match theirs {
+        Some(id) => id.to_string(),
+        None => format!("{:016x}", crate::session::random()),
+    }
+}
+
 impl Service {
+    /// One request: routed, answered with its request id (and the
+    /// segment's manifest and seq whenever it got them, errors included),
+    /// and logged in one access-log line (`lpbridge::access`).
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+        let started = std::time::Instant::now();
+        let id = request_id(&req);
+        let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let reply = match (req.method(), path.as_str()) {
-            (&Method::POST, "/v1/segments") => self.segment(req).await,
-            (&Method::POST, "/v1/check") => self.check(req).await,
+        let route = ROUTES.iter().find(|r| **r == path).copied().unwrap_or("other");
+        let span = tracing::info_span!("request", id = %id);
+        let mut trace = Trace::default();
+        let mut reply = self.route(req, &mut trace).instrument(span.clone()).await;
+        let headers = reply.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            headers.insert("x-request-id", v);
+        }
+        if let Some(p) = &trace.place {
+            // The manifest passed the component's check ([A-Za-z0-9_-]+).
+            if let Ok(v) = HeaderValue::from_str(&p.manifest) {
+                headers.insert("livepeer-manifest", v);
+            }
+            headers.insert("livepeer-seq", HeaderValue::from(p.seq));
+        }
+        let bytes_out = reply.body().size_hint().exact().unwrap_or(0);
+        span.in_scope(|| {
+            tracing::info!(
+                target: "lpbridge::access",
+                method = %method,
+                route,
+                status = reply.status().as_u16(),
+                bytes_in = trace.bytes_in,
+                bytes_out,
+                ms = started.elapsed().as_millis() as u64,
+                creator = trace.creator.as_deref(),
+                manifest = trace.place.as_ref().map(|p| p.manifest.as_str()),
+                seq = trace.place.as_ref().map(|p| p.seq),
+                "request"
+            )
+        });
+        Ok(reply)
+    }
+
+    async fn route(&self, req: Request<Incoming>, trace: &mut Trace) -> Reply {
+        let path = req.uri().path().to_string();
+        match (req.method(), path.as_str()) {
+            (&Method::POST, "/v1/segments") => self.segment(req, trace).await,
+            (&Method::POST, "/v1/check") => self.check(req, trace).await,
             (&Method::GET, "/metrics") => {
                 self.bridge.publish_load();
                 Response::builder()
@@ -95,15 +166,14 @@ impl Service {
                     .body(Full::new(Bytes::from(self.bridge.metrics.render())))
                     .expect("a static header makes a response")
             }
-            (&Method::GET, "/healthz") => json(
-                StatusCode::OK,
-                serde_json::json!({
-                    "status": "ok",
-                    "component": self.bridge.runtime().hash,
-                    "contract": crate::components::CONTRACT,
-                    "sessions": self.bridge.sessions.len(),
-                }),
-            ),
+            (&Method::GET, "/healthz") => self.health(),
+            // What a load balancer's HEAD probe asks: the same status and
+            // headers, no body.
+            (&Method::HEAD, "/healthz") => {
+                let mut reply = self.health();
+                *reply.body_mut() = Full::new(Bytes::new());
+                reply
+            }
             (&Method::POST, "/admin/reload") => match self.reloader.reload().await {
                 Ok(hash) => json(StatusCode::OK, serde_json::json!({ "component": hash })),
                 Err(e) => error(ErrorReply::new(ErrorKind::ReloadRefused, format!("{e:#}"))),
@@ -112,17 +182,39 @@ impl Service {
                 error(ErrorReply::wrong_method())
             }
             _ => error(ErrorReply::not_found()),
-        };
-        Ok(reply)
+        }
+    }
+
+    /// Liveness: the process answers. Each gateway's state is reported
+    /// (`up`, `down`, or `unknown` before its first contact) for whoever
+    /// decides readiness; it does not turn this into a failure.
+    fn health(&self) -> Reply {
+        let gateways: Vec<serde_json::Value> = self
+            .bridge
+            .gateway_states()
+            .into_iter()
+            .map(|(url, state)| serde_json::json!({ "url": url, "state": state.as_str() }))
+            .collect();
+        json(
+            StatusCode::OK,
+            serde_json::json!({
+                "status": "ok",
+                "component": self.bridge.runtime().hash,
+                "contract": crate::components::CONTRACT,
+                "sessions": self.bridge.sessions.len(),
+                "gateways": gateways,
+            }),
+        )
     }
 
     /// The component's findings; a segment with errors is still a 200: the
     /// report is the answer.
-    async fn check(&self, req: Request<Incoming>) -> Reply {
+    async fn check(&self, req: Request<Incoming>, trace: &mut Trace) -> Reply {
         let body = match self.body(req).await {
             Ok(b) => b,
-            Err(reply) => return reply,
+            Err(reply) => return error(reply),
         };
+        trace.bytes_in = body.len();
         match crate::check::one(&self.bridge.runtime(), &body).await {
             Ok(report) => {
                 let rungs = crate::check::profiles(&self.bridge.config().ladder, &report);
@@ -133,30 +225,42 @@ impl Service {
     }
 
     /// The request body within the limit, else the answer to give.
-    async fn body(&self, req: Request<Incoming>) -> Result<Vec<u8>, Reply> {
+    async fn body(&self, req: Request<Incoming>) -> Result<Vec<u8>, ErrorReply> {
         match read_limited(req.into_body(), self.max_body).await {
             Ok(Some(b)) => Ok(b),
-            Ok(None) => Err(error(ErrorReply::body_too_large(self.max_body))),
-            Err(e) => Err(error(ErrorReply::new(
-                ErrorKind::BadRequest,
-                format!("reading the body: {e}"),
-            ))),
+            Ok(None) => Err(ErrorReply::body_too_large(self.max_body)),
+            Err(e) => Err(ErrorReply::new(ErrorKind::BadRequest, format!("reading the body: {e}"))),
         }
     }
 
-    async fn segment(&self, req: Request<Incoming>) -> Reply {
+    /// A segment refused before the bridge saw it, counted as the bridge
+    /// counts its own refusals.
+    fn refuse(&self, reply: ErrorReply) -> Reply {
+        self.bridge
+            .metrics
+            .refused
+            .with_label_values(&[reply.kind.as_str()])
+            .inc();
+        error(reply)
+    }
+
+    async fn segment(&self, req: Request<Incoming>, trace: &mut Trace) -> Reply {
         let query = req.uri().query().unwrap_or("");
         let Some(creator) = query_param(query, "creator").and_then(decode).filter(|c| !c.is_empty()) else {
-            return error(ErrorReply::new(
+            return self.refuse(ErrorReply::new(
                 ErrorKind::BadRequest,
                 "the creator query parameter (a DID) is required",
             ));
         };
+        trace.creator = Some(creator.clone());
         let body = match self.body(req).await {
             Ok(b) => b,
-            Err(reply) => return reply,
+            Err(reply) => return self.refuse(reply),
         };
-        match self.bridge.transcode(&creator, &body).await {
+        trace.bytes_in = body.len();
+        let traced = self.bridge.transcode_traced(&creator, &body).await;
+        trace.place = traced.place;
+        match traced.result {
             Ok(t) => multipart(&t),
             Err(e) => error(ErrorReply::new(e.kind(), e.to_string())),
         }
@@ -213,17 +317,11 @@ fn multipart(t: &crate::bridge::Transcoded) -> Reply {
     if !t.renditions.is_empty() {
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     }
-    let mut response = Response::builder().header("Content-Type", format!("multipart/mixed; boundary={boundary}"));
-    if let Some(c) = &t.claim {
-        response = response
-            .header("Livepeer-Manifest", &c.manifest)
-            .header("Livepeer-Seq", c.seq.to_string());
-    }
-    // The manifest passed the component's check ([A-Za-z0-9_-]+) before
-    // the gateway was asked, so it is a header value.
-    response
+    // Its manifest and seq are set with every answer's, in `handle`.
+    Response::builder()
+        .header("Content-Type", format!("multipart/mixed; boundary={boundary}"))
         .body(Full::new(Bytes::from(body)))
-        .expect("static headers, a manifest and a number make a response")
+        .expect("a static header and a hex boundary make a response")
 }
 
 /// Serves until SIGTERM (or `shutdown` resolves), then waits for the
@@ -240,7 +338,7 @@ pub async fn serve(
             let idle = bridge.config().session_idle;
             loop {
                 tokio::time::sleep(idle / 4).await;
-                let gone = bridge.sessions.expire(idle);
+                let gone = bridge.expire_sessions(idle);
                 if gone > 0 {
                     tracing::info!(gone, "idle sessions expired");
                 }

@@ -324,12 +324,19 @@ impl Sessions {
             .clone()
     }
 
-    /// Drops sessions idle for longer than `idle` with nothing in flight.
-    pub fn expire(&self, idle: Duration) -> usize {
+    /// Drops sessions idle for longer than `idle` with nothing in flight,
+    /// and gives them back (for their metrics series to go too).
+    pub fn expire(&self, idle: Duration) -> Vec<Arc<Session>> {
         let mut map = self.map.locked();
-        let before = map.len();
-        map.retain(|_, s| s.idle_for() < idle || s.guard.in_flight() > 0 || s.guard.waiting() > 0);
-        before - map.len()
+        let mut gone = Vec::new();
+        map.retain(|_, s| {
+            let keep = s.idle_for() < idle || s.guard.in_flight() > 0 || s.guard.waiting() > 0;
+            if !keep {
+                gone.push(s.clone());
+            }
+            keep
+        });
+        gone
     }
 
     pub fn len(&self) -> usize {
@@ -415,7 +422,7 @@ mod tests {
         );
         assert_eq!(claim(&s, &landscape).await.seq, 1, "one rotation, not one per segment");
         assert!(Arc::ptr_eq(&s, &sessions.get("did:plc:abc.def")));
-        assert_eq!(sessions.expire(Duration::ZERO), 1);
+        assert_eq!(sessions.expire(Duration::ZERO).len(), 1);
         assert!(sessions.is_empty());
     }
 

@@ -1,0 +1,353 @@
+//! `lpbridge serve` as an operator meets it: the binary on loopback, its
+//! access log, the headers of its answers, its metrics and health, and the
+//! settings it refuses before it starts.
+
+#![allow(clippy::unwrap_used)] // an unwrap here is an assertion
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{fixture, scratch};
+
+/// Nothing listens here: every attempt is a refused connection.
+const DEAD_GATEWAY: &str = "http://127.0.0.1:1";
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lpbridge"));
+    c.env("RUST_LOG", "info").env("NO_COLOR", "1");
+    c
+}
+
+/// A running `lpbridge serve --log-json`, its address from its first line
+/// of output, and every line it logs.
+struct Served {
+    child: Child,
+    addr: SocketAddr,
+    logs: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Served {
+    fn start(args: &[&str]) -> Served {
+        let mut child = bin()
+            .args(["serve", "--log-json", "--listen", "127.0.0.1:0", "--no-cache"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| panic!("--log-json wrote a line that is not JSON: {line}"));
+                sink.lock().unwrap().push(value);
+            }
+        });
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let addr = first
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .parse()
+            .unwrap();
+        Served { child, addr, logs }
+    }
+
+    /// The first log line `pick` accepts, waiting for it to be written (a
+    /// bound, not a timing: the line follows the answer at once).
+    fn line(&self, what: &str, pick: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(v) = self.logs.lock().unwrap().iter().find(|v| pick(v)) {
+                return v.clone();
+            }
+            assert!(
+                Instant::now() < until,
+                "no log line: {what}: {:#?}",
+                self.logs.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The access-log line of the request `id`.
+    fn access(&self, id: &str) -> serde_json::Value {
+        self.line(&format!("access log of {id}"), |v| {
+            v["target"] == "lpbridge::access" && v["span"]["id"] == id
+        })
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// One HTTP/1.1 exchange on its own connection.
+fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    // A refused body may be answered before it is all sent.
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let text = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut lines = text.lines();
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn every_answer_is_traceable_and_every_refusal_counted() {
+    let s = Served::start(&["--gateway", DEAD_GATEWAY, "--retries", "0", "--max-body-mib", "1"]);
+    let segment = std::fs::read(fixture("short-video.mp4")).unwrap();
+
+    // A gateway that cannot be reached: a 502 that says which manifest and
+    // seq the segment had, and its request id; the access log and the
+    // failure line say the same.
+    let r = http(s.addr, "POST", "/v1/segments?creator=did:plc:ops", &[], &segment);
+    assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(&r.body));
+    let manifest = r
+        .header("livepeer-manifest")
+        .expect("a 502 names its manifest")
+        .to_string();
+    assert_eq!(r.header("livepeer-seq"), Some("0"));
+    let id = r
+        .header("x-request-id")
+        .expect("every answer has a request id")
+        .to_string();
+    let access = s.access(&id);
+    let fields = &access["fields"];
+    assert_eq!(
+        (
+            &fields["method"],
+            &fields["route"],
+            &fields["status"],
+            &fields["creator"]
+        ),
+        (
+            &"POST".into(),
+            &"/v1/segments".into(),
+            &502.into(),
+            &"did:plc:ops".into()
+        ),
+        "{access}"
+    );
+    assert_eq!(
+        (&fields["manifest"], &fields["seq"]),
+        (&manifest.clone().into(), &0.into()),
+        "{access}"
+    );
+    assert_eq!(fields["bytes_in"], segment.len(), "{access}");
+    let failed = s.line("segment failed", |v| v["fields"]["message"] == "segment failed");
+    assert_eq!(
+        (
+            &failed["fields"]["manifest"],
+            &failed["fields"]["seq"],
+            &failed["span"]["id"]
+        ),
+        (&manifest.into(), &0.into(), &id.as_str().into()),
+        "{failed}"
+    );
+
+    // Over the body limit, with the caller's own request id: a 413 in the
+    // access log under that id.
+    let big = vec![0u8; 2 << 20];
+    let r = http(
+        s.addr,
+        "POST",
+        "/v1/segments?creator=did:plc:ops",
+        &[("X-Request-Id", "caller-413")],
+        &big,
+    );
+    assert_eq!(r.status, 413);
+    assert_eq!(r.header("x-request-id"), Some("caller-413"));
+    assert_eq!(s.access("caller-413")["fields"]["status"], 413);
+
+    // Bytes that are no MP4: a 400, logged.
+    let r = http(s.addr, "POST", "/v1/segments?creator=did:plc:ops", &[], &[0x5a; 4096]);
+    assert_eq!(r.status, 400);
+    assert_eq!(s.access(r.header("x-request-id").unwrap())["fields"]["status"], 400);
+    let bad_media = r.json()["error"].as_str().unwrap().to_string();
+
+    // Attempts are segments sent; refusals are counted apart, by reason.
+    let text = String::from_utf8(http(s.addr, "GET", "/metrics", &[], b"").body).unwrap();
+    let m = |series: &str| metric(&text, series);
+    assert_eq!(m("streamplace_transcode_attempts_total"), Some(1.0), "{text}");
+    assert_eq!(m("streamplace_transcode_errors_total"), Some(1.0), "{text}");
+    assert_eq!(
+        m("lpbridge_segments_refused_total{reason=\"too-large\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        m(&format!("lpbridge_segments_refused_total{{reason=\"{bad_media}\"}}")),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        m(&format!("lpbridge_gateway_up{{gateway=\"{DEAD_GATEWAY}\"}}")),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(m("process_resident_memory_bytes").is_some_and(|b| b > 0.0), "{text}");
+    assert!(text.contains("lpbridge_gateway_wait_ms_bucket{le=\"30000\"}"), "{text}");
+    assert!(!text.contains("le=\"0\""), "{text}");
+
+    // Health: alive, and what it knows of its gateway; HEAD as GET.
+    let h = http(s.addr, "GET", "/healthz", &[], b"");
+    assert_eq!(h.status, 200);
+    assert_eq!(
+        h.json()["gateways"],
+        serde_json::json!([{ "url": DEAD_GATEWAY, "state": "down" }])
+    );
+    let head = http(s.addr, "HEAD", "/healthz", &[], b"");
+    assert_eq!((head.status, head.body.len()), (200, 0));
+}
+
+#[test]
+fn a_gateway_is_unknown_until_first_contact() {
+    let s = Served::start(&["--gateway", DEAD_GATEWAY]);
+    let h = http(s.addr, "GET", "/healthz", &[], b"").json();
+    assert_eq!(h["gateways"][0]["state"], "unknown", "{h}");
+    let text = String::from_utf8(http(s.addr, "GET", "/metrics", &[], b"").body).unwrap();
+    assert!(
+        !text.contains("lpbridge_gateway_up{"),
+        "no series before contact: {text}"
+    );
+}
+
+#[test]
+fn an_idle_session_takes_its_series_with_it() {
+    let s = Served::start(&["--gateway", DEAD_GATEWAY, "--retries", "0", "--session-idle-secs", "1"]);
+    let segment = std::fs::read(fixture("short-video.mp4")).unwrap();
+    let r = http(s.addr, "POST", "/v1/segments?creator=did:plc:gone", &[], &segment);
+    assert_eq!(r.status, 502);
+    let series = |text: &str| text.lines().any(|l| l.starts_with("lpbridge_session_in_flight{"));
+    let text = String::from_utf8(http(s.addr, "GET", "/metrics", &[], b"").body).unwrap();
+    assert!(series(&text), "the session has its series: {text}");
+    // The sweep runs every quarter of the idle time: a bound, not a timing.
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = String::from_utf8(http(s.addr, "GET", "/metrics", &[], b"").body).unwrap();
+        let sessions = http(s.addr, "GET", "/healthz", &[], b"").json()["sessions"].clone();
+        if !series(&text) && sessions == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the series outlived the session: {sessions} {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Each refusal is one line naming the flag, before any work.
+#[test]
+fn settings_that_cannot_work_are_refused_at_start() {
+    let dir = scratch("serve-settings");
+    let file = dir.join("a-file");
+    std::fs::write(&file, b"").unwrap();
+    let segment = fixture("short-video.mp4");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = busy.local_addr().unwrap().to_string();
+    let with = |command: &str, extra: &[&str]| -> Vec<String> {
+        [command, "--gateway", DEAD_GATEWAY]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let serve = |extra: &[&str]| with("serve", extra);
+    let transcode = |extra: &[&str]| with("transcode", extra);
+    let out = file.to_str().unwrap();
+    let seg = segment.to_str().unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (serve(&["--first-byte-timeout-ms", "0"]), "--first-byte-timeout-ms"),
+        (serve(&["--connect-timeout-ms", "0"]), "--connect-timeout-ms"),
+        (serve(&["--segment-deadline-ms", "0"]), "--segment-deadline-ms"),
+        (serve(&["--concurrent-calls", "0"]), "--concurrent-calls"),
+        (serve(&["--memory-mib", "0"]), "--memory-mib"),
+        (serve(&["--memory-mib", "999999999"]), "--memory-mib"),
+        (serve(&["--max-body-mib", "0"]), "--max-body-mib"),
+        (serve(&["--listen", &busy]), &busy),
+        (transcode(&["--creator", "", "--out", "x", seg]), "--creator"),
+        (transcode(&["--creator", "did:plc:x", "--out", out, seg]), "--out"),
+    ];
+    for (args, named) in cases {
+        let run = bin().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{args:?} was accepted");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+        assert!(
+            !String::from_utf8_lossy(&run.stdout).contains("serving on"),
+            "{args:?} served"
+        );
+    }
+    // Booleans take the usual spellings from the environment.
+    for yes in ["1", "true", "yes", "on"] {
+        let run = bin()
+            .env("LPBRIDGE_LOG_JSON", yes)
+            .args(["probe", seg])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "LPBRIDGE_LOG_JSON={yes}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+}
