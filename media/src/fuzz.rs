@@ -76,7 +76,7 @@ pub fn join_input(data: &[u8]) -> Option<(&[u8], &[u8], JoinOptions)> {
 
 /// The layout `join_input` reads, for seeding the join target.
 pub fn join_layout(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -> Vec<u8> {
-    let word = video_ts.len() as u32 | if options.fragmented { 0x8000_0000 } else { 0 };
+    let word = crate::num::u32_sat(video_ts.len()) | if options.fragmented { 0x8000_0000 } else { 0 };
     [&word.to_be_bytes()[..], video_ts, audio_mp4].concat()
 }
 

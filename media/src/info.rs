@@ -9,6 +9,7 @@
 use crate::error::{Error, Result};
 use crate::h264::{AvcConfig, parse_sps};
 use crate::mp4::{Movie, Track, TrackKind};
+use crate::num::{i64_sat, u32_sat, u64_sat};
 use crate::time::{gcd, rescale, to_ns};
 
 pub use lpbridge_contract::{AudioCodec, AudioInfo, FrameRate, SegmentInfo, VideoCodec, VideoInfo};
@@ -47,7 +48,7 @@ pub fn is_h264(track: &Track<'_>) -> bool {
 /// Start of a track on the movie timeline, ns.
 fn start_ns(movie: &Movie<'_>, track: &Track<'_>) -> i64 {
     let (empty, _) = track.edit_shift();
-    to_ns(empty as i64, movie.timescale) + to_ns(track.lead(), track.timescale)
+    to_ns(i64_sat(empty), movie.timescale) + to_ns(track.lead(), track.timescale)
 }
 
 fn video_info(movie: &Movie<'_>, t: &Track<'_>) -> Result<VideoInfo> {
@@ -78,13 +79,13 @@ fn video_info(movie: &Movie<'_>, t: &Track<'_>) -> Result<VideoInfo> {
         width,
         height,
         frame_rate: frame_rate(t),
-        frames: t.samples.len() as u32,
-        presented: instants.len() as u32,
-        keyframes: t.samples.iter().filter(|s| s.sync).count() as u32,
+        frames: u32_sat(t.samples.len()),
+        presented: u32_sat(instants.len()),
+        keyframes: u32_sat(t.samples.iter().filter(|s| s.sync).count()),
         bytes: t.samples.iter().map(|s| s.size as u64).sum(),
         b_frames,
         start_ns: start_ns(movie, t),
-        duration_ns: to_ns(t.span(), t.timescale).max(0) as u64,
+        duration_ns: u64_sat(to_ns(t.span(), t.timescale)),
         timescale: t.timescale,
     })
 }
@@ -106,8 +107,8 @@ fn frame_rate(t: &Track<'_>) -> Option<FrameRate> {
     }
     let g = gcd(t.timescale as u64, best.1 as u64);
     Some(FrameRate {
-        num: (t.timescale as u64 / g) as u32,
-        den: (best.1 as u64 / g) as u32,
+        num: u32_sat(t.timescale as u64 / g),
+        den: u32_sat(best.1 as u64 / g),
     })
 }
 
@@ -122,9 +123,9 @@ fn audio_info(movie: &Movie<'_>, t: &Track<'_>) -> AudioInfo {
         codec,
         sample_rate: t.entry.sample_rate,
         channels: t.entry.channels as u32,
-        packets: t.samples.len() as u32,
+        packets: u32_sat(t.samples.len()),
         start_ns: start_ns(movie, t),
-        duration_ns: to_ns(t.media_duration() as i64, t.timescale).max(0) as u64,
+        duration_ns: u64_sat(to_ns(i64_sat(t.media_duration()), t.timescale)),
         timescale: t.timescale,
     }
 }

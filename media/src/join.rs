@@ -13,6 +13,7 @@ use crate::h264::{AnnexB, NalType, Sps, build_avcc, parameter_set, parse_sps};
 use crate::info::require_audio;
 use crate::limits::MAX_DTS_STEP;
 use crate::mp4::{self, Edit, MuxTrack, OutSample, TrakSource, VideoTimeline};
+use crate::num::{i32_sat, i64_sat, u8_sat, u32_sat, u64_sat};
 use crate::time::{TS_CLOCK, rescale, to_ns, unwrap_pts};
 use crate::ts::Demuxer;
 
@@ -121,7 +122,7 @@ pub fn join_rendition(video_ts: &[u8], audio_mp4: &[u8], options: JoinOptions) -
         },
         width: sps_info.width,
         height: sps_info.height,
-        frames: n as u32,
+        frames: u32_sat(n),
         shown_ns,
         last_start_ns,
         first_keyframe: video.frames[0].keyframe,
@@ -160,8 +161,8 @@ fn video_samples(video: &Video, tv: u32, span: i64) -> (Vec<OutSample>, Vec<&[u8
         let f = &video.frames[k];
         samples.push(OutSample {
             size: f.size,
-            duration: step.clamp(0, u32::MAX as i64) as u32,
-            cts_offset: (pts[k] - dts[k]).clamp(i32::MIN as i64, i32::MAX as i64) as i32,
+            duration: u32_sat(step.max(0)),
+            cts_offset: i32_sat(pts[k] - dts[k]),
             sync: f.keyframe,
         });
         data.push(&video.data[pos..pos + f.size as usize]);
@@ -171,7 +172,7 @@ fn video_samples(video: &Video, tv: u32, span: i64) -> (Vec<OutSample>, Vec<&[u8
     if let Some(last) = samples.last_mut()
         && span > last_shown
     {
-        last.duration = (span - last_shown).min(u32::MAX as i64) as u32;
+        last.duration = u32_sat((span - last_shown).max(0));
     }
     (samples, data, -dts.first().copied().unwrap_or(0))
 }
@@ -196,11 +197,11 @@ fn edit_list(
     if !(timeline.edited || timeline.empty_edit > 0 || first_cts != timeline.lead) {
         return edits;
     }
-    let empty = rescale(timeline.empty_edit as i64, source_movie, movie_timescale).max(0) as u64
+    let empty = u64_sat(rescale(i64_sat(timeline.empty_edit), source_movie, movie_timescale))
         + if timeline.edited {
             0
         } else {
-            rescale(timeline.lead, tv, movie_timescale).max(0) as u64
+            u64_sat(rescale(timeline.lead, tv, movie_timescale))
         };
     if empty > 0 {
         edits.push(Edit {
@@ -215,7 +216,7 @@ fn edit_list(
         media_span.max(0)
     };
     edits.push(Edit {
-        segment_duration: rescale(span, tv, movie_timescale).max(0) as u64,
+        segment_duration: u64_sat(rescale(span, tv, movie_timescale)),
         media_time: first_cts,
     });
     edits
@@ -264,7 +265,7 @@ impl Video {
                         continue;
                     }
                     if !self.seen_slice {
-                        parameter_set(nal, t, sets.len().min(255) as u8).map_err(|e| match e {
+                        parameter_set(nal, t, u8_sat(sets.len().min(255))).map_err(|e| match e {
                             Error::Malformed { reason, .. } => Error::malformed("rendition video", reason),
                             other => other,
                         })?;
@@ -280,7 +281,7 @@ impl Video {
                 NalType::NonIdrSlice | NalType::Other(2..=4) => slice = true,
                 _ => {}
             }
-            self.data.u32(nal.len() as u32);
+            self.data.u32(u32_sat(nal.len()));
             self.data.extend_from_slice(nal);
         }
         self.seen_slice |= slice;
@@ -294,7 +295,7 @@ impl Video {
         // the last frame step. A jump is judged by the timestamps alone:
         // `discontinuity_indicator` is set by some muxers on continuous
         // streams, and a zero step is legal (variable-rate sources have it).
-        let raw_dts = unwrap_pts(dts, self.last_raw.unwrap_or(dts as i64));
+        let raw_dts = unwrap_pts(dts, self.last_raw.unwrap_or(i64_sat(dts)));
         let raw_pts = unwrap_pts(pts, raw_dts);
         if self.last_raw.is_some() {
             let placed = raw_dts + self.fold;
@@ -327,7 +328,7 @@ impl Video {
         let mut steps: Vec<i64> = self.frames.windows(2).map(|w| w[1].dts - w[0].dts).collect();
         steps.sort_unstable();
         let step = steps.get(steps.len() / 2).copied().unwrap_or(DEFAULT_STEP);
-        let ns = |ticks: i64| to_ns(ticks, TS_CLOCK).max(0) as u64;
+        let ns = |ticks: i64| u64_sat(to_ns(ticks, TS_CLOCK));
         (ns(last + step), ns(last))
     }
 

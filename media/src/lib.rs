@@ -21,11 +21,18 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Numbers read from a segment reach its casts: none may wrap or truncate
+// without saying so (`num.rs`). Tests make their own numbers.
+#![cfg_attr(
+    not(test),
+    warn(clippy::cast_possible_truncation, clippy::cast_possible_wrap, clippy::cast_sign_loss)
+)]
 
 mod buf;
 mod error;
 mod info;
 mod join;
+mod num;
 mod opus;
 mod split;
 

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::h264::{AvcConfig, NalType, for_each_length_prefixed, parameter_set, parse_sps};
 use crate::info::{SegmentInfo, describe, require_audio, require_h264, to_90k};
 use crate::mp4::{self, MuxTrack, Track, TrackKind};
+use crate::num::i64_sat;
 use crate::ts::Muxer;
 
 /// Added to every TS timestamp: 10 s at 90 kHz.
@@ -68,7 +69,7 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
     // 2^64: wrapping i64 sums give the same 33-bit stamps as exact ones,
     // where a hostile edit list or timestamp would overflow the sum.
     let base = TS_OFFSET
-        .wrapping_add(to_90k(timeline.empty_edit as i64, movie_timescale))
+        .wrapping_add(to_90k(i64_sat(timeline.empty_edit), movie_timescale))
         .wrapping_add(to_90k(timeline.lead, video.timescale));
 
     let mut mux = Muxer::with_capacity(ts_packets(video, &config) * crate::ts::PACKET);

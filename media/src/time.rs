@@ -1,6 +1,8 @@
 //! Timescale arithmetic. All rescaling goes through here, in `i128`, with
 //! round-half-away-from-zero, so no conversion can overflow or truncate.
 
+use crate::num::i64_sat;
+
 /// The MPEG-TS system clock for PTS/DTS (ISO/IEC 13818-1 §2.4.3.7).
 pub const TS_CLOCK: u32 = 90_000;
 
@@ -20,7 +22,7 @@ pub fn rescale(value: i64, from: u32, to: u32) -> i64 {
     } else {
         (num - half) / den
     };
-    q.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    i64::try_from(q).unwrap_or(if q < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// Nanoseconds for `value` ticks of `timescale` Hz.
@@ -31,7 +33,7 @@ pub fn to_ns(value: i64, timescale: u32) -> i64 {
 /// Brings a 33-bit timestamp to the unwrapped value nearest `reference`, so
 /// a stream that crosses 2^33 (26.5 h) keeps counting up.
 pub fn unwrap_pts(raw: u64, reference: i64) -> i64 {
-    let raw = (raw as i64) & (PTS_MODULUS - 1);
+    let raw = i64_sat(raw % PTS_MODULUS.unsigned_abs());
     let base = reference - reference.rem_euclid(PTS_MODULUS);
     let mut best = base + raw;
     for cand in [best - PTS_MODULUS, best + PTS_MODULUS] {

@@ -9,6 +9,7 @@
 
 use crate::info::VideoInfo;
 use crate::join::Joined;
+use crate::num::u32_of_f64;
 use lpbridge_contract::Profile;
 
 /// One tick of the TS's 90 kHz clock, rounded up, ns.
@@ -56,7 +57,10 @@ pub fn check(profile: &Profile, source: &VideoInfo, joined: &Joined) -> Vec<Mism
     let (lo, hi) = match asked_rate {
         Some(rate) => {
             let expected = source.duration_ns as f64 / 1e9 * rate;
-            ((expected - 1.0).ceil().max(0.0) as u32, (expected + 1.0).floor() as u32)
+            (
+                u32_of_f64((expected - 1.0).ceil().max(0.0)),
+                u32_of_f64((expected + 1.0).floor()),
+            )
         }
         // The source's rate: no frame invented, and at most a tenth of
         // those it shows dropped (two samples at one instant show as one).

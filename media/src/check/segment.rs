@@ -8,6 +8,7 @@ use crate::mp4::{self, Atoms, Movie, Track, TrackKind as Kind};
 use crate::time::to_ns;
 
 use super::{Finding, FindingCode, Location, Report, Severity, TrackKind, order};
+use crate::num::{i64_sat, u32_sat};
 
 /// A duration this far from the expected one (in tenths) is irregular.
 const IRREGULAR_TENTHS: u64 = 1;
@@ -120,7 +121,7 @@ fn at_sample(kind: TrackKind, t: &Track<'_>, i: usize) -> Location {
     Location {
         box_path: None,
         track: Some(kind),
-        sample: Some(i as u32),
+        sample: Some(u32_sat(i)),
         time_ns: t.samples.get(i).map(|s| to_ns(s.pts(), t.timescale)),
     }
 }
@@ -377,7 +378,7 @@ fn durations(segment: &[u8], kind: TrackKind, t: &Track<'_>, out: &mut Findings)
         n
     };
     let step = |i: usize| match t.samples.get(i + 1) {
-        Some(next) if next.dts > t.samples[i].dts => (next.dts - t.samples[i].dts) as u64,
+        Some(next) if next.dts > t.samples[i].dts => next.dts.abs_diff(t.samples[i].dts),
         _ => t.samples[i].duration as u64,
     };
     let judged: Vec<(usize, u64)> = (0..last)
@@ -406,7 +407,7 @@ fn durations(segment: &[u8], kind: TrackKind, t: &Track<'_>, out: &mut Findings)
         }
     }
     let what = kind.samples();
-    let time = |d: u64| ms(to_ns(d as i64, t.timescale));
+    let time = |d: u64| ms(to_ns(i64_sat(d), t.timescale));
     if let Some(&(first, _)) = gaps.first() {
         let longest = gaps.iter().map(|&(_, d)| d).max().unwrap_or(0);
         out.warning(
@@ -480,7 +481,7 @@ fn edits(movie: &Movie<'_>, kind: TrackKind, t: &Track<'_>, out: &mut Findings) 
         format!(
             "an edit list of {}: {} empty, then the media from {}",
             count(t.edits.len(), "entry", "entries"),
-            ms(to_ns(empty as i64, movie.timescale)),
+            ms(to_ns(i64_sat(empty), movie.timescale)),
             ms(to_ns(media, t.timescale)),
         ),
     );
@@ -578,8 +579,8 @@ fn audio_against_video(info: &SegmentInfo, v: &Track<'_>, a: &Track<'_>, out: &m
     // sparse track's usual frame can be a millisecond).
     let frame_of = |t: &Track<'_>, span_ns: u64| {
         let ds: Vec<u64> = t.samples.iter().map(|s| s.duration as u64).filter(|&d| d > 0).collect();
-        let usual = mode(&ds).map_or(0, |d| to_ns(d as i64, t.timescale));
-        usual.max((span_ns / t.samples.len().max(1) as u64) as i64)
+        let usual = mode(&ds).map_or(0, |d| to_ns(i64_sat(d), t.timescale));
+        usual.max(i64_sat(span_ns / t.samples.len().max(1) as u64))
     };
     let (frame, packet) = (frame_of(v, vi.duration_ns), frame_of(a, ai.duration_ns));
     // Saturating: hostile start times reach i64's ends; the offset is then
@@ -600,15 +601,15 @@ fn audio_against_video(info: &SegmentInfo, v: &Track<'_>, a: &Track<'_>, out: &m
             format!("the {later} starts {} after the {earlier}", ms(offset.saturating_abs())),
         );
     }
-    let longer = (vi.duration_ns as i64).saturating_sub(ai.duration_ns as i64);
+    let longer = i64_sat(vi.duration_ns).saturating_sub(i64_sat(ai.duration_ns));
     if longer.saturating_abs() > frame {
         out.warning(
             FindingCode::AvDurationMismatch,
             Location::default(),
             format!(
                 "video lasts {}, audio {}: {} apart, more than a frame",
-                ms(vi.duration_ns as i64),
-                ms(ai.duration_ns as i64),
+                ms(i64_sat(vi.duration_ns)),
+                ms(i64_sat(ai.duration_ns)),
                 ms(longer.saturating_abs())
             ),
         );

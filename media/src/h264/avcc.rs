@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 
 use super::nal::NalType;
 use super::sps::{Sps, is_high_profile};
+use crate::num::{u8_sat, u16_sat};
 
 /// The parts of an `avcC` a remuxer uses.
 #[derive(Clone, Debug, Default)]
@@ -87,20 +88,20 @@ pub fn build_avcc(sps_info: &Sps, sps: &[&[u8]], pps: &[&[u8]]) -> Vec<u8> {
     out.u8(sps_info.constraint_flags);
     out.u8(sps_info.level_idc);
     out.u8(0xfc | 3);
-    out.u8(0xe0 | sps.len().min(31) as u8);
+    out.u8(0xe0 | u8_sat(sps.len().min(31)));
     for s in sps.iter().take(31) {
-        out.u16(s.len() as u16);
+        out.u16(u16_sat(s.len()));
         out.extend_from_slice(s);
     }
-    out.u8(pps.len().min(255) as u8);
+    out.u8(u8_sat(pps.len().min(255)));
     for p in pps.iter().take(255) {
-        out.u16(p.len() as u16);
+        out.u16(u16_sat(p.len()));
         out.extend_from_slice(p);
     }
     if is_high_profile(sps_info.profile_idc) {
-        out.u8(0xfc | sps_info.chroma_format_idc as u8);
-        out.u8(0xf8 | sps_info.bit_depth_luma_minus8 as u8);
-        out.u8(0xf8 | sps_info.bit_depth_chroma_minus8 as u8);
+        out.u8(0xfc | u8_sat(sps_info.chroma_format_idc));
+        out.u8(0xf8 | u8_sat(sps_info.bit_depth_luma_minus8));
+        out.u8(0xf8 | u8_sat(sps_info.bit_depth_chroma_minus8));
         out.u8(0);
     }
     out

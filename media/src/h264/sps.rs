@@ -3,6 +3,7 @@
 //! bit depth.
 
 use crate::error::{Error, Result};
+use crate::num::{i32_sat, u8_sat, u32_sat};
 
 /// What this crate reads of an SPS.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,9 +51,9 @@ pub fn parse_sps(nal: &[u8]) -> Result<Sps> {
     }
     let rbsp = unescape(&nal[1..]);
     let mut r = Bits::new(&rbsp);
-    let profile_idc = r.bits(8)? as u8;
-    let constraint_flags = r.bits(8)? as u8;
-    let level_idc = r.bits(8)? as u8;
+    let profile_idc = u8_sat(r.bits(8)?);
+    let constraint_flags = u8_sat(r.bits(8)?);
+    let level_idc = u8_sat(r.bits(8)?);
     let id = r.ue()?;
     if id > 31 {
         return Err(Error::malformed("SPS", format_args!("seq_parameter_set_id {id}")));
@@ -151,8 +152,8 @@ pub fn parse_sps(nal: &[u8]) -> Result<Sps> {
         chroma_format_idc,
         bit_depth_luma_minus8: luma8,
         bit_depth_chroma_minus8: chroma8,
-        width: (full_w - cut_w) as u32,
-        height: (full_h - cut_h) as u32,
+        width: u32_sat(full_w - cut_w),
+        height: u32_sat(full_h - cut_h),
     })
 }
 
@@ -222,12 +223,12 @@ impl<'a> Bits<'a> {
                 return Err(Error::malformed("SPS", "Exp-Golomb code longer than 32 bits"));
             }
         }
-        Ok(((1u64 << zeros) - 1 + self.bits(zeros)? as u64) as u32)
+        Ok(u32_sat((1u64 << zeros) - 1 + self.bits(zeros)? as u64))
     }
 
     fn se(&mut self) -> Result<i32> {
         let k = self.ue()? as i64;
-        Ok(if k % 2 == 1 { (k + 1) / 2 } else { -(k / 2) } as i32)
+        Ok(i32_sat(if k % 2 == 1 { (k + 1) / 2 } else { -(k / 2) }))
     }
 }
 

@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::buf::WriteBe;
 use crate::error::{Error, Result};
+use crate::num::{u32_sat, usize_sat};
 
 /// A box type. Printed as text when printable, else as hex.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,7 +143,7 @@ impl<'a> Atoms<'a> {
                 rest.len()
             )));
         }
-        let size = size as usize;
+        let size = usize_sat(size);
         self.pos += size;
         Ok(Atom {
             kind,
@@ -185,7 +186,7 @@ pub(crate) fn open_full(out: &mut Vec<u8>, kind: &[u8; 4], version: u8, flags: u
 }
 
 pub(crate) fn close(out: &mut [u8], at: usize) {
-    let size = (out.len() - at) as u32;
+    let size = u32_sat(out.len() - at);
     out[at..at + 4].copy_from_slice(&size.to_be_bytes());
 }
 

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 
 use super::atom::{Atom, close, open, open_full};
 use super::model::Edit;
+use crate::num::{i32_sat, u32_sat};
 
 /// The entries of `edts/elst` (none when it has no `elst`).
 pub(super) fn read(edts: Atom<'_>, track: u32) -> Result<Vec<Edit>> {
@@ -48,14 +49,15 @@ pub(super) fn write(out: &mut Vec<u8>, edits: &[Edit]) {
         .iter()
         .any(|e| e.segment_duration > u32::MAX as u64 || e.media_time > i32::MAX as i64);
     let elst = open_full(out, b"elst", v1 as u8, 0);
-    out.u32(edits.len() as u32);
+    out.u32(u32_sat(edits.len()));
     for e in edits {
         if v1 {
             out.u64(e.segment_duration);
-            out.u64(e.media_time as u64);
+            // Signed in the box: -1 is an empty edit.
+            out.u64(e.media_time.cast_unsigned());
         } else {
-            out.u32(e.segment_duration as u32);
-            out.u32(e.media_time as i32 as u32);
+            out.u32(u32_sat(e.segment_duration));
+            out.u32(i32_sat(e.media_time).cast_unsigned());
         }
         out.u32(0x10000);
     }

@@ -14,6 +14,7 @@ use super::mux::{
     Layout, MuxTrack, TrakSource, is_sample_to_group, mdat_header_len, write_ftyp, write_mdat_header, write_moov,
 };
 use super::traf::{Tfhd, TrunLayout, write_tfdt};
+use crate::num::u32_sat;
 
 /// One fragment: for each track, the samples `[from, to)` it carries.
 struct Fragment {
@@ -57,7 +58,7 @@ pub fn mux_fragmented(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra:
     // Each track's first tfdt is where its source's media started.
     let mut decode_time: Vec<u64> = tracks.iter().map(MuxTrack::first_decode_time).collect();
     for (i, fragment) in fragments.iter().enumerate() {
-        write_fragment(&mut out, i as u32 + 1, tracks, &layouts, fragment, &mut decode_time);
+        write_fragment(&mut out, u32_sat(i) + 1, tracks, &layouts, fragment, &mut decode_time);
     }
     out
 }
@@ -167,7 +168,7 @@ fn write_fragment(
     let payload: u64 = sizes.iter().sum();
     let mut data = (out.len() - moof_start) as u64 + mdat_header_len(payload);
     for (field, i) in offset_fields {
-        out[field..field + 4].copy_from_slice(&(data as u32).to_be_bytes());
+        out[field..field + 4].copy_from_slice(&u32_sat(data).to_be_bytes());
         data += sizes[i];
     }
     write_mdat_header(out, payload);
@@ -233,7 +234,7 @@ impl SampleGroups {
             let end = start.saturating_add(count as usize);
             let (a, b) = (start.max(from), end.min(to));
             if a < b {
-                slice.push(((b - a) as u32, index));
+                slice.push((u32_sat(b - a), index));
             }
             start = end;
             if start >= to {
@@ -248,7 +249,7 @@ impl SampleGroups {
         if let Some(p) = self.parameter {
             out.u32(p);
         }
-        out.u32(slice.len() as u32);
+        out.u32(u32_sat(slice.len()));
         for (count, index) in slice {
             out.u32(count);
             out.u32(index);

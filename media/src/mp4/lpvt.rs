@@ -25,8 +25,9 @@ pub fn udta(t: &VideoTimeline) -> Vec<u8> {
     out.u32(if t.edited { EDITED } else { 0 }); // version 0, flags
     out.u32(t.timescale);
     out.u64(t.empty_edit);
-    out.u64(t.lead as u64);
-    out.u64(t.span as u64);
+    // Signed, read back as such.
+    out.u64(t.lead.cast_unsigned());
+    out.u64(t.span.cast_unsigned());
     out
 }
 

@@ -3,6 +3,7 @@
 //! Types only, so that no reader module needs another.
 
 use super::atom::FourCC;
+use crate::num::usize_sat;
 
 /// One entry of an edit list (ISO/IEC 14496-12 §8.6.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,7 +195,7 @@ impl<'a> Track<'a> {
 
     /// The sample's bytes; offsets were checked at parse time.
     pub fn data<'f>(&self, file: &'f [u8], s: &Sample) -> &'f [u8] {
-        &file[s.offset as usize..s.offset as usize + s.size as usize]
+        &file[usize_sat(s.offset)..usize_sat(s.offset) + s.size as usize]
     }
 }
 

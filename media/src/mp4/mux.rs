@@ -15,6 +15,7 @@ use super::edts;
 use super::model::{Edit, OutSample, Track};
 use super::placement::{Placement, first_decode_time, place};
 use super::stbl::{self, Chunked};
+use crate::num::{i64_sat, u32_sat, u64_sat, usize_sat};
 
 /// Whether `raw`, a whole box, is a sample-to-group table (`sbgp`), which
 /// both writers rebuild rather than copy.
@@ -113,7 +114,7 @@ impl<'a> MuxTrack<'a> {
             _ => self.edits(),
         };
         if edits.is_empty() {
-            rescale(self.media_duration() as i64, self.timescale, movie_timescale) as u64
+            u64_sat(rescale(i64_sat(self.media_duration()), self.timescale, movie_timescale))
         } else {
             edits.iter().map(|e| e.segment_duration).sum()
         }
@@ -241,7 +242,7 @@ pub fn mux_progressive(movie_timescale: u32, tracks: &[MuxTrack<'_>], moov_extra
     }
 
     let mut out = head;
-    out.reserve_exact((probe.len() as u64 + mdat_header + payload) as usize);
+    out.reserve_exact(usize_sat(probe.len() as u64 + mdat_header + payload));
     let layout = Layout::Progressive {
         chunks: &chunks,
         offsets: &offsets,
@@ -269,7 +270,7 @@ pub(super) fn write_mdat_header(out: &mut Vec<u8>, payload: u64) {
         out.extend_from_slice(b"mdat");
         out.u64(payload + 16);
     } else {
-        out.u32((payload + 8) as u32);
+        out.u32(u32_sat(payload + 8));
         out.extend_from_slice(b"mdat");
     }
 }
@@ -318,7 +319,7 @@ pub(super) fn write_moov(
     } else {
         out.zeros(8);
         out.u32(movie_timescale);
-        out.u32(duration as u32);
+        out.u32(u32_sat(duration));
     }
     out.u32(0x10000); // rate 1.0
     out.u16(0x100); // volume 1.0
@@ -334,7 +335,11 @@ pub(super) fn write_moov(
     for (i, track) in tracks.iter().enumerate() {
         match *layout {
             Layout::Progressive { chunks, offsets, wide } => {
-                let counts: Vec<u32> = chunks.iter().filter(|c| c.track == i).map(|c| c.count as u32).collect();
+                let counts: Vec<u32> = chunks
+                    .iter()
+                    .filter(|c| c.track == i)
+                    .map(|c| u32_sat(c.count))
+                    .collect();
                 let offs = if offsets[i].is_empty() {
                     vec![0; counts.len()]
                 } else {
@@ -470,7 +475,7 @@ fn write_built(
     } else {
         out.zeros(8);
         out.u32(t.timescale);
-        out.u32(media_duration as u32);
+        out.u32(u32_sat(media_duration));
     }
     out.u16(0x55c4); // "und"
     out.u16(0);
@@ -514,7 +519,7 @@ fn patch_duration(raw: &[u8], v0: usize, v1: usize, duration: u64) -> Vec<u8> {
             f.copy_from_slice(&duration.to_be_bytes());
         }
     } else if let Some(f) = b.get_mut(header + v0..header + v0 + 4) {
-        f.copy_from_slice(&(duration.min(u32::MAX as u64) as u32).to_be_bytes());
+        f.copy_from_slice(&u32_sat(duration).to_be_bytes());
     }
     b
 }
@@ -531,7 +536,7 @@ fn write_tkhd(out: &mut Vec<u8>, id: u32, duration: u64, width: u32, height: u32
         out.zeros(8);
         out.u32(id);
         out.u32(0);
-        out.u32(duration as u32);
+        out.u32(u32_sat(duration));
     }
     out.zeros(8);
     out.u16(0); // layer

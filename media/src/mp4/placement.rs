@@ -11,6 +11,7 @@
 use crate::time::rescale;
 
 use super::model::{Edit, Track};
+use crate::num::{i64_sat, u64_sat};
 
 /// How a carried-over track's timeline is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,7 +28,7 @@ pub(super) enum Placement {
 /// The first decode time of a parsed track, media timescale: the first
 /// `tfdt` of a fragmented source, 0 for a progressive one.
 pub(super) fn first_decode_time(track: &Track<'_>) -> u64 {
-    track.samples.first().map_or(0, |s| s.dts.max(0) as u64)
+    track.samples.first().map_or(0, |s| u64_sat(s.dts))
 }
 
 /// Where `track`, whose samples last `media_duration` ticks, goes in a
@@ -37,7 +38,7 @@ pub(super) fn place(track: &Track<'_>, media_duration: u64, movie_timescale: u32
     if fragmented || start == 0 {
         return Placement::AsIs;
     }
-    let to_movie = |t: u64| rescale(t.min(i64::MAX as u64) as i64, track.timescale, movie_timescale).max(0) as u64;
+    let to_movie = |t: u64| u64_sat(rescale(i64_sat(t), track.timescale, movie_timescale));
     Placement::Edits(shifted(&track.edits, start, to_movie, to_movie(media_duration)))
 }
 
@@ -75,7 +76,7 @@ fn shifted(edits: &[Edit], start: u64, to_movie: impl Fn(u64) -> u64, movie_dura
             push_empty(&mut out, e.segment_duration);
             continue;
         }
-        let media_time = e.media_time - start.min(i64::MAX as u64) as i64;
+        let media_time = e.media_time - i64_sat(start.min(i64::MAX as u64));
         if media_time >= 0 {
             out.push(Edit { media_time, ..*e });
             continue;

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 
 use super::atom::{Atom, close, open, open_full};
 use super::model::{OutSample, Sample};
+use crate::num::{u32_sat, usize_sat};
 
 /// The `stbl` children, by role.
 #[derive(Default)]
@@ -271,7 +272,7 @@ impl<'a> Sizes<'a> {
                 file_len,
             ));
         }
-        let count = count as usize;
+        let count = usize_sat(count);
         let table = r.rest();
         if constant == 0 {
             let need = (count * field_bits as usize).div_ceil(8);
@@ -347,7 +348,7 @@ pub(super) fn write(out: &mut Vec<u8>, stsd: &[u8], chunked: &Chunked<'_>, extra
 
     let stts = runs(samples.iter().map(|s| s.duration));
     let at = open_full(out, b"stts", 0, 0);
-    out.u32(stts.len() as u32);
+    out.u32(u32_sat(stts.len()));
     for (n, d) in stts {
         out.u32(n);
         out.u32(d);
@@ -358,20 +359,21 @@ pub(super) fn write(out: &mut Vec<u8>, stsd: &[u8], chunked: &Chunked<'_>, extra
         let negative = samples.iter().any(|s| s.cts_offset < 0);
         let ctts = runs(samples.iter().map(|s| s.cts_offset));
         let at = open_full(out, b"ctts", negative as u8, 0);
-        out.u32(ctts.len() as u32);
+        out.u32(u32_sat(ctts.len()));
         for (n, o) in ctts {
             out.u32(n);
-            out.u32(o as u32);
+            // Signed in a version 1 box, which this is when any is negative.
+            out.u32(o.cast_unsigned());
         }
         close(out, at);
     }
 
     if samples.iter().any(|s| !s.sync) {
-        let sync: Vec<u32> = (1..=samples.len() as u32)
+        let sync: Vec<u32> = (1..=u32_sat(samples.len()))
             .filter(|&i| samples[i as usize - 1].sync)
             .collect();
         let at = open_full(out, b"stss", 0, 0);
-        out.u32(sync.len() as u32);
+        out.u32(u32_sat(sync.len()));
         for i in sync {
             out.u32(i);
         }
@@ -383,12 +385,12 @@ pub(super) fn write(out: &mut Vec<u8>, stsd: &[u8], chunked: &Chunked<'_>, extra
         let mut v: Vec<(u32, u32)> = Vec::new();
         for (i, &n) in counts.iter().enumerate() {
             if v.last().is_none_or(|&(_, last)| last != n) {
-                v.push((i as u32 + 1, n));
+                v.push((u32_sat(i) + 1, n));
             }
         }
         v
     };
-    out.u32(stsc.len() as u32);
+    out.u32(u32_sat(stsc.len()));
     for (first, n) in stsc {
         out.u32(first);
         out.u32(n);
@@ -402,10 +404,10 @@ pub(super) fn write(out: &mut Vec<u8>, stsd: &[u8], chunked: &Chunked<'_>, extra
     let first = samples.first().map_or(0, |s| s.size);
     if first != 0 && samples.iter().all(|s| s.size == first) {
         out.u32(first);
-        out.u32(samples.len() as u32);
+        out.u32(u32_sat(samples.len()));
     } else {
         out.u32(0);
-        out.u32(samples.len() as u32);
+        out.u32(u32_sat(samples.len()));
         for s in samples {
             out.u32(s.size);
         }
@@ -413,12 +415,12 @@ pub(super) fn write(out: &mut Vec<u8>, stsd: &[u8], chunked: &Chunked<'_>, extra
     close(out, at);
 
     let at = open_full(out, if wide { b"co64" } else { b"stco" }, 0, 0);
-    out.u32(offsets.len() as u32);
+    out.u32(u32_sat(offsets.len()));
     for &o in offsets {
         if wide {
             out.u64(o);
         } else {
-            out.u32(o as u32);
+            out.u32(u32_sat(o));
         }
     }
     close(out, at);

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 
 use super::atom::{Atom, Atoms, close, open, open_full};
 use super::model::{SampleEntry, TrackKind};
+use crate::num::{u16_sat, u32_of_f64, u32_sat};
 
 /// The first sample entry of `stsd`, with what the bridge needs of it.
 pub(super) fn parse<'a>(stsd: Atom<'a>, kind: TrackKind, at: &str) -> Result<SampleEntry<'a>> {
@@ -46,9 +47,9 @@ pub(super) fn parse<'a>(stsd: Atom<'a>, kind: TrackKind, at: &str) -> Result<Sam
                     r.skip(4)?;
                     let rate = f64::from_bits(r.u64()?);
                     if rate.is_finite() && rate > 0.0 && rate < u32::MAX as f64 {
-                        entry.sample_rate = rate as u32;
+                        entry.sample_rate = u32_of_f64(rate);
                     }
-                    entry.channels = r.u32()?.min(u16::MAX as u32) as u16;
+                    entry.channels = u16_sat(r.u32()?.min(u16::MAX as u32));
                     r.skip(20)?;
                 }
                 _ => {}
@@ -80,8 +81,8 @@ pub fn avc_stsd(format: &[u8; 4], width: u32, height: u32, avcc: &[u8]) -> Vec<u
     out.zeros(6);
     out.u16(1); // data_reference_index
     out.zeros(16);
-    out.u16(width.min(u16::MAX as u32) as u16);
-    out.u16(height.min(u16::MAX as u32) as u16);
+    out.u16(u16_sat(width.min(u16::MAX as u32)));
+    out.u16(u16_sat(height.min(u16::MAX as u32)));
     out.u32(0x0048_0000); // 72 dpi
     out.u32(0x0048_0000);
     out.u32(0);
@@ -89,12 +90,12 @@ pub fn avc_stsd(format: &[u8; 4], width: u32, height: u32, avcc: &[u8]) -> Vec<u
     out.zeros(32); // compressorname
     out.u16(0x18); // depth
     out.u16(0xffff); // pre_defined = -1
-    out.u32(8 + avcc.len() as u32);
+    out.u32(8 + u32_sat(avcc.len()));
     out.extend_from_slice(b"avcC");
     out.extend_from_slice(avcc);
-    let len = (out.len() - entry) as u32;
+    let len = u32_sat(out.len() - entry);
     out[entry..entry + 4].copy_from_slice(&len.to_be_bytes());
-    let len = out.len() as u32;
+    let len = u32_sat(out.len());
     out[..4].copy_from_slice(&len.to_be_bytes());
     out
 }

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 
 use super::atom::{Atom, close, open_full};
 use super::model::{OutSample, Sample};
+use crate::num::{u32_sat, usize_sat};
 
 /// `tfhd` flags (§8.8.7.1).
 const BASE_DATA_OFFSET: u32 = 0x1;
@@ -199,7 +200,7 @@ pub(super) fn read_trun(
             r.remaining()
         )));
     }
-    samples.reserve(count as usize);
+    samples.reserve(usize_sat(count));
     let mut field = |flag: u32, default: u32| if flags & flag != 0 { r.u32() } else { Ok(default) };
     for i in 0..count {
         let duration = field(SAMPLE_DURATION, defaults.duration)?;
@@ -207,7 +208,7 @@ pub(super) fn read_trun(
         let first = if i == 0 { first_flags } else { None };
         let sample_flags = field(SAMPLE_FLAGS, first.unwrap_or(defaults.flags))?;
         // Signed for both versions, as with ctts (what ffmpeg does).
-        let cts_offset = field(SAMPLE_CTS, 0)? as i32;
+        let cts_offset = field(SAMPLE_CTS, 0)?.cast_signed();
         let end = offset + size as u64;
         if end > file_len {
             return Err(Error::truncated(format_args!(
@@ -258,7 +259,7 @@ impl TrunLayout {
     /// that field is, to fill in once the `moof`'s size is known.
     pub fn write(self, out: &mut Vec<u8>, samples: &[OutSample]) -> usize {
         let at = open_full(out, b"trun", self.version, self.flags);
-        out.u32(samples.len() as u32);
+        out.u32(u32_sat(samples.len()));
         let data_offset = out.len();
         out.u32(0);
         for s in samples {
@@ -268,7 +269,7 @@ impl TrunLayout {
                 out.u32(if s.sync { SYNC_SAMPLE } else { NON_SYNC_SAMPLE });
             }
             if self.flags & SAMPLE_CTS != 0 {
-                out.u32(s.cts_offset as u32);
+                out.u32(s.cts_offset.cast_unsigned());
             }
         }
         close(out, at);

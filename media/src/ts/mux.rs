@@ -5,6 +5,7 @@
 use crate::buf::WriteBe;
 
 use super::{PACKET, SYNC, psi};
+use crate::num::{u8_sat, u32_sat};
 
 /// ffmpeg's choices, so the stream looks familiar in every analyser.
 pub const PMT_PID: u16 = 0x1000;
@@ -98,7 +99,7 @@ impl Muxer {
             let af_len = if first {
                 let pcr = dts.wrapping_sub(PCR_LEAD).rem_euclid(1 << 33) as u64;
                 af[0] = if keyframe { 0x50 } else { 0x10 };
-                af[1..5].copy_from_slice(&((pcr >> 1) as u32).to_be_bytes());
+                af[1..5].copy_from_slice(&u32_sat(pcr >> 1).to_be_bytes());
                 af[5..7].copy_from_slice(&((((pcr & 1) as u16) << 15) | 0x7e00).to_be_bytes());
                 7
             } else {
@@ -118,11 +119,11 @@ impl Muxer {
                 if af_len == 0 && stuffing == 1 {
                     self.out.u8(0); // adaptation_field_length 0
                 } else if af_len == 0 {
-                    self.out.u8((stuffing - 1) as u8);
+                    self.out.u8(u8_sat(stuffing - 1));
                     self.out.u8(0); // no flags
                     self.out.resize(self.out.len() + stuffing - 2, 0xff);
                 } else {
-                    self.out.u8((af_len + stuffing) as u8);
+                    self.out.u8(u8_sat(af_len + stuffing));
                     self.out.extend_from_slice(&af[..af_len]);
                     self.out.resize(self.out.len() + stuffing, 0xff);
                 }
@@ -168,7 +169,7 @@ fn write_section(out: &mut Vec<u8>, pid: u16, cc: &mut u8, section: &[u8]) {
 /// PTS/DTS field (§2.4.3.7): 4-bit prefix, 33 bits with marker bits.
 fn put_timestamp(out: &mut Vec<u8>, prefix: u8, ts: i64) {
     let t = ts.rem_euclid(1 << 33) as u64;
-    out.u8((prefix << 4) | (((t >> 30) as u8 & 0x7) << 1) | 1);
+    out.u8((prefix << 4) | ((u8_sat(t >> 30) & 0x7) << 1) | 1);
     out.u16((((t >> 15) & 0x7fff) as u16) << 1 | 1);
     out.u16(((t & 0x7fff) as u16) << 1 | 1);
 }

@@ -8,9 +8,10 @@ use crate::error::{Error, Result};
 pub fn crc32(data: &[u8]) -> u32 {
     static TABLE: [u32; 256] = {
         let mut t = [0u32; 256];
-        let mut i = 0;
+        let mut i = 0usize;
+        let mut c0 = 0u32; // `i`, as the u32 the table is built from
         while i < 256 {
-            let mut c = (i as u32) << 24;
+            let mut c = c0 << 24;
             let mut k = 0;
             while k < 8 {
                 c = if c & 0x8000_0000 != 0 {
@@ -22,6 +23,7 @@ pub fn crc32(data: &[u8]) -> u32 {
             }
             t[i] = c;
             i += 1;
+            c0 += 1;
         }
         t
     };
