@@ -154,7 +154,9 @@ pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf]) -> 
     Ok(out)
 }
 
-fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
+/// A file's bytes, or stdin's for `-`: every command that reads a segment
+/// reads it so.
+pub fn read_input(path: &Path) -> std::io::Result<Vec<u8>> {
     if path.as_os_str() == "-" {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)?;
@@ -185,6 +187,12 @@ fn error_report(code: FindingCode, message: String) -> Report {
         findings: vec![Finding::nowhere(code, message)],
     }
 }
+
+/// Nothing to check: the paths named no segment (an empty directory, one
+/// with no MP4 in it). A usage error: exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("no segment to check in {}", .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+pub struct NoSegments(pub Vec<PathBuf>);
 
 /// A check that found what fails it: the exit status says which.
 #[derive(Debug, thiserror::Error)]
@@ -292,14 +300,14 @@ pub fn text(checked: &[Checked]) -> String {
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "{:<48} {:>6} {:>8}", "segment", "errors", "warnings");
+    // Paths whole, however long: the column is as wide as the longest.
+    let width = checked.iter().map(|c| c.name.chars().count()).max().unwrap_or(0).max(7);
+    let _ = writeln!(out, "{:<width$} {:>6} {:>8}", "segment", "errors", "warnings");
     for c in checked {
-        // The end of a long path, which names the file.
-        let skip = c.name.chars().count().saturating_sub(48);
-        let name: String = c.name.chars().skip(skip).collect();
         let _ = writeln!(
             out,
-            "{name:<48} {:>6} {:>8}",
+            "{:<width$} {:>6} {:>8}",
+            c.name,
             c.count(Severity::Error),
             c.count(Severity::Warning)
         );

@@ -15,7 +15,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::bridge::{Bridge, Config, InOrder};
 use crate::metrics::Metrics;
-use crate::server::Service;
+use crate::server::{Routes, Service};
 use crate::swap::Reloader;
 
 use crate::bindings::multipart::PartBody;
@@ -79,7 +79,8 @@ pub enum Command {
     /// Write a component built into this binary to a file.
     Component {
         world: World,
-        #[arg(short, long)]
+        /// The file to write.
+        #[arg(short = 'o', long = "out", visible_alias = "output")]
         output: PathBuf,
     },
     /// Findings about segments nobody trusts, computed in the component:
@@ -87,6 +88,7 @@ pub enum Command {
     /// of it. Files, directories (their MP4s in name order) or `-`. Exit 2
     /// on errors, 1 on warnings with --strict.
     Check {
+        /// Segment files, directories of them, or `-` for stdin.
         #[arg(required = true)]
         segments: Vec<PathBuf>,
         /// The report as JSON (the schema is in the README).
@@ -97,22 +99,31 @@ pub enum Command {
         strict: bool,
     },
     /// Print what a segment holds, as JSON.
-    Probe { segment: PathBuf },
+    Probe {
+        /// The segment's file, or `-` for stdin.
+        segment: PathBuf,
+    },
     /// Split a segment into a video-only MPEG-TS and an audio-only MP4.
     Split {
+        /// The segment's file, or `-` for stdin.
         segment: PathBuf,
+        /// The MPEG-TS to write (video only, on the source's timeline).
         #[arg(long)]
         video_ts: PathBuf,
+        /// The MP4 to write (the audio track, byte for byte).
         #[arg(long)]
         audio_mp4: PathBuf,
     },
     /// Join a rendition's TS with the audio MP4 from `split` into one MP4.
     Join {
+        /// The rendition's MPEG-TS, or `-` for stdin.
         #[arg(long)]
         video_ts: PathBuf,
+        /// The audio MP4 `split` wrote.
         #[arg(long)]
         audio_mp4: PathBuf,
-        #[arg(short, long)]
+        /// The MP4 to write.
+        #[arg(short = 'o', long = "out", visible_alias = "output")]
         output: PathBuf,
         /// Write a fragmented MP4 (a moof per GOP) instead of a
         /// progressive one with moov first.
@@ -129,18 +140,25 @@ pub enum Command {
         /// The creator's DID: one session, one manifest.
         #[arg(long, env = "LPBRIDGE_CREATOR", value_parser = clap::builder::NonEmptyStringValueParser::new())]
         creator: String,
-        #[arg(long, env = "LPBRIDGE_OUT")]
+        /// The directory renditions are written to (made if missing).
+        #[arg(short = 'o', long, env = "LPBRIDGE_OUT")]
         out: PathBuf,
         #[command(flatten)]
         options: GatewayOptions,
+        /// The segments, in stream order (`-` for one from stdin).
         #[arg(required = true)]
         segments: Vec<PathBuf>,
     },
     /// Serve the bridge over HTTP (POST /v1/segments?creator=DID).
     Serve {
-        /// The address the service answers on.
+        /// The address the service answers on: segments, checks, metrics,
+        /// health.
         #[arg(long, env = "LPBRIDGE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
+        /// The address of the admin routes (`POST /admin/reload`), with
+        /// metrics and health: keep it on loopback or a private network.
+        #[arg(long, env = "LPBRIDGE_ADMIN_LISTEN", default_value = "127.0.0.1:8081")]
+        admin_listen: std::net::SocketAddr,
         /// The gateway's URL, or `local` for the built-in one. Several
         /// (repeated, or comma-separated) fail over in order.
         #[arg(long, env = "LPBRIDGE_GATEWAY", value_delimiter = ',', required = true)]
@@ -174,13 +192,16 @@ pub enum Command {
     /// writes OUT/<rendition>/<n>.mp4 and OUT/index.html.
     #[cfg(feature = "gateway")]
     Demo {
-        #[arg(long, env = "LPBRIDGE_DEMO_OUT", default_value = "demo-out")]
+        /// The directory renditions and index.html are written to.
+        #[arg(short = 'o', long, env = "LPBRIDGE_DEMO_OUT", default_value = "demo-out")]
         out: PathBuf,
         /// Consecutive 2 s segments to make and send.
         #[arg(long, env = "LPBRIDGE_DEMO_SEGMENTS", default_value_t = 3)]
         segments: u32,
+        /// The gateway's URL, or `local` for the built-in one.
         #[arg(long, env = "LPBRIDGE_GATEWAY", value_delimiter = ',', default_value = "local")]
         gateway: Vec<String>,
+        /// The creator's DID the samples are sent as.
         #[arg(long, env = "LPBRIDGE_CREATOR", default_value = "did:plc:lpbridgedemo")]
         creator: String,
         #[command(flatten)]
@@ -191,8 +212,10 @@ pub enum Command {
         /// The Content-Type header that came with the body.
         #[arg(long)]
         content_type: String,
+        /// The body's file, or `-` for stdin.
         body: PathBuf,
-        #[arg(long)]
+        /// A directory to write each part to, by its name.
+        #[arg(short = 'o', long)]
         out: Option<PathBuf>,
     },
 }
@@ -218,7 +241,8 @@ pub struct GatewayOptions {
     /// How long a connection to the gateway may take.
     #[arg(long, env = "LPBRIDGE_CONNECT_TIMEOUT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout_ms: u64,
-    /// go-livepeer answers only once it has transcoded the segment.
+    /// How long the gateway may take to answer: go-livepeer answers only
+    /// once it has transcoded the segment.
     #[arg(long, env = "LPBRIDGE_FIRST_BYTE_TIMEOUT_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub first_byte_timeout_ms: u64,
     /// How long the answer's body may go without a byte.
@@ -407,6 +431,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve {
             listen,
+            admin_listen,
             gateway,
             options,
             max_body_mib,
@@ -414,7 +439,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => {
             let (bridge, _local) = options.bridge(runtime, &gateway).await?;
             let check = self_check_segment.as_deref().map(read).transpose()?;
-            serve(bridge, sandbox, listen, max_body_mib << 20, check).await?;
+            serve(bridge, sandbox, [listen, admin_listen], max_body_mib << 20, check).await?;
         }
         Command::Multipart {
             content_type,
@@ -517,7 +542,7 @@ async fn demo(bridge: Arc<Bridge>, out: PathBuf, segments: u32, creator: String)
 async fn serve(
     bridge: Arc<Bridge>,
     sandbox: Sandbox,
-    listen: SocketAddr,
+    [listen, admin_listen]: [SocketAddr; 2],
     max_body: usize,
     check: Option<Vec<u8>>,
 ) -> Result<()> {
@@ -546,17 +571,32 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listen on {listen} (--listen, LPBRIDGE_LISTEN)"))?;
+    let admin = tokio::net::TcpListener::bind(admin_listen)
+        .await
+        .with_context(|| format!("listen on {admin_listen} (--admin-listen, LPBRIDGE_ADMIN_LISTEN)"))?;
     say!(
-        "lpbridge serving on http://{} (gateway {})",
+        "lpbridge serving on http://{} (gateway {}); admin on http://{}",
         listener.local_addr()?,
-        bridge.config().gateways.join(", ")
+        bridge.config().gateways.join(", "),
+        admin.local_addr()?
     );
-    let service = Arc::new(Service {
-        bridge,
-        reloader,
-        max_body,
-    });
-    crate::server::serve(service, listener, shutdown_signal()).await
+    let service = |routes| {
+        Arc::new(Service {
+            bridge: bridge.clone(),
+            reloader: reloader.clone(),
+            max_body,
+            routes,
+        })
+    };
+    // The admin listener stops with the public one: it holds no segment.
+    let admin = tokio::spawn(crate::server::serve(
+        service(Routes::Admin),
+        admin,
+        std::future::pending(),
+    ));
+    let served = crate::server::serve(service(Routes::Public), listener, shutdown_signal()).await;
+    admin.abort();
+    served
 }
 
 /// The parts of a `multipart/mixed` body, listed, and written to `out`.
@@ -588,6 +628,9 @@ async fn multipart(runtime: &Runtime, content_type: &str, body: &Path, out: Opti
 
 async fn check(runtime: Runtime, segments: &[PathBuf], json: bool, strict: bool) -> Result<()> {
     let inputs = crate::check::inputs(segments)?;
+    if inputs.is_empty() {
+        return Err(crate::check::NoSegments(segments.to_vec()).into());
+    }
     let checked = crate::check::run(Arc::new(runtime), &ladder::default_ladder(), &inputs).await?;
     if json {
         say!("{}", serde_json::to_string_pretty(&crate::check::run_json(&checked))?);
@@ -688,8 +731,12 @@ async fn transcode(bridge: Arc<Bridge>, creator: &str, out: &Path, segments: &[P
     Ok(())
 }
 
+/// A file's bytes, or stdin's for `-`.
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("read {}", path.display()))
+    crate::check::read_input(path).with_context(|| match path.as_os_str() == "-" {
+        true => "read stdin".to_string(),
+        false => format!("read {}", path.display()),
+    })
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -39,8 +39,10 @@ async fn main() -> std::process::ExitCode {
             if let Some(failed) = e.downcast_ref::<lpbridge::check::Failed>() {
                 return std::process::ExitCode::from(failed.exit);
             }
-            // 2 for bad media (the input's fault), 1 for anything else.
+            // 2 for bad media or no input (the caller's fault), 1 for
+            // anything else.
             let bad_media = e.downcast_ref::<lpbridge_contract::MediaError>().is_some()
+                || e.downcast_ref::<lpbridge::check::NoSegments>().is_some()
                 || e.downcast_ref::<lpbridge_contract::MultipartError>().is_some();
             if bad_media {
                 std::process::ExitCode::from(2)

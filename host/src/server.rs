@@ -31,6 +31,30 @@ pub struct Service {
     pub bridge: Arc<Bridge>,
     pub reloader: Arc<Reloader>,
     pub max_body: usize,
+    pub routes: Routes,
+}
+
+/// Which routes a listener answers. `lpbridge serve` puts the public
+/// ones on `--listen` and the admin ones on `--admin-listen` (loopback by
+/// default), so that whoever can push a segment cannot swap the component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Routes {
+    /// `/v1/*`, `/metrics`, `/healthz`.
+    Public,
+    /// `/admin/*`, `/metrics`, `/healthz`.
+    Admin,
+    /// Both, on one listener (for embedding and tests).
+    All,
+}
+
+impl Routes {
+    fn public(self) -> bool {
+        self != Routes::Admin
+    }
+
+    fn admin(self) -> bool {
+        self != Routes::Public
+    }
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -156,7 +180,10 @@ impl Service {
 
     async fn route(&self, req: Request<Incoming>, trace: &mut Trace) -> Reply {
         let path = req.uri().path().to_string();
+        let (public, admin) = (self.routes.public(), self.routes.admin());
         match (req.method(), path.as_str()) {
+            (_, "/v1/segments" | "/v1/check") if !public => error(ErrorReply::not_found()),
+            (_, "/admin/reload") if !admin => error(ErrorReply::not_found()),
             (&Method::POST, "/v1/segments") => self.segment(req, trace).await,
             (&Method::POST, "/v1/check") => self.check(req, trace).await,
             (&Method::GET, "/metrics") => {
@@ -332,7 +359,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let sweeper = {
+    // Sessions expire where segments arrive: one sweeper per bridge.
+    let sweeper = service.routes.public().then(|| {
         let bridge = service.bridge.clone();
         tokio::spawn(async move {
             let idle = bridge.config().session_idle;
@@ -344,7 +372,7 @@ pub async fn serve(
                 }
             }
         })
-    };
+    });
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -372,7 +400,9 @@ pub async fn serve(
         }
     }
     tracing::info!("shutting down: finishing the segments in flight");
-    sweeper.abort();
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     graceful.shutdown().await;
     Ok(())
 }

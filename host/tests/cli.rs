@@ -507,3 +507,74 @@ fn perfmap_is_a_flag_and_names_the_components_functions() {
         assert_eq!(text.contains("lpbridge_guest"), on, "--perfmap {on}: {}", map.display());
     }
 }
+
+/// One CLI: `-` reads stdin wherever a segment is read, `-o` writes
+/// wherever something is written, and `check` of nothing is a usage
+/// error (exit 2, one line), with whole paths in its table.
+#[test]
+fn every_command_reads_stdin_and_writes_with_o() {
+    use std::io::Write as _;
+    let dir = scratch("cli-one");
+    let segment = std::fs::read(fixture("short-video.mp4")).unwrap();
+    let stdin = |args: &[&str]| {
+        let mut child = bin()
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&segment).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let probe = stdin(&["probe", "-"]);
+    assert!(probe.status.success(), "{}", String::from_utf8_lossy(&probe.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    assert!(info["video"][0]["frames"].as_u64().unwrap() > 0, "{info}");
+    let (ts, audio, out) = (dir.join("v.ts"), dir.join("a.mp4"), dir.join("o.mp4"));
+    let split = stdin(&[
+        "split",
+        "-",
+        "--video-ts",
+        ts.to_str().unwrap(),
+        "--audio-mp4",
+        audio.to_str().unwrap(),
+    ]);
+    assert!(split.status.success(), "{}", String::from_utf8_lossy(&split.stderr));
+    let join = bin()
+        .args(["join", "--video-ts"])
+        .arg(&ts)
+        .arg("--audio-mp4")
+        .arg(&audio)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(join.status.success(), "{}", String::from_utf8_lossy(&join.stderr));
+    assert!(std::fs::metadata(&out).unwrap().len() > 0);
+    let component = dir.join("edge.wasm");
+    let written = bin()
+        .args(["component", "edge", "-o"])
+        .arg(&component)
+        .output()
+        .unwrap();
+    assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
+
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let none = bin().arg("check").arg(&empty).output().unwrap();
+    let stderr = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(none.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no segment to check in"), "{stderr}");
+
+    // A path longer than any column: whole in the table.
+    let deep = dir.join("a-directory-whose-name-is-long-enough-to-overflow-the-column");
+    std::fs::create_dir_all(&deep).unwrap();
+    let file = deep.join("segment-with-a-long-name.mp4");
+    std::fs::write(&file, &segment).unwrap();
+    let table = bin().arg("check").arg(&file).output().unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    let last = text.lines().last().unwrap();
+    assert!(last.starts_with(file.to_str().unwrap()), "{text}");
+}

@@ -27,13 +27,15 @@ fn bin() -> Command {
 struct Served {
     child: Child,
     addr: SocketAddr,
+    admin: SocketAddr,
     logs: Arc<Mutex<Vec<serde_json::Value>>>,
 }
 
 impl Served {
     fn start(args: &[&str]) -> Served {
         let mut child = bin()
-            .args(["serve", "--log-json", "--listen", "127.0.0.1:0", "--no-cache"])
+            .args(["serve", "--log-json", "--no-cache"])
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -49,18 +51,30 @@ impl Served {
                 sink.lock().unwrap().push(value);
             }
         });
+        let stdout = child.stdout.take().unwrap();
+        // Killed on drop from here on, whatever fails below.
+        let unknown = SocketAddr::from(([0, 0, 0, 0], 0));
+        let mut served = Served {
+            child,
+            addr: unknown,
+            admin: unknown,
+            logs,
+        };
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let addr = first
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .parse()
-            .unwrap();
-        Served { child, addr, logs }
+        BufReader::new(stdout).read_line(&mut first).unwrap();
+        // "lpbridge serving on http://A (gateway …); admin on http://B"
+        let address = |after: &str| -> SocketAddr {
+            first
+                .split(after)
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or_else(|| panic!("no address after {after:?} in {first:?}"))
+                .parse()
+                .unwrap()
+        };
+        served.addr = address("serving on http://");
+        served.admin = address("admin on http://");
+        served
     }
 
     /// The first log line `pick` accepts, waiting for it to be written (a
@@ -349,5 +363,32 @@ fn settings_that_cannot_work_are_refused_at_start() {
             "LPBRIDGE_LOG_JSON={yes}: {}",
             String::from_utf8_lossy(&run.stderr)
         );
+    }
+}
+
+/// Whoever can push a segment cannot swap the component: the admin route
+/// answers on its own listener only.
+#[test]
+fn the_admin_route_is_on_its_own_listener() {
+    let dir = scratch("serve-admin");
+    let component = dir.join("bridge.wasm");
+    let written = bin()
+        .args(["component", "bridge", "--output"])
+        .arg(&component)
+        .output()
+        .unwrap();
+    assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
+    let s = Served::start(&["--gateway", DEAD_GATEWAY, "--component", component.to_str().unwrap()]);
+    let public = http(s.addr, "POST", "/admin/reload", &[], b"");
+    assert_eq!(public.status, 404, "{}", String::from_utf8_lossy(&public.body));
+    let admin = http(s.admin, "POST", "/admin/reload", &[], b"");
+    assert_eq!(admin.status, 200, "{}", String::from_utf8_lossy(&admin.body));
+    assert!(admin.json()["component"].is_string(), "{}", admin.json());
+    // Segments go to the public listener only; health and metrics answer on both.
+    let segment = http(s.admin, "POST", "/v1/segments?creator=did:plc:x", &[], b"");
+    assert_eq!(segment.status, 404);
+    for addr in [s.addr, s.admin] {
+        assert_eq!(http(addr, "GET", "/healthz", &[], b"").status, 200);
+        assert_eq!(http(addr, "GET", "/metrics", &[], b"").status, 200);
     }
 }

@@ -46,6 +46,7 @@ async fn start(gw: &FakeGateway, max_body: usize, tag: &str) -> Running {
         bridge,
         reloader,
         max_body,
+        routes: lpbridge::server::Routes::All,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
