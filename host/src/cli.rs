@@ -486,6 +486,7 @@ impl Sandbox {
             Some(path) => {
                 let bytes = std::fs::read(path).with_context(|| format!("read component {}", path.display()))?;
                 Runtime::with_cache(&bytes, self.limits, cache)
+                    .with_context(|| format!("--component {}", path.display()))
             }
             None => Runtime::with_cache(crate::components::EMBEDDED_COMPONENT, self.limits, cache),
         }

@@ -141,6 +141,9 @@ impl Runtime {
     /// SHA-256 and the engine's compatibility hash, so a restart or a swap
     /// back loads it in under a millisecond instead of compiling (~100 ms).
     pub fn with_cache(component: &[u8], limits: Limits, cache: Option<&Path>) -> Result<Self> {
+        if let Some(what) = not_a_component(component) {
+            anyhow::bail!("this is {what}");
+        }
         let engine = engine(&limits)?;
         let hash = hex(&Sha256::digest(component));
         let compiled = match cache {
@@ -501,6 +504,22 @@ fn engine(limits: &Limits) -> Result<Engine> {
             }
         })?;
     Ok(engine)
+}
+
+/// What a file is when it is not a WebAssembly component, in a few words,
+/// before wasmtime's own (longer) account of it: a component's preamble
+/// is `\0asm`, a version, and layer 1.
+fn not_a_component(bytes: &[u8]) -> Option<String> {
+    match bytes.get(..8) {
+        Some([0, b'a', b's', b'm', _, _, 1, 0]) => None,
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
+            Some("a core WebAssembly module, not a component (`lpbridge component bridge -o FILE` writes one)".into())
+        }
+        _ => Some(format!(
+            "not WebAssembly: it starts with {:02x?}",
+            &bytes[..bytes.len().min(8)]
+        )),
+    }
 }
 
 fn compile(engine: &Engine, component: &[u8]) -> Result<Component> {

@@ -340,12 +340,25 @@ fn settings_that_cannot_work_are_refused_at_start() {
         (serve(&["--listen", &busy]), &busy),
         (transcode(&["--creator", "", "--out", "x", seg]), "--creator"),
         (transcode(&["--creator", "did:plc:x", "--out", out, seg]), "--out"),
+        (
+            ["probe", "--component", seg, seg]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            "not WebAssembly",
+        ),
     ];
     for (args, named) in cases {
         let run = bin().args(&args).output().unwrap();
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert!(!run.status.success(), "{args:?} was accepted");
         assert!(stderr.contains(named), "{args:?}: {stderr}");
+        // One error line (clap adds its `--help` hint after it).
+        let errors = stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.contains("--help"))
+            .count();
+        assert_eq!(errors, 1, "{args:?}: one line: {stderr}");
         assert!(
             !String::from_utf8_lossy(&run.stdout).contains("serving on"),
             "{args:?} served"
