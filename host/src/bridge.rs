@@ -97,6 +97,15 @@ pub enum BridgeError {
     Denied(String),
     #[error("{0}")]
     Timeout(Limit),
+    /// The exchange with a gateway failed on the wire: which gateway, what
+    /// the component met, and whether it was the TLS handshake (which the
+    /// host's hooks saw: the component only hears a code).
+    #[error("gateway transport: {}", unreachable_words(gateway, error, *tls))]
+    Unreachable {
+        gateway: String,
+        error: TransportError,
+        tls: bool,
+    },
     /// The component could not make a request of the configured gateway
     /// URL: the host's own setting, so a transport failure.
     #[error("gateway transport: cannot address the gateway: {0}")]
@@ -107,6 +116,36 @@ pub enum BridgeError {
     NoneUp(String),
     #[error("component failed: {0:#}")]
     Component(anyhow::Error),
+}
+
+/// What an exchange with `gateway` met on the wire, in words an operator
+/// reads: the gateway named, never a code's internal name alone.
+fn unreachable_words(gateway: &str, error: &TransportError, tls: bool) -> String {
+    if tls {
+        return format!(
+            "the TLS handshake with {gateway} failed: does it speak TLS on that port, with a certificate this host trusts?"
+        );
+    }
+    match error {
+        TransportError::ConnectionRefused => format!("connection refused by {gateway}"),
+        TransportError::ConnectionTerminated => format!("{gateway} closed the connection before its answer ended"),
+        TransportError::Denied => format!("the host refused the request to {gateway}"),
+        // The timeouts are the host's limits, named as such (`Limit`);
+        // any other code is the component's words for it.
+        other => format!("{other} (gateway {gateway})"),
+    }
+}
+
+/// A transport failure with its gateway and what the hooks saw.
+fn on_the_wire(e: BridgeError, gateway: &str, sent: Option<Sent>) -> BridgeError {
+    match e {
+        BridgeError::Transcode(TranscodeError::Transport(error)) => BridgeError::Unreachable {
+            gateway: gateway.to_string(),
+            error,
+            tls: sent == Some(Sent::TlsFailed),
+        },
+        e => e,
+    }
 }
 
 /// Which of the host's limits a segment ran into, and its value: the
@@ -155,6 +194,7 @@ impl BridgeError {
             BridgeError::Backlog(_) => ErrorKind::Backlog,
             BridgeError::Denied(_) => ErrorKind::Denied,
             BridgeError::Timeout(_) => ErrorKind::Timeout,
+            BridgeError::Unreachable { error, .. } => error.kind(),
             BridgeError::Unaddressable(_) | BridgeError::NoneUp(_) => ErrorKind::GatewayTransport,
             BridgeError::Component(_) => ErrorKind::Component,
         }
@@ -177,7 +217,7 @@ impl BridgeError {
         match self {
             BridgeError::Transcode(TranscodeError::Status { status, .. }) => *status >= 500 || *status == 422,
             BridgeError::Transcode(TranscodeError::Transport(_)) => true,
-            BridgeError::Unaddressable(_) | BridgeError::NoneUp(_) => true,
+            BridgeError::Unreachable { .. } | BridgeError::Unaddressable(_) | BridgeError::NoneUp(_) => true,
             _ => false,
         }
     }
@@ -499,6 +539,7 @@ impl Bridge {
                 }
             };
             let sent = a.refusals.take_sent();
+            let result = result.map_err(|e| on_the_wire(e, &to.gateway, sent));
             let retry = Retry::of(sent).filter(|_| result.is_err());
             self.after_attempt(a.session, gateway, &result, sent, retry);
             let Some(why) = retry else {

@@ -35,7 +35,7 @@ impl Retry {
             Sent::ConnectFailed => Some(Retry::Connect),
             Sent::ResetBeforeHead => Some(Retry::Reset),
             Sent::Head(s @ (500 | 502 | 503 | 504)) => Some(Retry::Status(s)),
-            Sent::Head(_) | Sent::FirstByteTimeout => None,
+            Sent::Head(_) | Sent::FirstByteTimeout | Sent::TlsFailed => None,
         }
     }
 
@@ -81,7 +81,7 @@ impl Contact {
     pub fn of(sent: Option<Sent>) -> Option<Contact> {
         Some(match sent? {
             Sent::Head(_) | Sent::FirstByteTimeout => Contact::Up,
-            Sent::ConnectFailed | Sent::ResetBeforeHead => Contact::Down,
+            Sent::ConnectFailed | Sent::ResetBeforeHead | Sent::TlsFailed => Contact::Down,
         })
     }
 
@@ -221,6 +221,7 @@ mod tests {
             assert_eq!(Retry::of(Some(Sent::Head(s))), None, "{s}");
         }
         assert_eq!(Retry::of(Some(Sent::FirstByteTimeout)), None);
+        assert_eq!(Retry::of(Some(Sent::TlsFailed)), None, "a TLS mismatch is no reset");
         assert_eq!(Retry::of(None), None, "nothing was sent");
     }
 

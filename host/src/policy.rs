@@ -77,6 +77,9 @@ pub enum Sent {
     ConnectFailed,
     /// Connected, but the connection ended before the response head.
     ResetBeforeHead,
+    /// The TLS handshake failed: a gateway that does not speak TLS on that
+    /// port, or a certificate refused. Another attempt would fail alike.
+    TlsFailed,
     /// No response head within the first-byte limit.
     FirstByteTimeout,
     /// A response head with this status.
@@ -98,6 +101,12 @@ impl Sent {
                 | HttpError::DestinationIpUnroutable,
             ) => Sent::ConnectFailed,
             Err(HttpError::ConnectionReadTimeout) => Sent::FirstByteTimeout,
+            Err(
+                HttpError::Tls(_)
+                | HttpError::TlsProtocolError
+                | HttpError::TlsCertificateError
+                | HttpError::TlsAlertReceived { .. },
+            ) => Sent::TlsFailed,
             Err(_) => Sent::ResetBeforeHead,
         }
     }

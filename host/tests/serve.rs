@@ -174,6 +174,11 @@ fn every_answer_is_traceable_and_every_refusal_counted() {
     // failure line say the same.
     let r = http(s.addr, "POST", "/v1/segments?creator=did:plc:ops", &[], &segment);
     assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        r.json()["message"],
+        format!("gateway transport: connection refused by {DEAD_GATEWAY}"),
+        "the error names the gateway, in words"
+    );
     let manifest = r
         .header("livepeer-manifest")
         .expect("a 502 names its manifest")
@@ -404,4 +409,37 @@ fn the_admin_route_is_on_its_own_listener() {
         assert_eq!(http(addr, "GET", "/healthz", &[], b"").status, 200);
         assert_eq!(http(addr, "GET", "/metrics", &[], b"").status, 200);
     }
+}
+
+/// An `https://` gateway that answers in plain HTTP: the error says the TLS
+/// handshake failed, with the gateway named, and it is not retried as a
+/// reset would be (another attempt would fail alike).
+#[test]
+fn a_tls_mismatch_is_named_and_not_retried() {
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = plain.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in plain.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 512];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let gateway = format!("https://127.0.0.1:{port}");
+    let s = Served::start(&["--gateway", &gateway, "--retries", "2"]);
+    let segment = std::fs::read(fixture("short-video.mp4")).unwrap();
+    let r = http(s.addr, "POST", "/v1/segments?creator=did:plc:tls", &[], &segment);
+    assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(&r.body));
+    let message = r.json()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains(&format!("the TLS handshake with {gateway} failed")),
+        "{message}"
+    );
+    let text = String::from_utf8(http(s.addr, "GET", "/metrics", &[], b"").body).unwrap();
+    assert!(!text.contains("lpbridge_retries_total{"), "retried: {text}");
+    assert_eq!(
+        metric(&text, "streamplace_transcode_attempts_total"),
+        Some(1.0),
+        "{text}"
+    );
 }
