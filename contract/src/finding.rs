@@ -191,16 +191,6 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// An error with no place: a segment that could not be read at all.
-    pub fn nowhere(code: FindingCode, message: String) -> Self {
-        Finding {
-            severity: Severity::Error,
-            code,
-            at: Location::default(),
-            message,
-        }
-    }
-
     /// As `--json` prints it.
     pub fn to_json(&self) -> Value {
         json!({

@@ -136,18 +136,6 @@ fn unreachable_words(gateway: &str, error: &TransportError, tls: bool) -> String
     }
 }
 
-/// A transport failure with its gateway and what the hooks saw.
-fn on_the_wire(e: BridgeError, gateway: &str, sent: Option<Sent>) -> BridgeError {
-    match e {
-        BridgeError::Transcode(TranscodeError::Transport(error)) => BridgeError::Unreachable {
-            gateway: gateway.to_string(),
-            error,
-            tls: sent == Some(Sent::TlsFailed),
-        },
-        e => e,
-    }
-}
-
 /// Which of the host's limits a segment ran into, and its value: the
 /// message names the flag that sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,7 +204,6 @@ impl BridgeError {
     fn refused(&self) -> bool {
         match self {
             BridgeError::Transcode(TranscodeError::Status { status, .. }) => *status >= 500 || *status == 422,
-            BridgeError::Transcode(TranscodeError::Transport(_)) => true,
             BridgeError::Unreachable { .. } | BridgeError::Unaddressable(_) | BridgeError::NoneUp(_) => true,
             _ => false,
         }
@@ -530,16 +517,16 @@ impl Bridge {
                     .instrument(a.span.clone()),
             )
             .await;
+            let sent = a.refusals.take_sent();
             let result = match outcome {
                 Err(_) => Err(BridgeError::Timeout(Limit::Attempt(limit))),
                 Ok(Err(e)) => Err(self.component_error(e)),
                 Ok(Ok(trip)) => {
                     gateway_wait += trip.gateway_wait;
-                    trip.answer.map_err(|e| self.classify(e, a.refusals.take()))
+                    trip.answer
+                        .map_err(|e| self.classify(e, a.refusals.take(), &to.gateway, sent))
                 }
             };
-            let sent = a.refusals.take_sent();
-            let result = result.map_err(|e| on_the_wire(e, &to.gateway, sent));
             let retry = Retry::of(sent).filter(|_| result.is_err());
             self.after_attempt(a.session, gateway, &result, sent, retry);
             let Some(why) = retry else {
@@ -739,7 +726,10 @@ impl Bridge {
         BridgeError::Component(e)
     }
 
-    fn classify(&self, e: TranscodeError, refusals: Vec<Refusal>) -> BridgeError {
+    /// The component's error as the host reports it: a refusal by the
+    /// host's reason, a transport failure by the host's limit or with its
+    /// gateway and what the hooks saw (`sent`), the rest as it came.
+    fn classify(&self, e: TranscodeError, refusals: Vec<Refusal>, gateway: &str, sent: Option<Sent>) -> BridgeError {
         // The guest only sees "request denied"; the host knows why.
         if let Some(r) = refusals.into_iter().next() {
             return match r {
@@ -748,28 +738,34 @@ impl Bridge {
             };
         }
         match e {
-            TranscodeError::Transport(t) => self.transport(t),
+            TranscodeError::Transport(t) => self.transport(t, gateway, sent),
             TranscodeError::InvalidTarget(why) => BridgeError::Unaddressable(why),
             e => BridgeError::Transcode(e),
         }
     }
 
-    /// A transport failure, with the host's limit it ran into named.
-    fn transport(&self, t: TransportError) -> BridgeError {
+    /// A transport failure: the host's limit it ran into, named; else the
+    /// gateway it failed with, and whether the TLS handshake did.
+    fn transport(&self, t: TransportError, gateway: &str, sent: Option<Sent>) -> BridgeError {
         let limits = &self.config.timeouts;
-        match t {
-            TransportError::ConnectTimeout => BridgeError::Timeout(Limit::Connect(limits.connect)),
-            TransportError::FirstByteTimeout => BridgeError::Timeout(Limit::FirstByte(limits.first_byte)),
-            TransportError::BetweenBytesTimeout => BridgeError::Timeout(Limit::BetweenBytes(limits.between_bytes)),
+        let error = match t {
+            TransportError::ConnectTimeout => return BridgeError::Timeout(Limit::Connect(limits.connect)),
+            TransportError::FirstByteTimeout => return BridgeError::Timeout(Limit::FirstByte(limits.first_byte)),
+            TransportError::BetweenBytesTimeout => {
+                return BridgeError::Timeout(Limit::BetweenBytes(limits.between_bytes));
+            }
             // One line, whatever a component sends.
-            TransportError::Other(what) => BridgeError::Transcode(TranscodeError::Transport(TransportError::Other(
-                what.lines().next().unwrap_or_default().to_string(),
-            ))),
+            TransportError::Other(what) => TransportError::Other(what.lines().next().unwrap_or_default().to_string()),
             // A refusal the hooks did not record (the component's words say
             // so rather than guess), and the connection's own failures.
             t @ (TransportError::ConnectionRefused | TransportError::ConnectionTerminated | TransportError::Denied) => {
-                BridgeError::Transcode(TranscodeError::Transport(t))
+                t
             }
+        };
+        BridgeError::Unreachable {
+            gateway: gateway.to_string(),
+            error,
+            tls: sent == Some(Sent::TlsFailed),
         }
     }
 

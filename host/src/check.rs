@@ -182,10 +182,7 @@ fn stopped(e: anyhow::Error) -> Result<Report> {
 }
 
 fn error_report(code: FindingCode, message: String) -> Report {
-    Report {
-        info: None,
-        findings: vec![Finding::nowhere(code, message)],
-    }
+    Report::one_error(code, Location::default(), message)
 }
 
 /// Nothing to check: the paths named no segment (an empty directory, one
