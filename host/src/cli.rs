@@ -377,6 +377,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
     let sandbox = Sandbox::of(&cli);
     let runtime = sandbox.runtime()?;
+    let log_json = cli.log_json;
     match cli.command {
         Command::Probe { segment } => {
             let info = runtime.probe(&read(&segment)?).await??;
@@ -439,7 +440,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         } => {
             let (bridge, _local) = options.bridge(runtime, &gateway).await?;
             let check = self_check_segment.as_deref().map(read).transpose()?;
-            serve(bridge, sandbox, [listen, admin_listen], max_body_mib << 20, check).await?;
+            let addresses = [listen, admin_listen];
+            serve(bridge, sandbox, addresses, max_body_mib << 20, check, log_json).await?;
         }
         Command::Multipart {
             content_type,
@@ -538,6 +540,38 @@ async fn demo(bridge: Arc<Bridge>, out: PathBuf, segments: u32, creator: String)
     Ok(())
 }
 
+/// The line `serve` writes on stdout once both listeners are bound: a
+/// supervisor or a test reads the addresses from it (port 0 picks one).
+struct Serving {
+    public: SocketAddr,
+    admin: SocketAddr,
+    gateways: Vec<String>,
+}
+
+impl Serving {
+    /// The same line under `--log-json`, where every line is JSON.
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "message": "lpbridge serving",
+            "listen": format!("http://{}", self.public),
+            "admin": format!("http://{}", self.admin),
+            "gateways": self.gateways,
+        })
+    }
+}
+
+impl std::fmt::Display for Serving {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "lpbridge serving on http://{} (gateway {}); admin on http://{}",
+            self.public,
+            self.gateways.join(", "),
+            self.admin
+        )
+    }
+}
+
 /// The HTTP service, after the component's self-check, reloading the
 /// component when its file changes or on SIGHUP.
 async fn serve(
@@ -546,6 +580,7 @@ async fn serve(
     [listen, admin_listen]: [SocketAddr; 2],
     max_body: usize,
     check: Option<Vec<u8>>,
+    log_json: bool,
 ) -> Result<()> {
     crate::swap::self_check(&bridge.runtime(), check.as_deref())
         .await
@@ -575,12 +610,16 @@ async fn serve(
     let admin = tokio::net::TcpListener::bind(admin_listen)
         .await
         .with_context(|| format!("listen on {admin_listen} (--admin-listen, LPBRIDGE_ADMIN_LISTEN)"))?;
-    say!(
-        "lpbridge serving on http://{} (gateway {}); admin on http://{}",
-        listener.local_addr()?,
-        bridge.config().gateways.join(", "),
-        admin.local_addr()?
-    );
+    let serving = Serving {
+        public: listener.local_addr()?,
+        admin: admin.local_addr()?,
+        gateways: bridge.config().gateways.clone(),
+    };
+    if log_json {
+        say!("{}", serving.to_json());
+    } else {
+        say!("{serving}");
+    }
     let service = |routes| {
         Arc::new(Service {
             bridge: bridge.clone(),

@@ -62,18 +62,20 @@ impl Served {
         };
         let mut first = String::new();
         BufReader::new(stdout).read_line(&mut first).unwrap();
-        // "lpbridge serving on http://A (gateway …); admin on http://B"
-        let address = |after: &str| -> SocketAddr {
-            first
-                .split(after)
-                .nth(1)
-                .and_then(|rest| rest.split_whitespace().next())
-                .unwrap_or_else(|| panic!("no address after {after:?} in {first:?}"))
+        // Under --log-json the serving line is JSON too:
+        // {"message":"lpbridge serving","listen":"http://A","admin":"http://B",…}
+        let serving: serde_json::Value = serde_json::from_str(&first)
+            .unwrap_or_else(|_| panic!("--log-json wrote a stdout line that is not JSON: {first:?}"));
+        let address = |key: &str| -> SocketAddr {
+            serving[key]
+                .as_str()
+                .and_then(|url| url.strip_prefix("http://"))
+                .unwrap_or_else(|| panic!("no {key} address in {first:?}"))
                 .parse()
                 .unwrap()
         };
-        served.addr = address("serving on http://");
-        served.admin = address("admin on http://");
+        served.addr = address("listen");
+        served.admin = address("admin");
         served
     }
 
@@ -442,4 +444,29 @@ fn a_tls_mismatch_is_named_and_not_retried() {
         Some(1.0),
         "{text}"
     );
+}
+
+/// A gateway that answers something other than HTTP (a wrong port, a
+/// proxy's banner) is named, with what happened in words, not wasi:http's
+/// code name.
+#[test]
+fn an_answer_that_is_not_http_is_named_in_words() {
+    let junk = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = junk.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in junk.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 512];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n");
+        }
+    });
+    let gateway = format!("http://127.0.0.1:{port}");
+    let s = Served::start(&["--gateway", &gateway, "--retries", "0"]);
+    let segment = std::fs::read(fixture("short-video.mp4")).unwrap();
+    let r = http(s.addr, "POST", "/v1/segments?creator=did:plc:junk", &[], &segment);
+    assert_eq!(r.status, 502, "{}", String::from_utf8_lossy(&r.body));
+    let message = r.json()["message"].as_str().unwrap().to_string();
+    assert!(message.contains(&gateway), "{message}");
+    assert!(message.contains("is not valid HTTP"), "{message}");
+    assert!(!message.contains("HttpProtocolError"), "{message}");
 }

@@ -174,8 +174,44 @@ fn transport(code: &ErrorCode, stage: Stage) -> TransportError {
         (ErrorCode::ConnectionTerminated | ErrorCode::HttpResponseIncomplete, _) => {
             TransportError::ConnectionTerminated
         }
-        (other, _) => TransportError::Other(first_line(&format!("{other:?}"))),
+        (other, _) => TransportError::Other(words(other)),
     }
+}
+
+/// The other `wasi:http` error-codes in words an operator reads, the
+/// payload kept where it says more; a code not named here by its name.
+fn words(code: &ErrorCode) -> String {
+    let text = match code {
+        ErrorCode::DnsTimeout => "the gateway's name did not resolve in time".to_string(),
+        ErrorCode::DnsError(dns) => match &dns.rcode {
+            Some(rcode) => format!("the gateway's name does not resolve ({rcode})"),
+            None => "the gateway's name does not resolve".to_string(),
+        },
+        ErrorCode::DestinationNotFound => "no such gateway host".to_string(),
+        ErrorCode::DestinationUnavailable => "the gateway host is unavailable".to_string(),
+        ErrorCode::DestinationIpProhibited | ErrorCode::DestinationIpUnroutable => {
+            "the gateway's address cannot be reached from here".to_string()
+        }
+        ErrorCode::ConnectionWriteTimeout => "the gateway stopped reading the segment".to_string(),
+        ErrorCode::ConnectionLimitReached => "no connection left to the gateway".to_string(),
+        ErrorCode::TlsProtocolError => "the TLS handshake failed".to_string(),
+        ErrorCode::TlsCertificateError => "the gateway's TLS certificate was refused".to_string(),
+        ErrorCode::TlsAlertReceived(alert) => match &alert.alert_message {
+            Some(message) => format!("the gateway ended TLS with an alert: {message}"),
+            None => "the gateway ended TLS with an alert".to_string(),
+        },
+        ErrorCode::HttpProtocolError => "the gateway's answer is not valid HTTP".to_string(),
+        ErrorCode::HttpResponseHeaderSectionSize(_) | ErrorCode::HttpResponseHeaderSize(_) => {
+            "the gateway's answer has headers over the host's limit".to_string()
+        }
+        ErrorCode::HttpResponseBodySize(_) => "the gateway's answer is over the host's size limit".to_string(),
+        ErrorCode::HttpResponseTransferCoding(_) | ErrorCode::HttpResponseContentCoding(_) => {
+            "the gateway's answer uses a coding the host cannot read".to_string()
+        }
+        ErrorCode::InternalError(Some(why)) => why.clone(),
+        other => format!("{other:?}"),
+    };
+    first_line(&text)
 }
 
 fn transport_other(what: &str) -> TranscodeError {
