@@ -30,7 +30,8 @@ pub enum Mode {
     ServerError,
     /// A 200 whose body stops before the close delimiter.
     Truncated,
-    /// A 200 whose body sends its first part and then nothing, with the
+    /// A 200 whose body sends its first part and the second part's head
+    /// (so the first is known to be whole), then nothing, with the
     /// connection left open.
     Stalled,
     /// Answers only after this long.
@@ -290,7 +291,7 @@ fn multipart(parts: Vec<(String, Bytes)>, seq: u64, ext: &str, mode: &Mode) -> R
         chunks.push(data);
     }
     if *mode == Mode::Stalled {
-        chunks.truncate(2);
+        chunks.truncate(3);
         return Response::builder()
             .header("Content-Type", format!("multipart/mixed; boundary={boundary}"))
             .body(BodyExt::boxed(StallAfter(lpbridge_gateway::server::Chunks(

@@ -1,5 +1,7 @@
 //! Independent `wasi:http/proxy` hosts, run as their users run them: the
-//! wasmtime CLI's `wasmtime serve` and jco's `jco serve` on Node. Both are
+//! wasmtime CLI's `wasmtime serve`, jco's `jco serve` on Node, and the
+//! JavaScript isolates operators deploy to (Cloudflare's workerd, Deno,
+//! Bun) through the package `scripts/edge-js` builds and serves. All are
 //! installed by the README's test command (`scripts/test`) into
 //! `$LPBRIDGE_TOOLS` (default `~/.cache/lpbridge-tools`), where later runs
 //! find them.
@@ -18,6 +20,10 @@ const START_LIMIT: Duration = Duration::from_secs(90);
 pub enum Host {
     WasmtimeServe,
     Jco,
+    /// Cloudflare's runtime, serving the package's module Worker.
+    Workerd,
+    Deno,
+    Bun,
 }
 
 impl Host {
@@ -25,6 +31,9 @@ impl Host {
         match self {
             Host::WasmtimeServe => "wasmtime-serve",
             Host::Jco => "jco",
+            Host::Workerd => "workerd",
+            Host::Deno => "deno",
+            Host::Bun => "bun",
         }
     }
 
@@ -42,6 +51,8 @@ impl Host {
                 tools().join("jco/node_modules/.bin/jco"),
                 "npm install --prefix $LPBRIDGE_TOOLS/jco @bytecodealliance/jco@1.35.0 @bytecodealliance/preview2-shim@0.26.1",
             ),
+            // The script installs its runtime when it is missing.
+            Host::Workerd | Host::Deno | Host::Bun => (edge_js(), "git checkout scripts/edge-js"),
         };
         assert!(
             path.exists(),
@@ -51,6 +62,33 @@ impl Host {
         );
         path
     }
+}
+
+/// The script that builds and serves the package for the JS isolates.
+pub fn edge_js() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/edge-js")
+}
+
+/// `scripts/edge-js build` of `component` into `dir`, once per directory:
+/// the runtimes of one test share it.
+pub fn build_edge_js(component: &Path, dir: &Path) -> PathBuf {
+    let dist = dir.join("edge-js");
+    if !dist.join("worker.js").exists() {
+        let out = Command::new(edge_js())
+            .arg("build")
+            .arg("--component")
+            .arg(component)
+            .arg("--out")
+            .arg(&dist)
+            .output()
+            .unwrap_or_else(|e| panic!("scripts/edge-js build: {e}"));
+        assert!(
+            out.status.success(),
+            "scripts/edge-js build: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    dist
 }
 
 /// Where the test command installs the hosts.
@@ -97,6 +135,12 @@ impl Served {
                     .arg(component)
                     .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--jco-dir"])
                     .arg(dir.join("jco"));
+                cmd.envs(env.iter().copied());
+            }
+            Host::Workerd | Host::Deno | Host::Bun => {
+                let dist = build_edge_js(component, dir);
+                cmd.args(["serve", host.name(), "--addr", &addr.to_string(), "--dist"])
+                    .arg(dist);
                 cmd.envs(env.iter().copied());
             }
         }

@@ -119,3 +119,48 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
     }
     body
 }
+
+/// The first part of a multipart answer, read as it arrives: the exchange
+/// stops as soon as the part's `Content-Length` bytes are in, whatever
+/// follows. An answer held until its body is complete never gives it while
+/// its upstream holds the rest, and the test fails naming that.
+pub async fn first_part(addr: SocketAddr, path: &str, body: &[u8]) -> (Answer, Vec<u8>) {
+    let exchange = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(body).await.unwrap();
+        let mut raw = Vec::new();
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0, "POST {path}: the answer ended before its first part");
+            raw.extend_from_slice(&buf[..n]);
+            if let Some(answer) = parse(&raw)
+                && let Some(part) = whole_first_part(&answer.body)
+            {
+                return (answer, part);
+            }
+        }
+    };
+    tokio::time::timeout(LIMIT, exchange).await.unwrap_or_else(|_| {
+        panic!(
+            "POST {path}: no first part within {LIMIT:?} while the gateway held the rest: the answer is not streamed"
+        )
+    })
+}
+
+/// The bytes of the first part, once its head and all its `Content-Length`
+/// bytes are in `body`.
+fn whole_first_part(body: &[u8]) -> Option<Vec<u8>> {
+    let end = body.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&body[..end]);
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|v| v.trim().parse().ok())?;
+    body.get(end..end + length).map(<[u8]>::to_vec)
+}

@@ -1,6 +1,7 @@
 //! The edge component (`lpbridge component edge`) under hosts that share
-//! no code with ours: `wasmtime serve` from the wasmtime CLI 48.0.8, and
-//! jco on Node. The upstream is the built-in gateway on loopback, with real
+//! no code with ours: `wasmtime serve` from the wasmtime CLI 48.0.8, jco
+//! on Node, and the JavaScript isolates operators deploy to (workerd,
+//! Deno, Bun) through the package `scripts/edge-js` builds. The upstream is the built-in gateway on loopback, with real
 //! transcoding, or the fake gateway for its failures. Every answer is the
 //! one `lpbridge serve` gives: the same parts, the same JSON errors with the
 //! same statuses.
@@ -13,7 +14,7 @@ use lpbridge_gateway::{Gateway, GatewayOptions};
 use lpbridge_media::multipart::{self, PartBody};
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 use lpbridge_tests::hosts::{Host, Served};
-use lpbridge_tests::http::{Answer, http, request};
+use lpbridge_tests::http::{Answer, first_part, http, request};
 use lpbridge_tests::*;
 
 const RUNGS: &str = "720p,240p";
@@ -259,6 +260,83 @@ async fn jco_transcodes_real_segments() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jco_refuses_as_serve_does() {
     refuses_as_serve_does(Host::Jco).await;
+}
+
+/// Each rendition leaves as soon as it is joined: with a gateway that sends
+/// its first part and then holds the rest, the caller gets that part, a
+/// whole MP4, while the gateway still holds the second. (`jco serve` streams
+/// it too, but serves one request at a time, so the answer left open stops
+/// it from serving the next: not run there.)
+async fn streams_each_part(host: Host) {
+    let dir = scratch(&format!("edge-{}-streamed", host.name()));
+    let who = host.name();
+    let fake = FakeGateway::start(Mode::Stalled).await;
+    let url = fake.url();
+    let env = [
+        ("LPBRIDGE_GATEWAY", url.as_str()),
+        ("LPBRIDGE_RENDITIONS", RUNGS),
+        ("LPBRIDGE_VERIFY", "off"),
+    ];
+    let mut s = Served::start(host, &component(&dir), &env, &dir);
+    let segment = std::fs::read(&sources()[0]).unwrap();
+    let (answer, part) = first_part(s.addr, "/live/streamed/0.mp4", &segment).await;
+    assert_eq!(answer.status, 200, "{who}");
+    assert!(answer.header("content-type").starts_with("multipart/mixed"), "{who}");
+    let mp4 = lpbridge_media::probe(&part).unwrap_or_else(|e| panic!("{who}: the first part is no MP4: {e}"));
+    assert!(mp4.video.is_some() && mp4.audio.is_some(), "{who}: {mp4:?}");
+    // The gateway was asked once and still holds its second part.
+    assert_eq!(fake.seen().len(), 1, "{who}");
+    still_serving(&mut s, "an answer left open").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasmtime_serve_streams_each_part() {
+    streams_each_part(Host::WasmtimeServe).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workerd_transcodes_real_segments() {
+    transcodes_real_segments(Host::Workerd).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workerd_refuses_as_serve_does() {
+    refuses_as_serve_does(Host::Workerd).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workerd_streams_each_part() {
+    streams_each_part(Host::Workerd).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deno_transcodes_real_segments() {
+    transcodes_real_segments(Host::Deno).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deno_refuses_as_serve_does() {
+    refuses_as_serve_does(Host::Deno).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deno_streams_each_part() {
+    streams_each_part(Host::Deno).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bun_transcodes_real_segments() {
+    transcodes_real_segments(Host::Bun).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bun_refuses_as_serve_does() {
+    refuses_as_serve_does(Host::Bun).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bun_streams_each_part() {
+    streams_each_part(Host::Bun).await;
 }
 
 /// A phone that turns and a frame rate that changes, with one caller
