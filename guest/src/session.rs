@@ -6,7 +6,7 @@
 use lpbridge_contract::ladder::{Profile, config_json};
 use lpbridge_media::multipart::{Part, PartBody};
 use lpbridge_media::verify::{self, Verify};
-use lpbridge_media::{JoinOptions, Split, VideoInfo, join_rendition, split};
+use lpbridge_media::{JoinOptions, SegmentInfo, VideoInfo, join_rendition};
 
 pub use lpbridge_contract::transcode::{MAX_ERROR_BODY, Rendition, TranscodeError, TransportError};
 
@@ -18,13 +18,6 @@ pub struct Target {
     pub authority: String,
     /// `/live/{manifest}/{seq}.ts` under the gateway's base path.
     pub path: String,
-}
-
-/// A segment ready to send.
-pub struct Prepared {
-    pub split: Split,
-    pub target: Target,
-    pub headers: Vec<(&'static str, String)>,
 }
 
 /// Parses `http(s)://authority[/base]` with the `http` crate's URI
@@ -57,38 +50,20 @@ pub fn target(gateway: &str, manifest: &str, seq: u64) -> Result<Target, Transco
     })
 }
 
-/// Splits the segment and builds the request, with every header
-/// go-livepeer reads (see the protocol doc, §2).
-pub fn prepare(
-    segment: &[u8],
-    gateway: &str,
-    manifest: &str,
-    seq: u64,
-    profiles: &[Profile],
-) -> Result<Prepared, TranscodeError> {
-    let target = target(gateway, manifest, seq)?;
-    let split = split(segment).map_err(TranscodeError::Media)?;
-    Ok(Prepared::new(split, target, manifest, profiles))
-}
-
-impl Prepared {
-    /// The request for a segment already split: for a caller that picks the
-    /// profiles from what the split found.
-    pub fn new(split: Split, target: Target, manifest: &str, profiles: &[Profile]) -> Self {
-        let resolution = split
-            .info
-            .video
-            .as_ref()
-            .map_or_else(String::new, |v| format!("{}x{}", v.width, v.height));
-        let headers = vec![
-            ("Accept", "multipart/mixed".to_string()),
-            ("Content-Type", "video/mp2t".to_string()),
-            ("Content-Duration", (split.info.duration_ns / 1_000_000).to_string()),
-            ("Content-Resolution", resolution),
-            ("Livepeer-Transcode-Configuration", config_json(manifest, profiles)),
-        ];
-        Prepared { split, target, headers }
-    }
+/// The headers of the POST, every one go-livepeer reads (see the protocol
+/// doc, §2), for a segment as `split` or `plan` describes it.
+pub fn request_headers(info: &SegmentInfo, manifest: &str, profiles: &[Profile]) -> Vec<(&'static str, String)> {
+    let resolution = info
+        .video
+        .as_ref()
+        .map_or_else(String::new, |v| format!("{}x{}", v.width, v.height));
+    vec![
+        ("Accept", "multipart/mixed".to_string()),
+        ("Content-Type", "video/mp2t".to_string()),
+        ("Content-Duration", (info.duration_ns / 1_000_000).to_string()),
+        ("Content-Resolution", resolution),
+        ("Livepeer-Transcode-Configuration", config_json(manifest, profiles)),
+    ]
 }
 
 /// Whether a response `Content-Type` is `multipart/mixed`.

@@ -19,9 +19,34 @@ pub const MULTIPART_CONTENT_TYPE: &str = "multipart/mixed; boundary=0123456789ab
 /// together (whole TS packets our own demuxer reads, an audio MP4 our own
 /// reader parses, and `probe` agreeing with `split`); `join` of those
 /// outputs must not panic either.
+///
+/// `plan` must agree with `split` on the same bytes: the same error, or the
+/// same TS in pieces (of the length it announced) and the same audio.
 pub fn split(segment: &[u8]) -> Result<()> {
     let probed = probe(segment);
-    let parts = split_segment(segment)?;
+    let planned = crate::plan(segment);
+    let parts = match split_segment(segment) {
+        Ok(parts) => parts,
+        Err(e) => {
+            assert_eq!(planned.err(), Some(e.clone()), "plan and split disagree");
+            return Err(e);
+        }
+    };
+    let planned = planned.expect("split succeeded where plan failed");
+    let mut streamed = Vec::new();
+    planned
+        .write_ts(&mut |piece| {
+            streamed.extend_from_slice(piece);
+            std::ops::ControlFlow::Continue(())
+        })
+        .expect("plan wrote what it sized");
+    assert_eq!(planned.ts_len(), parts.video_ts.len(), "plan's TS length");
+    assert!(streamed == parts.video_ts, "plan's TS differs from split's");
+    assert!(
+        planned.audio_mp4() == parts.audio_mp4,
+        "plan's audio differs from split's"
+    );
+    assert_eq!(planned.info(), &parts.info);
     let info = probed.expect("split succeeded where probe failed");
     assert_eq!(
         info.video.map(|v| v.frames),

@@ -52,4 +52,4 @@ pub mod fuzz;
 pub use error::{Error, Result};
 pub use info::{AudioCodec, AudioInfo, FrameRate, SegmentInfo, VideoCodec, VideoInfo};
 pub use join::{JoinOptions, Joined, join, join_rendition};
-pub use split::{Split, TS_OFFSET, probe, split};
+pub use split::{Planned, Split, TS_CHUNK, TS_OFFSET, plan, probe, split};

@@ -11,6 +11,7 @@ use crate::info::{SegmentInfo, describe, require_audio, require_h264, to_90k};
 use crate::mp4::{self, MuxTrack, Track, TrackKind};
 use crate::num::i64_sat;
 use crate::ts::Muxer;
+use std::ops::ControlFlow;
 
 /// Added to every TS timestamp: 10 s at 90 kHz.
 pub const TS_OFFSET: i64 = 10 * 90_000;
@@ -36,33 +37,162 @@ pub fn probe(segment: &[u8]) -> Result<SegmentInfo> {
 /// Splits an MP4 segment into its video, as MPEG-TS for the gateway, and its
 /// audio, as MP4 for `join`.
 pub fn split(segment: &[u8]) -> Result<Split> {
-    let movie = mp4::parse(segment)?;
-    let info = describe(&movie)?;
-    let video = movie
-        .tracks
-        .iter()
-        .find(|t| t.kind == TrackKind::Video)
-        .ok_or(Error::NoVideo)?;
-    require_h264(video)?;
-    if video.samples.is_empty() {
-        return Err(Error::NoVideo);
-    }
-    let audio = require_audio(&movie)?;
-    let video_ts = video_to_ts(segment, movie.timescale, video)?;
-    let audio_mp4 = audio_to_mp4(segment, movie.timescale, audio, video);
+    let read = Read::of(segment)?;
+    let video = read.video();
+    let mut mux = Muxer::with_capacity(ts_packets(video, &read.config) * crate::ts::PACKET);
+    mux_video(
+        segment,
+        read.movie.timescale,
+        video,
+        &read.config,
+        &mut mux,
+        &mut |_| ControlFlow::Continue(()),
+    )?;
     Ok(Split {
-        info,
-        video_ts,
-        audio_mp4,
+        audio_mp4: read.audio_mp4(segment),
+        video_ts: mux.finish(),
+        info: read.info,
     })
 }
 
-fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<Vec<u8>> {
-    let avcc = video
-        .entry
-        .avcc
-        .ok_or_else(|| Error::malformed(format_args!("trak {}/stsd", video.id), "no avcC box"))?;
-    let config = AvcConfig::parse(avcc)?;
+/// A segment read and checked for splitting, its TS not yet written: for a
+/// caller that streams the TS to the gateway instead of holding it beside
+/// the segment (the edge component, whose isolate may have 128 MB).
+pub struct Planned<'a> {
+    file: &'a [u8],
+    read: Read<'a>,
+    ts_len: usize,
+}
+
+/// Reads `segment` as `split` does and sizes its TS, by writing it once
+/// into nothing: a segment whose samples `split` would refuse is refused
+/// here, before a byte is sent.
+pub fn plan(segment: &[u8]) -> Result<Planned<'_>> {
+    let mut planned = Planned {
+        file: segment,
+        read: Read::of(segment)?,
+        ts_len: 0,
+    };
+    let mut len = 0;
+    planned.write_ts(&mut |chunk| {
+        len += chunk.len();
+        ControlFlow::Continue(())
+    })?;
+    planned.ts_len = len;
+    Ok(planned)
+}
+
+impl Planned<'_> {
+    /// What the segment holds, as `probe` describes it.
+    pub fn info(&self) -> &SegmentInfo {
+        &self.read.info
+    }
+
+    /// The TS's length in bytes: `split`'s `video_ts.len()`.
+    pub fn ts_len(&self) -> usize {
+        self.ts_len
+    }
+
+    /// `split`'s `audio_mp4`.
+    pub fn audio_mp4(&self) -> Vec<u8> {
+        self.read.audio_mp4(self.file)
+    }
+
+    /// Hands `sink` `split`'s `video_ts` in order, in pieces of about
+    /// [`TS_CHUNK`] bytes (a keyframe's access unit may make one larger),
+    /// until it is all written or `sink` breaks.
+    pub fn write_ts(&self, sink: &mut dyn FnMut(&[u8]) -> ControlFlow<()>) -> Result<()> {
+        let video = self.read.video();
+        let mut mux = Muxer::with_capacity(TS_CHUNK + TS_CHUNK / 2);
+        let mut stopped = false;
+        mux_video(
+            self.file,
+            self.read.movie.timescale,
+            video,
+            &self.read.config,
+            &mut mux,
+            &mut |mux| {
+                if mux.written().len() < TS_CHUNK {
+                    return ControlFlow::Continue(());
+                }
+                let flow = sink(mux.written());
+                mux.clear();
+                stopped = flow.is_break();
+                flow
+            },
+        )?;
+        if !stopped && !mux.written().is_empty() {
+            let _ = sink(mux.written());
+        }
+        Ok(())
+    }
+}
+
+/// About how many bytes of TS [`Planned::write_ts`] hands over at a time.
+pub const TS_CHUNK: usize = 64 << 10;
+
+/// A segment parsed, described and checked: what `split` and `plan` share.
+struct Read<'a> {
+    movie: mp4::Movie<'a>,
+    info: SegmentInfo,
+    video: usize,
+    audio: usize,
+    config: AvcConfig<'a>,
+}
+
+impl<'a> Read<'a> {
+    fn of(segment: &'a [u8]) -> Result<Self> {
+        let movie = mp4::parse(segment)?;
+        let info = describe(&movie)?;
+        let video = movie
+            .tracks
+            .iter()
+            .position(|t| t.kind == TrackKind::Video)
+            .ok_or(Error::NoVideo)?;
+        let track = &movie.tracks[video];
+        require_h264(track)?;
+        if track.samples.is_empty() {
+            return Err(Error::NoVideo);
+        }
+        let audio_track = require_audio(&movie)?;
+        let audio = movie
+            .tracks
+            .iter()
+            .position(|t| std::ptr::eq(t, audio_track))
+            .ok_or(Error::NoAudio)?;
+        let avcc = track
+            .entry
+            .avcc
+            .ok_or_else(|| Error::malformed(format_args!("trak {}/stsd", track.id), "no avcC box"))?;
+        let config = AvcConfig::parse(avcc)?;
+        Ok(Read {
+            movie,
+            info,
+            video,
+            audio,
+            config,
+        })
+    }
+
+    fn video(&self) -> &Track<'a> {
+        &self.movie.tracks[self.video]
+    }
+
+    fn audio_mp4(&self, file: &[u8]) -> Vec<u8> {
+        audio_to_mp4(file, self.movie.timescale, &self.movie.tracks[self.audio], self.video())
+    }
+}
+
+/// Writes the video's access units into `mux`, calling `after` after each
+/// one; stops early when it breaks.
+fn mux_video(
+    file: &[u8],
+    movie_timescale: u32,
+    video: &Track<'_>,
+    config: &AvcConfig<'_>,
+    mux: &mut Muxer,
+    after: &mut dyn FnMut(&mut Muxer) -> ControlFlow<()>,
+) -> Result<()> {
     let timeline = video.timeline();
     let first_pts = video.samples.iter().map(|s| s.pts()).min().unwrap_or(0);
     // TS time is modulo 2^33 (`ts::mux` writes it so), and 2^33 divides
@@ -72,13 +202,12 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
         .wrapping_add(to_90k(i64_sat(timeline.empty_edit), movie_timescale))
         .wrapping_add(to_90k(timeline.lead, video.timescale));
 
-    let mut mux = Muxer::with_capacity(ts_packets(video, &config) * crate::ts::PACKET);
     let mut nals: Vec<&[u8]> = Vec::new();
     let mut pieces: Vec<&[u8]> = Vec::new();
     for (i, s) in video.samples.iter().enumerate() {
         nals.clear();
         let AccessUnit { idr, has_sps, has_pps } =
-            access_unit(video.data(file, s), &config, &mut nals).map_err(|e| match e {
+            access_unit(video.data(file, s), config, &mut nals).map_err(|e| match e {
                 Error::Malformed { reason, .. } => {
                     Error::malformed(format_args!("trak {} sample {}", video.id, i + 1), reason)
                 }
@@ -118,8 +247,11 @@ fn video_to_ts(file: &[u8], movie_timescale: u32, video: &Track<'_>) -> Result<V
         let pts = base.wrapping_add(to_90k(s.pts() - first_pts, video.timescale));
         let dts = base.wrapping_add(to_90k(s.dts - first_pts, video.timescale));
         mux.write_pes(&pieces, pts, dts, idr || s.sync);
+        if after(mux).is_break() {
+            break;
+        }
     }
-    Ok(mux.finish())
+    Ok(())
 }
 
 const AUD: [u8; 6] = [0, 0, 0, 1, 0x09, 0xf0];

@@ -198,3 +198,35 @@ fn split_ts_starts_decodable() {
         assert!(types.contains(&NalType::IdrSlice), "{name}: {types:?}");
     }
 }
+
+/// `plan` streams what `split` returns: the same TS, piece by piece, at the
+/// length it announced, a piece at a time of about `TS_CHUNK` bytes, and it
+/// stops when the sink does.
+#[test]
+fn plan_writes_split_in_pieces() {
+    for (name, seg) in segments() {
+        let whole = split(&seg).unwrap();
+        let planned = lpbridge_media::plan(&seg).unwrap();
+        assert_eq!(planned.ts_len(), whole.video_ts.len(), "{name}");
+        assert_eq!(planned.audio_mp4(), whole.audio_mp4, "{name}");
+        let mut pieces: Vec<Vec<u8>> = Vec::new();
+        planned
+            .write_ts(&mut |p| {
+                pieces.push(p.to_vec());
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
+        assert_eq!(pieces.concat(), whole.video_ts, "{name}");
+        if whole.video_ts.len() > 2 * lpbridge_media::TS_CHUNK {
+            assert!(pieces.len() >= 2, "{name}: {} pieces", pieces.len());
+            let mut calls = 0;
+            planned
+                .write_ts(&mut |_| {
+                    calls += 1;
+                    std::ops::ControlFlow::Break(())
+                })
+                .unwrap();
+            assert_eq!(calls, 1, "{name}: a sink that stops is not called again");
+        }
+    }
+}

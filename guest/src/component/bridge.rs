@@ -178,14 +178,19 @@ fn profiles_of(wit: &[wit_session::Profile]) -> Vec<Profile> {
 impl wit_session::Guest for Component {
     fn send(r: wit_session::SegmentRequest) -> Result<wit_session::Sent, wit_session::TranscodeError> {
         let profiles = profiles_of(&r.profiles);
-        let prepared = core::prepare(&r.segment, &r.gateway, &r.manifest, r.seq, &profiles).map_err(transcode_error)?;
-        // The segment and the TS are freed before this call returns, and
-        // the instance with them.
+        let target = core::target(&r.gateway, &r.manifest, r.seq).map_err(transcode_error)?;
+        let planned = lpbridge_media::plan(&r.segment).map_err(|e| transcode_error(TranscodeError::Media(e)))?;
+        let headers = core::request_headers(planned.info(), &r.manifest, &profiles);
+        let (info, audio_mp4) = (planned.info().clone(), planned.audio_mp4());
+        // The TS is written to the request as it is made, never whole; the
+        // segment is freed once it is sent, and the instance with it.
+        let sent = post(&target, &headers, &planned);
+        drop(planned);
         drop(r.segment);
-        let response = post(&prepared).map_err(transcode_error)?;
+        let response = sent.map_err(transcode_error)?;
         let pending = wit_session::Pending {
-            info: prepared.split.info,
-            audio_mp4: prepared.split.audio_mp4,
+            info,
+            audio_mp4,
             profiles: r.profiles,
             join: r.join,
             verify: r.verify,

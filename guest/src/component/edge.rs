@@ -15,7 +15,7 @@ use super::wasi::io::streams::StreamError;
 use super::wasi::random::random::get_random_u64;
 use crate::edge::{self, Config, Failure, Route, profiles, reply};
 use crate::ladder;
-use crate::session::{self as core, Collected, Prepared, TranscodeError, TransportError, Verification};
+use crate::session::{self as core, Collected, TranscodeError, TransportError, Verification};
 
 impl Guest for Component {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
@@ -87,13 +87,16 @@ fn transcode(
     // read; the gateway's manifest is known once the profiles are.
     core::target(&config.gateway, manifest, seq).map_err(|e| reply::failure(&e))?;
     let segment = read_body(request, config.max_body)?;
-    let split = lpbridge_media::split(&segment).map_err(|e| Failure::from(&TranscodeError::Media(e)))?;
-    drop(segment);
-    let video = split
-        .info
+    let media = |e| Failure::from(&TranscodeError::Media(e));
+    // The TS goes to the gateway as it is written, never whole beside the
+    // segment; the segment goes once it is sent, before any rendition
+    // comes: the peak is the segment or the renditions, not both and a TS.
+    let planned = lpbridge_media::plan(&segment).map_err(media)?;
+    let video = planned
+        .info()
         .video
         .clone()
-        .ok_or_else(|| Failure::from(&TranscodeError::Media(lpbridge_media::Error::NoVideo)))?;
+        .ok_or_else(|| media(lpbridge_media::Error::NoVideo))?;
     let profiles = match asked {
         Some(value) => profiles::from_header(&value)
             .map_err(|why| reply::bad_request(format!("Livepeer-Transcode-Configuration: {why}")))?,
@@ -105,15 +108,17 @@ fn transcode(
     let manifest = edge::manifest::gateway_manifest(manifest, &profiles);
     answer.manifest.clone_from(&manifest);
     let target = core::target(&config.gateway, &manifest, seq).map_err(|e| reply::failure(&e))?;
-    let prepared = Prepared::new(split, target, &manifest, &profiles);
-    let response = post(&prepared)
-        .and_then(|f| response_head(&f))
-        .map_err(|e| reply::failure(&e))?;
+    let headers = core::request_headers(planned.info(), &manifest, &profiles);
+    let audio_mp4 = planned.audio_mp4();
+    let sent = post(&target, &headers, &planned);
+    drop(planned);
+    drop(segment);
+    let response = sent.and_then(|f| response_head(&f)).map_err(|e| reply::failure(&e))?;
     let verification = config.verify.map(|mode| Verification { mode, source: video });
     let options = lpbridge_media::JoinOptions {
         fragmented: config.fragmented,
     };
-    let collector = core::Collector::new(&prepared.split.audio_mp4, &profiles, options, verification);
+    let collector = core::Collector::new(&audio_mp4, &profiles, options, verification);
     read_answer(response, collector, &mut |c| answer.part(c)).map_err(|e| reply::failure(&e))?;
     Ok(())
 }

@@ -7,9 +7,10 @@ use super::wasi::http::types::{
     ErrorCode, Fields, FutureIncomingResponse, IncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
     http_error_code,
 };
-use super::wasi::io::streams::{InputStream, StreamError};
+use super::wasi::io::streams::{InputStream, OutputStream, StreamError};
 use crate::session::{self as core, TranscodeError, TransportError};
 use lpbridge_media::multipart;
+use std::ops::ControlFlow;
 
 /// Reads the gateway's answer: a plain-text error, or the multipart body
 /// whose parts are joined as each completes and handed to `sink` at once.
@@ -90,27 +91,30 @@ fn read_stream(
     }
 }
 
-/// POSTs the TS. Returns once the body is sent; the response is the
-/// caller's to wait for.
-pub fn post(p: &core::Prepared) -> Result<FutureIncomingResponse, TranscodeError> {
+/// POSTs the segment's TS to `target`, written into the request as it is
+/// made, so that the TS is never whole in memory beside the segment.
+/// Returns once the body is sent; the response is the caller's to wait for.
+pub fn post(
+    target: &core::Target,
+    headers: &[(&str, String)],
+    ts: &lpbridge_media::Planned<'_>,
+) -> Result<FutureIncomingResponse, TranscodeError> {
     let http = |what: &str, e: &dyn std::fmt::Debug| transport_other(&format!("request {what}: {e:?}"));
-    let ts = &p.split.video_ts;
-    let mut list: Vec<(String, Vec<u8>)> = p
-        .headers
+    let mut list: Vec<(String, Vec<u8>)> = headers
         .iter()
         .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
         .collect();
-    list.push(("Content-Length".into(), ts.len().to_string().into_bytes()));
-    let headers = Fields::from_list(&list).map_err(|e| http("headers", &e))?;
-    let request = OutgoingRequest::new(headers);
-    let scheme = if p.target.https { Scheme::Https } else { Scheme::Http };
+    list.push(("Content-Length".into(), ts.ts_len().to_string().into_bytes()));
+    let fields = Fields::from_list(&list).map_err(|e| http("headers", &e))?;
+    let request = OutgoingRequest::new(fields);
+    let scheme = if target.https { Scheme::Https } else { Scheme::Http };
     request.set_method(&Method::Post).map_err(|e| http("method", &e))?;
     request.set_scheme(Some(&scheme)).map_err(|e| http("scheme", &e))?;
     request
-        .set_authority(Some(&p.target.authority))
+        .set_authority(Some(&target.authority))
         .map_err(|e| http("authority", &e))?;
     request
-        .set_path_with_query(Some(&p.target.path))
+        .set_path_with_query(Some(&target.path))
         .map_err(|e| http("path", &e))?;
     let body = request.body().map_err(|e| http("body", &e))?;
     let future =
@@ -119,26 +123,34 @@ pub fn post(p: &core::Prepared) -> Result<FutureIncomingResponse, TranscodeError
     // Write the TS. A failed write or finish is judged by the response,
     // which `receive` reads: a host that denies the request closes the
     // stream first, and the response says so.
-    if let Ok(out) = body.write() {
-        let mut rest: &[u8] = ts;
-        while !rest.is_empty() {
-            match out.check_write() {
-                Ok(0) => out.subscribe().block(),
-                Ok(n) => {
-                    let k = (n as usize).min(rest.len());
-                    if out.write(&rest[..k]).is_err() {
-                        break;
-                    }
-                    rest = &rest[k..];
-                }
-                Err(_) => break,
-            }
-        }
-        // No flush after the last write: with Content-Length, hyper drops
-        // the body as soon as it has every byte.
-    }
+    let written = match body.write() {
+        Ok(out) => ts.write_ts(&mut |piece| write_piece(&out, piece)),
+        Err(()) => Ok(()),
+    };
+    // No flush after the last write: with Content-Length, hyper drops the
+    // body as soon as it has every byte.
     let _ = OutgoingBody::finish(body, None);
+    written.map_err(TranscodeError::Media)?;
     Ok(future)
+}
+
+/// Writes one piece of the TS as the stream takes it; breaks when the
+/// stream is closed (the host refused or the gateway went).
+fn write_piece(out: &OutputStream, mut piece: &[u8]) -> ControlFlow<()> {
+    while !piece.is_empty() {
+        match out.check_write() {
+            Ok(0) => out.subscribe().block(),
+            Ok(n) => {
+                let k = (n as usize).min(piece.len());
+                if out.write(&piece[..k]).is_err() {
+                    return ControlFlow::Break(());
+                }
+                piece = &piece[k..];
+            }
+            Err(_) => return ControlFlow::Break(()),
+        }
+    }
+    ControlFlow::Continue(())
 }
 
 /// Waits for the response head.

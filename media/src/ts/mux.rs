@@ -40,6 +40,17 @@ impl Muxer {
         self.out
     }
 
+    /// What was written since the start or the last `clear`.
+    pub fn written(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// Forgets what was written, keeping the continuity counters: the
+    /// stream goes on where it was, for a caller that sends it in pieces.
+    pub fn clear(&mut self) {
+        self.out.clear();
+    }
+
     /// Packets `write_pes` takes for `payload` bytes, or one more: the
     /// first packet gives up to 27 bytes to the PES header (19) and the
     /// PCR's adaptation field (8).
