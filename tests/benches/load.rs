@@ -21,13 +21,7 @@ use lpbridge::{Limits, Runtime};
 use lpbridge_tests::gateway::{FakeGateway, Mode};
 
 fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+    lpbridge_tests::peak_rss(std::process::id()) as f64 / (1 << 20) as f64
 }
 
 fn main() {
@@ -50,14 +44,7 @@ fn main() {
         });
         return;
     }
-    let root = lpbridge_tests::workspace();
-    let inputs = root.join("target/bench-fixtures");
-    lpbridge_tests::run(
-        Command::new("bash")
-            .arg(root.join("tests/fixtures/make.sh"))
-            .arg(&inputs)
-            .arg("--bench"),
-    );
+    let inputs = lpbridge_tests::bench_fixtures();
     let segment = Arc::new(std::fs::read(inputs.join("seg720p.mp4")).unwrap());
 
     let mut child = Command::new(std::env::current_exe().unwrap())

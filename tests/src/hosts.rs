@@ -185,6 +185,57 @@ impl Served {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The peak linear memory the edge package logged for the request to
+    /// `path` (`linear_memory_bytes` of its `lpbridge edge request` line),
+    /// waiting for the line: it is written once the component is done,
+    /// after the answer's last byte.
+    pub fn linear_memory(&self, path: &str) -> u64 {
+        let started = Instant::now();
+        loop {
+            let found = self.log().lines().rev().find_map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).ok()?;
+                (v["message"] == "lpbridge edge request" && v["path"] == path)
+                    .then(|| v["linear_memory_bytes"].as_u64())
+                    .flatten()
+            });
+            if let Some(bytes) = found {
+                return bytes;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{}: no request line for {path}: {}",
+                self.host.name(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The peak resident memory of the host's processes (the sum of each
+    /// one's `VmHWM`: the runtime, and jco's child Node), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let group = self.child.id();
+        let mut total = 0;
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let dir = entry.path();
+            let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+                continue;
+            };
+            // pid (comm) state ppid pgrp ...: comm may hold spaces.
+            let pgrp = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+                .and_then(|p| p.parse::<u32>().ok());
+            if pgrp != Some(group) {
+                continue;
+            }
+            if let Some(pid) = entry.file_name().to_str().and_then(|p| p.parse().ok()) {
+                total += crate::peak_rss(pid);
+            }
+        }
+        total
+    }
+
     /// Whether the host process is still there.
     pub fn running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()

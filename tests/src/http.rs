@@ -66,9 +66,7 @@ pub async fn request(
             s.write_all(body).await
         }
         .await;
-        let mut raw = Vec::new();
-        let _ = s.read_to_end(&mut raw).await;
-        raw
+        read_answer(&mut s).await
     };
     let raw = tokio::time::timeout(LIMIT, exchange)
         .await
@@ -79,6 +77,32 @@ pub async fn request(
             String::from_utf8_lossy(&raw)
         )
     })
+}
+
+/// The answer's bytes: up to the end of the connection, or of the body
+/// its `Content-Length` announces. A server may keep the connection open
+/// after such an answer, to drain a request body it refused (Deno does,
+/// for about a minute), and a client that has the whole answer need not
+/// wait for that.
+async fn read_answer(s: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut raw = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => return raw,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+        if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+            let length = head
+                .split("\r\n")
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|n| raw.len() >= split + 4 + n) {
+                return raw;
+            }
+        }
+    }
 }
 
 fn parse(raw: &[u8]) -> Option<Answer> {

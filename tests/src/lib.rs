@@ -17,6 +17,29 @@ pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// The benchmarks' segments (`make.sh --bench`: seg720p, long720p and the
+/// test segments), made once per machine.
+pub fn bench_fixtures() -> PathBuf {
+    let dir = workspace().join("target/bench-fixtures");
+    run(Command::new("bash")
+        .arg(workspace().join("tests/fixtures/make.sh"))
+        .arg(&dir)
+        .arg("--bench"));
+    dir
+}
+
+/// A process's peak resident memory (`VmHWM`) in bytes; 0 once it is gone.
+pub fn peak_rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
 /// One creator's stream as a phone sends it (issue #28): portrait; turned
 /// to landscape for two segments; a source at another frame rate;
 /// portrait again. Each change of the ladder opens a new manifest.

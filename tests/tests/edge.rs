@@ -7,6 +7,7 @@
 //! same statuses.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use lpbridge::bridge::BridgeError;
 use lpbridge_contract::ladder::{self, Profile};
@@ -289,6 +290,96 @@ async fn streams_each_part(host: Host) {
     still_serving(&mut s, "an answer left open").await;
 }
 
+/// The edge package's peak linear memory for `/live` stays within the
+/// segment, its largest rendition and a fixed overhead: the TS is written to
+/// the gateway as it is made, never whole beside the segment, and the
+/// segment is gone before the first rendition comes.
+async fn memory_stays_within_segment_and_rendition(host: Host) {
+    let dir = scratch(&format!("edge-{}-memory", host.name()));
+    let who = host.name();
+    let gw = Gateway::start(([127, 0, 0, 1], 0).into(), GatewayOptions::default())
+        .await
+        .unwrap();
+    let url = gw.url();
+    let env = [("LPBRIDGE_GATEWAY", url.as_str()), ("LPBRIDGE_RENDITIONS", "240p")];
+    let s = Served::start(host, &component(&dir), &env, &dir);
+    let segments = [streamplace_segment("sample-segment.mp4"), heavy_segment(&dir)];
+    for (i, segment) in segments.iter().enumerate() {
+        let path = format!("/live/memory-{i}/0.mp4");
+        let a = http(s.addr, "POST", &path, segment).await;
+        let largest = parts(&a, who).iter().map(|(_, mp4, _)| mp4.len()).max().unwrap();
+        let peak = s.linear_memory(&path);
+        let bound = (segment.len() + largest) as u64 + EDGE_MEMORY_OVERHEAD;
+        assert!(
+            peak <= bound,
+            "{who} {path}: linear memory peaked at {peak} bytes, over the segment ({}) + its largest rendition ({largest}) + {EDGE_MEMORY_OVERHEAD}",
+            segment.len()
+        );
+    }
+}
+
+/// A segment whose TS dwarfs its renditions: 3 s of 640x360 at quantizer
+/// 1, noise in every frame (about 39 MB), transcoded to 240p (about 1 MB).
+/// Holding the TS beside the segment would pass the bound by some 20 MB.
+fn heavy_segment(dir: &Path) -> Vec<u8> {
+    let file = dir.join("heavy.mp4");
+    run(Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=640x360:rate=30:duration=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=3",
+            "-vf",
+            "noise=alls=40:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "1",
+            "-g",
+            "30",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "64k",
+            "-ac",
+            "2",
+        ])
+        .arg(&file));
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.len() > 25 << 20, "the heavy segment is {} bytes", bytes.len());
+    bytes
+}
+
+/// What the component holds beside the segment and the largest rendition:
+/// its code's data and stack (1.1 MB before any request), the multipart
+/// buffer's growth as the answer arrives (it depends on how the runtime
+/// chunks the body: 2 MB to 10 MB for the 60 s file), the rendition's audio.
+const EDGE_MEMORY_OVERHEAD: u64 = 12 << 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workerd_memory_stays_within_segment_and_rendition() {
+    memory_stays_within_segment_and_rendition(Host::Workerd).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deno_memory_stays_within_segment_and_rendition() {
+    memory_stays_within_segment_and_rendition(Host::Deno).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bun_memory_stays_within_segment_and_rendition() {
+    memory_stays_within_segment_and_rendition(Host::Bun).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wasmtime_serve_streams_each_part() {
     streams_each_part(Host::WasmtimeServe).await;
@@ -381,4 +472,50 @@ async fn wasmtime_serve_follows_a_phone_that_turns() {
         m[0] != m[1] && m[1] == m[2] && m[2] != m[3] && m[3] != m[4] && m[4] == m[0],
         "{m:?}"
     );
+}
+
+/// The package is a `wrangler deploy` away: wrangler (run as
+/// `scripts/edge-js deploy` runs it) takes `edge/js/wrangler.toml` and the
+/// built package as they are, and would upload the very Worker and wasm
+/// modules the workerd tests serve, with the settings as vars.
+#[test]
+fn wrangler_uploads_the_package_the_tests_serve() {
+    let dir = scratch("edge-wrangler");
+    let dist = lpbridge_tests::hosts::build_edge_js(&component(&dir), &dir);
+    let pkg = dir.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let toml = Path::new(env!("CARGO_MANIFEST_DIR")).join("../edge/js/wrangler.toml");
+    std::fs::copy(&toml, pkg.join("wrangler.toml")).unwrap();
+    let _ = std::fs::remove_dir_all(pkg.join("dist"));
+    std::fs::rename(&dist, pkg.join("dist")).unwrap();
+    let install = |what: &str| -> PathBuf {
+        let out = run(Command::new(lpbridge_tests::hosts::edge_js()).args(["install", what]));
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    };
+    let (wrangler, bun) = (install("wrangler"), install("bun"));
+    let upload = dir.join("upload");
+    let out = run(Command::new(bun)
+        .arg(wrangler)
+        .args(["deploy", "--dry-run", "--outdir"])
+        .arg(&upload)
+        .current_dir(&pkg)
+        .env("WRANGLER_SEND_METRICS", "false"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    for name in ["LPBRIDGE_RENDITIONS", "LPBRIDGE_MAX_BODY_MIB", "LPBRIDGE_VERIFY"] {
+        assert!(said.contains(&format!("env.{name}")), "wrangler: {said}");
+    }
+    let mut served: Vec<String> = std::fs::read_dir(pkg.join("dist"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n == "worker.js" || n.ends_with(".wasm"))
+        .collect();
+    served.sort();
+    assert!(served.len() >= 2, "{served:?}");
+    for name in &served {
+        let sent = std::fs::read(upload.join(name)).unwrap_or_else(|e| panic!("wrangler would not upload {name}: {e}"));
+        assert!(
+            sent == std::fs::read(pkg.join("dist").join(name)).unwrap(),
+            "{name} differs"
+        );
+    }
 }

@@ -78,7 +78,15 @@ function failed(why) {
  */
 export function edgeHandler(getCoreModule) {
   return async function handle(request, settings, waitUntil = () => {}) {
-    const component = await instantiate(getCoreModule, imports(settings));
+    const memories = [];
+    const instantiateCore = async (module, coreImports) => {
+      const instance = await WebAssembly.instantiate(module, coreImports);
+      if (instance.exports.memory instanceof WebAssembly.Memory) {
+        memories.push(instance.exports.memory);
+      }
+      return instance;
+    };
+    const component = await instantiate(getCoreModule, imports(settings), instantiateCore);
     const [out, response] = http.responseOutparamCreate();
     const ran = component.incomingHandler.handle(http.incomingRequestOf(request), out);
     const stopped = ran.then(
@@ -88,7 +96,35 @@ export function edgeHandler(getCoreModule) {
         return http.responseOutparamIsSet(out) ? response : failed(String(error?.message ?? error));
       },
     );
-    waitUntil(stopped.then(() => {}));
+    // A body the component did not read is discarded, so that the runtime
+    // ends the exchange instead of waiting for it (Deno holds the
+    // connection open while a request body is unread).
+    const done = stopped.then(async (answer) => {
+      if (request.body && !request.body.locked) {
+        await request.body.cancel().catch(() => {});
+      }
+      log(request, answer, memories);
+    });
+    waitUntil(done);
     return Promise.race([response, stopped]);
   };
+}
+
+/**
+ * One line per request once the component is done, with the peak of its
+ * linear memory (a wasm memory only grows, so its size at the end is its
+ * peak): the number to hold against an isolate's memory limit.
+ */
+function log(request, answer, memories) {
+  const bytes = memories.reduce((sum, memory) => sum + memory.buffer.byteLength, 0);
+  const path = new URL(request.url).pathname;
+  console.log(
+    JSON.stringify({
+      message: "lpbridge edge request",
+      method: request.method,
+      path,
+      status: answer.status,
+      linear_memory_bytes: bytes,
+    }),
+  );
 }

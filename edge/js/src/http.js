@@ -125,10 +125,12 @@ delete Fields._toHeaders;
  * at most, handed to the guest in pieces of the size it asks for.
  */
 function readableInput(readable) {
-  const reader = readable ? readable.getReader() : null;
+  // Locked only once the guest reads: a body the guest never reads stays
+  // the runtime's to discard.
+  let reader = null;
   let chunk = null;
   let offset = 0;
-  let done = reader === null;
+  let done = !readable;
   let failure = null;
   let pending = null;
 
@@ -136,6 +138,7 @@ function readableInput(readable) {
   const fill = () => {
     pending ??= (async () => {
       try {
+        reader ??= readable.getReader();
         while (!ready()) {
           const next = await reader.read();
           if (next.done) {
@@ -263,7 +266,6 @@ class OutgoingBody {
       { highWaterMark: HIGH_WATER, size: (chunk) => chunk.byteLength },
     );
     const closed = () => body.#cancelled || body.#finished;
-    const drained = () => closed() || body.#controller.desiredSize >= HIGH_WATER;
     body.#stream = outputStreamCreate({
       checkWrite() {
         if (closed()) {
@@ -279,16 +281,14 @@ class OutgoingBody {
         body.#controller.enqueue(bytes.slice());
       },
       flush() {},
-      // Flushed is when the reader has taken everything queued.
+      // What is queued is the runtime's to send, as a socket's buffer is
+      // the kernel's: a flush does not wait for the reader. Waiting for it
+      // would deadlock a runtime that reads the answer only once the
+      // request is done with; `check-write` alone paces the guest.
       blockingFlush() {
         if (body.#cancelled) {
           throw { tag: "closed" };
         }
-        return body.#until(drained).then(() => {
-          if (body.#cancelled) {
-            throw { tag: "closed" };
-          }
-        });
       },
       subscribe() {
         const ready = () => closed() || body.#room() > 0;
