@@ -241,6 +241,18 @@ async fn refuses_as_serve_does(host: Host) {
         assert!(message.contains("set LPBRIDGE_GATEWAY"), "{who}: {message}");
         still_serving(&mut bare, "a request without a gateway").await;
     }
+
+    // A setting the component cannot read: 503 naming it, as the host's own
+    // configuration mechanism handed it over.
+    drop(bare);
+    let bad = [("LPBRIDGE_GATEWAY", url.as_str()), ("LPBRIDGE_MAX_BODY_MIB", "lots")];
+    let mut misset = Served::start(host, &component(&dir), &bad, &dir);
+    let a = http(misset.addr, "POST", "/v1/probe", &segment).await;
+    assert_eq!(a.status, 503, "{who}: {}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.json()["error"], "not-configured", "{who}");
+    let message = a.json()["message"].as_str().unwrap().to_string();
+    assert!(message.contains("LPBRIDGE_MAX_BODY_MIB"), "{who}: {message}");
+    still_serving(&mut misset, "a bad setting").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,8 +297,20 @@ async fn streams_each_part(host: Host) {
     assert!(answer.header("content-type").starts_with("multipart/mixed"), "{who}");
     let mp4 = lpbridge_media::probe(&part).unwrap_or_else(|e| panic!("{who}: the first part is no MP4: {e}"));
     assert!(mp4.video.is_some() && mp4.audio.is_some(), "{who}: {mp4:?}");
-    // The gateway was asked once and still holds its second part.
-    assert_eq!(fake.seen().len(), 1, "{who}");
+    // The gateway was asked once and still holds its second part. The TS
+    // it got came whole, its length declared where the runtime's fetch
+    // keeps a declared length on a streamed body (Deno's sends it chunked).
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 1, "{who}");
+    let (headers, len) = (&seen[0].headers, seen[0].body_len);
+    let declared = headers.get("content-length").map(String::as_str);
+    let chunked = headers.get("transfer-encoding").map(String::as_str) == Some("chunked");
+    assert!(
+        declared == Some(len.to_string().as_str()) || (declared.is_none() && chunked),
+        "{who}: {headers:?}"
+    );
+    let ts = lpbridge_media::split(&segment).unwrap().video_ts;
+    assert_eq!(len, ts.len(), "{who}: the TS whole");
     still_serving(&mut s, "an answer left open").await;
 }
 
