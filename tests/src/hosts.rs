@@ -150,7 +150,12 @@ impl Served {
             }
         }
         let log = dir.join(format!("{}.log", host.name()));
-        let file = std::fs::File::create(&log).unwrap();
+        // Appended: a test that starts the host again keeps every run's lines.
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         cmd.stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file)

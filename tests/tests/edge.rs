@@ -140,20 +140,27 @@ async fn transcodes_real_segments(host: Host) {
     still_serving(&mut s, "the real segments").await;
 }
 
-/// Bad input, a gateway that fails, a body over the limit, a missing
-/// gateway: each gets serve's status and JSON, and the host serves on.
-async fn refuses_as_serve_does(host: Host) {
-    let dir = scratch(&format!("edge-{}-faults", host.name()));
-    let who = host.name();
-    let fake = FakeGateway::start(Mode::NoSessions).await;
+/// `host` serving the component against the fake gateway in `mode`, which
+/// hands the source's TS back (so nothing is verified), in a scratch
+/// directory of its own for `case`.
+async fn against_fake(host: Host, case: &str, mode: Mode) -> (FakeGateway, Served, PathBuf) {
+    let dir = scratch(&format!("edge-{}-{case}", host.name()));
+    let fake = FakeGateway::start(mode).await;
     let url = fake.url();
-    // The fake gateway hands the source's TS back: nothing to verify.
     let env = [
         ("LPBRIDGE_GATEWAY", url.as_str()),
         ("LPBRIDGE_RENDITIONS", RUNGS),
         ("LPBRIDGE_VERIFY", "off"),
     ];
-    let mut s = Served::start(host, &component(&dir), &env, &dir);
+    let served = Served::start(host, &component(&dir), &env, &dir);
+    (fake, served, dir)
+}
+
+/// Bad input, a gateway that fails, a body over the limit, a missing
+/// gateway: each gets serve's status and JSON, and the host serves on.
+async fn refuses_as_serve_does(host: Host) {
+    let who = host.name();
+    let (fake, mut s, dir) = against_fake(host, "faults", Mode::NoSessions).await;
     let segment = std::fs::read(&sources()[0]).unwrap();
 
     // Random bytes: the typed media error, as serve words it.
@@ -245,6 +252,7 @@ async fn refuses_as_serve_does(host: Host) {
     // A setting the component cannot read: 503 naming it, as the host's own
     // configuration mechanism handed it over.
     drop(bare);
+    let url = fake.url();
     let bad = [("LPBRIDGE_GATEWAY", url.as_str()), ("LPBRIDGE_MAX_BODY_MIB", "lots")];
     let mut misset = Served::start(host, &component(&dir), &bad, &dir);
     let a = http(misset.addr, "POST", "/v1/probe", &segment).await;
@@ -281,16 +289,8 @@ async fn jco_refuses_as_serve_does() {
 /// it too, but serves one request at a time, so the answer left open stops
 /// it from serving the next: not run there.)
 async fn streams_each_part(host: Host) {
-    let dir = scratch(&format!("edge-{}-streamed", host.name()));
     let who = host.name();
-    let fake = FakeGateway::start(Mode::Stalled).await;
-    let url = fake.url();
-    let env = [
-        ("LPBRIDGE_GATEWAY", url.as_str()),
-        ("LPBRIDGE_RENDITIONS", RUNGS),
-        ("LPBRIDGE_VERIFY", "off"),
-    ];
-    let mut s = Served::start(host, &component(&dir), &env, &dir);
+    let (fake, mut s, _dir) = against_fake(host, "streamed", Mode::Stalled).await;
     let segment = std::fs::read(&sources()[0]).unwrap();
     let (answer, part) = first_part(s.addr, "/live/streamed/0.mp4", &segment).await;
     assert_eq!(answer.status, 200, "{who}");
@@ -312,6 +312,44 @@ async fn streams_each_part(host: Host) {
     let ts = lpbridge_media::split(&segment).unwrap().video_ts;
     assert_eq!(len, ts.len(), "{who}: the TS whole");
     still_serving(&mut s, "an answer left open").await;
+}
+
+/// The caller goes away while the gateway holds its answer: the request's
+/// fetch is aborted and the component ends (its request line is logged),
+/// instead of holding its instance until the gateway's next byte. Not under
+/// workerd: local workerd 1.20261123.1 fires `request.signal` (with
+/// `enable_request_signal`) only before the answer starts; there the
+/// component stops at its next write, when the gateway's next part comes.
+async fn a_caller_that_goes_ends_its_component(host: Host) {
+    let who = host.name();
+    // The gateway holds its answer for as long as it is there.
+    let (_fake, mut s, _dir) = against_fake(host, "gone", Mode::Stalled).await;
+    let segment = std::fs::read(&sources()[0]).unwrap();
+    let path = "/live/gone/0.mp4";
+    // The connection is dropped once the first part is in.
+    let (answer, _) = first_part(s.addr, path, &segment).await;
+    assert_eq!(answer.status, 200, "{who}");
+    s.linear_memory(path);
+    still_serving(&mut s, "a caller gone mid-answer").await;
+}
+
+/// A gateway that is down, with a segment whose TS is larger than the
+/// queue between the component and the runtime's fetch: a 502 naming the
+/// transport, never a component waiting on a body nobody reads.
+async fn a_gateway_that_is_down_gives_502(host: Host) {
+    let dir = scratch(&format!("edge-{}-down", host.name()));
+    let who = host.name();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let env = [("LPBRIDGE_GATEWAY", url.as_str()), ("LPBRIDGE_RENDITIONS", RUNGS)];
+    let mut s = Served::start(host, &component(&dir), &env, &dir);
+    let segment = streamplace_segment("duration-mismatch.mp4");
+    assert!(lpbridge_media::split(&segment).unwrap().video_ts.len() > 1 << 20);
+    let a = http(s.addr, "POST", "/live/down/0.mp4", &segment).await;
+    assert_eq!(a.status, 502, "{who}: {}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.json()["error"], "gateway-transport", "{who}: {}", a.json());
+    still_serving(&mut s, "a gateway that is down").await;
 }
 
 /// The edge package's peak linear memory for `/live` stays within the
@@ -402,6 +440,36 @@ async fn deno_memory_stays_within_segment_and_rendition() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bun_memory_stays_within_segment_and_rendition() {
     memory_stays_within_segment_and_rendition(Host::Bun).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasmtime_serve_gives_502_for_a_gateway_that_is_down() {
+    a_gateway_that_is_down_gives_502(Host::WasmtimeServe).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workerd_gives_502_for_a_gateway_that_is_down() {
+    a_gateway_that_is_down_gives_502(Host::Workerd).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deno_gives_502_for_a_gateway_that_is_down() {
+    a_gateway_that_is_down_gives_502(Host::Deno).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bun_gives_502_for_a_gateway_that_is_down() {
+    a_gateway_that_is_down_gives_502(Host::Bun).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deno_ends_the_component_of_a_caller_that_goes() {
+    a_caller_that_goes_ends_its_component(Host::Deno).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bun_ends_the_component_of_a_caller_that_goes() {
+    a_caller_that_goes_ends_its_component(Host::Bun).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,15 +28,17 @@ export const SETTINGS = [
 export function settingsFrom(lookup) {
   const found = [];
   for (const name of SETTINGS) {
+    // A Worker var may be a number or a boolean in wrangler.toml
+    // (`LPBRIDGE_MAX_BODY_MIB = 100`): the component reads its text.
     const value = lookup(name);
-    if (typeof value === "string") {
-      found.push([name, value]);
+    if (["string", "number", "boolean"].includes(typeof value)) {
+      found.push([name, String(value)]);
     }
   }
   return found;
 }
 
-function imports(settings) {
+function imports(settings, exchange) {
   return {
     "wasi:cli/environment": {
       getEnvironment: () => settings,
@@ -53,7 +55,7 @@ function imports(settings) {
     "wasi:cli/terminal-stdout": cli.terminalStdout,
     "wasi:cli/terminal-stderr": cli.terminalStderr,
     "wasi:http/types": http.types,
-    "wasi:http/outgoing-handler": http.outgoingHandler,
+    "wasi:http/outgoing-handler": http.outgoingHandler(exchange),
     "wasi:io/error": io.error,
     "wasi:io/poll": io.poll,
     "wasi:io/streams": io.streams,
@@ -63,8 +65,7 @@ function imports(settings) {
 
 /** The answer when the component stopped without one: serve's JSON shape. */
 function failed(why) {
-  const body = JSON.stringify({ error: "internal", message: `the edge component stopped: ${why}` });
-  return new Response(body, { status: 500, headers: { "content-type": "application/json" } });
+  return http.internal(`the edge component stopped: ${why}`);
 }
 
 /**
@@ -86,9 +87,10 @@ export function edgeHandler(getCoreModule) {
       }
       return instance;
     };
-    const component = await instantiate(getCoreModule, imports(settings), instantiateCore);
-    const [out, response] = http.responseOutparamCreate();
-    const ran = component.incomingHandler.handle(http.incomingRequestOf(request), out);
+    const exchange = new http.Exchange(request.signal);
+    const component = await instantiate(getCoreModule, imports(settings, exchange), instantiateCore);
+    const [out, response] = http.responseOutparamCreate(exchange);
+    const ran = component.incomingHandler.handle(http.incomingRequestOf(request, exchange), out);
     const stopped = ran.then(
       () => (http.responseOutparamIsSet(out) ? response : failed("no response was set")),
       (error) => {
@@ -96,16 +98,16 @@ export function edgeHandler(getCoreModule) {
         return http.responseOutparamIsSet(out) ? response : failed(String(error?.message ?? error));
       },
     );
-    // A body the component did not read is discarded, so that the runtime
-    // ends the exchange instead of waiting for it (Deno holds the
+    // Whatever the component left open ends with it: an answer it did not
+    // finish is errored (the caller sees it cut, never a hang), its fetches
+    // are aborted, a body it did not read is discarded (Deno holds the
     // connection open while a request body is unread).
-    const done = stopped.then(async (answer) => {
-      if (request.body && !request.body.locked) {
-        await request.body.cancel().catch(() => {});
-      }
-      log(request, answer, memories);
-    });
-    waitUntil(done);
+    const done = ran.then(
+      () => exchange.end(new Error("the component returned")),
+      (error) => exchange.end(error),
+    );
+    done.then(() => stopped).then((answer) => log(request, answer, memories));
+    waitUntil(stopped.then(() => done));
     return Promise.race([response, stopped]);
   };
 }

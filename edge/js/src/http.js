@@ -10,8 +10,11 @@
 //     body a ReadableStream fed by the guest's writes, with backpressure;
 //   - a request body is read from the runtime's stream as the guest reads;
 //   - an outgoing request starts `fetch` at once with a streamed body.
-// Bodies flow through a bounded queue (HIGH_WATER bytes), so the only
-// copies of a segment are the guest's own.
+// Bodies flow through a bounded queue (HIGH_WATER bytes): a segment is
+// never whole in JavaScript, only passing through in pieces. An `Exchange`
+// per request ends what the component leaves open: when it returns or
+// traps, or when the caller goes away, its unfinished answer is errored
+// (never left hanging), its fetches aborted, its unread bodies cancelled.
 
 import { io } from "@bytecodealliance/preview2-shim";
 
@@ -121,6 +124,40 @@ delete Fields._lock;
 delete Fields._toHeaders;
 
 /**
+ * One request's open ends: bodies and fetches that must not outlive it.
+ * Each tracked thing has `end(reason)`, a no-op once it is done.
+ */
+export class Exchange {
+  #open = new Set();
+  #ended = null;
+
+  /** `signal`: the runtime's request signal, aborted when the caller goes. */
+  constructor(signal) {
+    signal?.addEventListener("abort", () => this.end(new Error("the caller went away")));
+  }
+
+  track(thing) {
+    if (this.#ended) {
+      thing.end(this.#ended);
+    } else {
+      this.#open.add(thing);
+    }
+  }
+
+  /** Ends everything still open, once. */
+  end(reason) {
+    if (this.#ended) {
+      return;
+    }
+    this.#ended = reason;
+    for (const thing of this.#open) {
+      thing.end(reason);
+    }
+    this.#open.clear();
+  }
+}
+
+/**
  * A `wasi:io` input stream over a Web ReadableStream: one chunk read ahead
  * at most, handed to the guest in pieces of the size it asks for.
  */
@@ -175,7 +212,7 @@ function readableInput(readable) {
     }
     return piece;
   };
-  return inputStreamCreate({
+  const stream = inputStreamCreate({
     read: take,
     // JSPI suspends the guest on the promise; a chunk already here is
     // returned at once.
@@ -185,12 +222,17 @@ function readableInput(readable) {
     subscribe() {
       return pollableCreate({ ready, wait: () => (ready() ? Promise.resolve() : fill()) });
     },
-    drop() {
-      done = true;
-      chunk = null;
-      reader?.cancel().catch(() => {});
-    },
+    drop: discard,
   });
+  function discard() {
+    if (done && reader === null) {
+      return;
+    }
+    done = true;
+    chunk = null;
+    (reader ?? readable)?.cancel().catch(() => {});
+  }
+  return { stream, end: discard };
 }
 
 /**
@@ -277,8 +319,9 @@ class OutgoingBody {
         if (closed()) {
           throw { tag: "closed" };
         }
-        // The guest's bytes are a view of its memory: the queue keeps a copy.
-        body.#controller.enqueue(bytes.slice());
+        // jco lifts the bytes out of the guest's memory as a copy of their
+        // own: the queue keeps them as they are.
+        body.#controller.enqueue(bytes);
       },
       flush() {},
       // What is queued is the runtime's to send, as a socket's buffer is
@@ -298,13 +341,40 @@ class OutgoingBody {
     return body;
   }
 
-  [symbolDispose]() {}
+  /**
+   * Ends a body the guest did not finish: its reader sees an error, never
+   * a stream left open (the WIT's "corrupted" body). The guest's next
+   * write finds it closed.
+   */
+  end(reason) {
+    if (this.#finished || this.#cancelled) {
+      return;
+    }
+    this.#cancelled = true;
+    this.#controller.error(reason);
+    this.#wakeUp();
+  }
+
+  /**
+   * The reader is gone (a fetch failed or was answered early): the guest's
+   * next write finds the body closed.
+   */
+  abandon() {
+    this.#cancelled = true;
+    this.#wakeUp();
+  }
+
+  /** Dropped without `finish`: ended. */
+  [symbolDispose]() {
+    this.end(new Error("the component dropped the body unfinished"));
+  }
 }
 const outgoingBodyCreate = OutgoingBody._create;
 delete OutgoingBody._create;
 
 class IncomingBody {
   #stream;
+  #input;
 
   stream() {
     const stream = this.#stream;
@@ -319,13 +389,21 @@ class IncomingBody {
     return new FutureTrailers();
   }
 
-  static _create(readable) {
+  /** A body over `readable`, cancelled with `exchange` if left unread. */
+  static _create(readable, exchange) {
     const body = new IncomingBody();
-    body.#stream = readableInput(readable);
+    body.#input = readableInput(readable);
+    body.#stream = body.#input.stream;
+    exchange.track(body.#input);
     return body;
   }
 
-  [symbolDispose]() {}
+  /** Dropped without its stream taken: nobody will read it. */
+  [symbolDispose]() {
+    if (this.#stream) {
+      this.#input.end();
+    }
+  }
 }
 const incomingBodyCreate = IncomingBody._create;
 delete IncomingBody._create;
@@ -408,12 +486,12 @@ class IncomingRequest {
   }
 
   /** The runtime's Request, its body read only as the guest reads it. */
-  static _of(request) {
+  static _of(request, exchange) {
     const incoming = new IncomingRequest();
     incoming.#method = methodOf(request.method);
     incoming.#url = new URL(request.url);
     incoming.#headers = fieldsOfHeaders(request.headers);
-    incoming.#body = incomingBodyCreate(request.body);
+    incoming.#body = incomingBodyCreate(request.body, exchange);
     return incoming;
   }
 
@@ -435,8 +513,9 @@ class OutgoingResponse {
     return this.#status;
   }
 
+  // What a Web Response can carry: 200 to 599 (a 1xx is the runtime's).
   setStatusCode(status) {
-    if (!Number.isInteger(status) || status < 100 || status > 999) {
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw undefined;
     }
     this.#status = status;
@@ -454,11 +533,21 @@ class OutgoingResponse {
     return this.#body;
   }
 
-  /** The runtime's Response, its body streaming while the guest writes. */
-  static _toResponse(response) {
+  /**
+   * The runtime's Response, its body streaming while the guest writes and
+   * ended with `exchange` if the guest leaves it unfinished. A status that
+   * allows no body (204, 304) gets none.
+   */
+  static _toResponse(response, exchange) {
     const headers = fieldsToHeaders(response.#headers);
-    const body = response.#body ? declaredLength(response.#body.readable, headers) : null;
-    return new Response(body, { status: response.#status, headers });
+    const status = response.#status;
+    const body = response.#body;
+    if (body) {
+      exchange.track(body);
+    }
+    const bodiless = status === 204 || status === 205 || status === 304;
+    const stream = body && !bodiless ? declaredLength(body.readable, headers) : null;
+    return new Response(stream, { status, headers });
   }
 
   [symbolDispose]() {}
@@ -468,24 +557,30 @@ delete OutgoingResponse._toResponse;
 
 class ResponseOutparam {
   #settle;
+  #exchange;
 
   static set(param, result) {
     const settle = param.#settle;
     if (!settle) {
       throw new Error("the response was already set");
     }
-    param.#settle = null;
-    if (result.tag === "ok") {
-      settle(responseOf(result.val));
-    } else {
-      const message = JSON.stringify({ error: "internal", message: `the component failed: ${result.val.tag}` });
-      settle(new Response(message, { status: 500, headers: { "content-type": "application/json" } }));
+    let response;
+    try {
+      response =
+        result.tag === "ok"
+          ? responseOf(result.val, param.#exchange)
+          : internal(`the component answered an error: ${result.val.tag}`);
+    } catch (error) {
+      response = internal(`the component's response cannot be sent: ${error?.message ?? error}`);
     }
+    param.#settle = null;
+    settle(response);
   }
 
-  /** An outparam and the Response it will settle to. */
-  static _create() {
+  /** An outparam of `exchange` and the Response it will settle to. */
+  static _create(exchange) {
     const param = new ResponseOutparam();
+    param.#exchange = exchange;
     const response = new Promise((resolve) => (param.#settle = resolve));
     return [param, response];
   }
@@ -495,6 +590,12 @@ class ResponseOutparam {
   }
 
   [symbolDispose]() {}
+}
+
+/** A 500 in serve's JSON shape, for what the component cannot answer. */
+export function internal(message) {
+  const body = JSON.stringify({ error: "internal", message });
+  return new Response(body, { status: 500, headers: { "content-type": "application/json" } });
 }
 export const responseOutparamCreate = ResponseOutparam._create;
 export const responseOutparamIsSet = ResponseOutparam._isSet;
@@ -590,16 +691,17 @@ class OutgoingRequest {
     return this.#headers;
   }
 
-  static _fetch(request, options) {
+  static _fetch(request, options, exchange) {
     const scheme = request.#scheme?.tag === "HTTP" ? "http:" : "https:";
     const url = `${scheme}//${request.#authority ?? ""}${request.#pathWithQuery ?? "/"}`;
     const method = methodName(request.#method);
     const init = { method, headers: fieldsToHeaders(request.#headers) };
-    if (request.#body && method !== "GET" && method !== "HEAD") {
-      init.body = declaredLength(request.#body.readable, init.headers);
+    const body = method !== "GET" && method !== "HEAD" ? request.#body : null;
+    if (body) {
+      init.body = declaredLength(body.readable, init.headers);
       init.duplex = "half";
     }
-    return new FutureIncomingResponse(url, init, options?.firstByteTimeout());
+    return new FutureIncomingResponse(url, init, body, options?.firstByteTimeout(), exchange);
   }
 
   [symbolDispose]() {}
@@ -632,7 +734,14 @@ class FutureIncomingResponse {
   #settled;
   #abort = new AbortController();
 
-  constructor(url, init, firstByteNs) {
+  /**
+   * Starts the fetch at once, so the runtime reads the body as the guest
+   * writes it. A fetch that fails, or an answer that is not a success
+   * while the body is still going out, leaves the body unread: the guest's
+   * writes are told so at once, instead of waiting on a queue nobody
+   * drains, and it reads the answer. The fetch is aborted with `exchange`.
+   */
+  constructor(url, init, body, firstByteNs, exchange) {
     let timedOut = false;
     const timer =
       firstByteNs === undefined
@@ -641,11 +750,16 @@ class FutureIncomingResponse {
             timedOut = true;
             this.#abort.abort();
           }, Number(firstByteNs / 1000000n));
+    exchange.track({ end: (reason) => this.#abort.abort(reason) });
     this.#settled = fetch(url, { ...init, signal: this.#abort.signal }).then(
       (response) => {
-        this.#result = { tag: "ok", val: { tag: "ok", val: incomingResponseOf(response) } };
+        if (!response.ok) {
+          body?.abandon();
+        }
+        this.#result = { tag: "ok", val: { tag: "ok", val: incomingResponseOf(response, exchange) } };
       },
       (error) => {
+        body?.abandon();
         this.#result = { tag: "ok", val: { tag: "err", val: errorCode(error, timedOut) } };
       },
     );
@@ -694,11 +808,11 @@ class IncomingResponse {
     return body;
   }
 
-  static _of(response) {
+  static _of(response, exchange) {
     const incoming = new IncomingResponse();
     incoming.#status = response.status;
     incoming.#headers = fieldsOfHeaders(response.headers);
-    incoming.#body = incomingBodyCreate(response.body);
+    incoming.#body = incomingBodyCreate(response.body, exchange);
     return incoming;
   }
 
@@ -722,8 +836,11 @@ export const types = {
   httpErrorCode: () => undefined,
 };
 
-export const outgoingHandler = {
-  handle(request, options) {
-    return outgoingRequestFetch(request, options);
-  },
-};
+/** `wasi:http/outgoing-handler` for one request's component. */
+export function outgoingHandler(exchange) {
+  return {
+    handle(request, options) {
+      return outgoingRequestFetch(request, options, exchange);
+    },
+  };
+}

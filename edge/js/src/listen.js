@@ -4,6 +4,9 @@
 
 export function address(args, env) {
   const at = args.indexOf("--addr");
+  if (at >= 0 && args[at + 1] === undefined) {
+    throw new Error("--addr needs HOST:PORT");
+  }
   const given = at >= 0 ? args[at + 1] : env("LPBRIDGE_EDGE_ADDR");
   const text = given ?? "127.0.0.1:8080";
   const colon = text.lastIndexOf(":");
