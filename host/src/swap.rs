@@ -103,31 +103,32 @@ pub async fn self_check(runtime: &Runtime, segment: Option<&[u8]>) -> Result<()>
     let parts = runtime
         .multipart("multipart/mixed; boundary=b0", body)
         .await?
-        .map_err(|e| anyhow::anyhow!("multipart: {e:?}"))?;
+        .map_err(|e| anyhow::anyhow!("its multipart parse of a known body failed: {e}"))?;
     ensure!(
         parts.len() == 1
             && parts[0].name.as_deref() == Some("check")
             && matches!(&parts[0].body, PartBody::Bytes(b) if b == b"abc"),
-        "multipart parse gave {parts:?}"
+        "its multipart parse of a known body gave {} parts, not the one part \"check\" with \"abc\"",
+        parts.len()
     );
-    let junk = runtime.probe(b"\0\0\0\x10\xff\xfe\xfd\xfcjunkjunk").await?;
-    ensure!(
-        matches!(junk, Err(MediaError::Malformed { .. })),
-        "probe of junk gave {junk:?}"
-    );
+    match runtime.probe(b"\0\0\0\x10\xff\xfe\xfd\xfcjunkjunk").await? {
+        Err(MediaError::Malformed { .. }) => {}
+        Err(other) => anyhow::bail!("it answered junk bytes with \"{other}\", not as malformed"),
+        Ok(_) => anyhow::bail!("it read junk bytes as a segment"),
+    }
     if let Some(segment) = segment {
         let split = runtime
             .split(segment)
             .await?
-            .map_err(|e| anyhow::anyhow!("split: {e:?}"))?;
+            .map_err(|e| anyhow::anyhow!("its split of the self-check segment failed: {e}"))?;
         let joined = runtime
             .join(&split.video_ts, &split.audio_mp4)
             .await?
-            .map_err(|e| anyhow::anyhow!("join: {e:?}"))?;
+            .map_err(|e| anyhow::anyhow!("its join of the self-check segment failed: {e}"))?;
         let info = runtime
             .probe(&joined)
             .await?
-            .map_err(|e| anyhow::anyhow!("probe: {e:?}"))?;
+            .map_err(|e| anyhow::anyhow!("its probe of the joined self-check segment failed: {e}"))?;
         ensure!(
             info.video.as_ref().map(|v| v.frames) == split.info.video.as_ref().map(|v| v.frames),
             "split and join lost frames"

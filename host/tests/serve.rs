@@ -345,6 +345,10 @@ fn settings_that_cannot_work_are_refused_at_start() {
         (serve(&["--memory-mib", "999999999"]), "--memory-mib"),
         (serve(&["--max-body-mib", "0"]), "--max-body-mib"),
         (serve(&["--listen", &busy]), &busy),
+        (
+            serve(&["--self-check-segment", out]),
+            "the component failed its self-check: its split of the self-check segment failed: ",
+        ),
         (transcode(&["--creator", "", "--out", "x", seg]), "--creator"),
         (transcode(&["--creator", "did:plc:x", "--out", out, seg]), "--out"),
         (
