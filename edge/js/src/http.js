@@ -20,8 +20,11 @@ import { io } from "@bytecodealliance/preview2-shim";
 
 const { inputStreamCreate, outputStreamCreate, pollableCreate, ioErrorCreate } = io;
 const symbolDispose = Symbol.dispose || Symbol.for("dispose");
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// A header value is bytes in WASI and a byte string in a Web `Headers`
+// (each character one byte, 0 to 255): converted byte for byte, never
+// through UTF-8, so a value above 0x7F stays the byte it was.
+const fromBytes = (bytes) => String.fromCharCode(...bytes);
+const toBytes = (text) => Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
 
 /** Bytes a body may queue before the guest's writes wait for its reader. */
 export const HIGH_WATER = 1 << 20;
@@ -67,7 +70,7 @@ class Fields {
 
   append(name, value) {
     this.#mutable();
-    if (!TOKEN.test(name) || !FIELD_VALUE.test(decoder.decode(value))) {
+    if (!TOKEN.test(name) || !FIELD_VALUE.test(fromBytes(value))) {
       throw { tag: "invalid-syntax" };
     }
     if (FORBIDDEN.has(name.toLowerCase())) {
@@ -95,7 +98,7 @@ class Fields {
   /** Fields of a Web `Headers`, immutable as the WIT says received ones are. */
   static _ofHeaders(headers) {
     const fields = new Fields();
-    headers.forEach((value, name) => fields.#entries.push([name, encoder.encode(value)]));
+    headers.forEach((value, name) => fields.#entries.push([name, toBytes(value)]));
     fields.#immutable = true;
     return fields;
   }
@@ -110,7 +113,7 @@ class Fields {
     const headers = new Headers();
     for (const [name, value] of fields.#entries) {
       if (!FORBIDDEN.has(name.toLowerCase())) {
-        headers.append(name, decoder.decode(value));
+        headers.append(name, fromBytes(value));
       }
     }
     return headers;
