@@ -12,6 +12,31 @@ const symbolDispose = Symbol.dispose || Symbol.for("dispose");
 export const HIGH_WATER = 1 << 20;
 
 /**
+ * What the guest may take once (a body's stream, a message's body): a
+ * second `take` is the WIT's error, thrown as `undefined` as jco lowers it.
+ */
+export class Once {
+  #value;
+
+  constructor(value) {
+    this.#value = value;
+  }
+
+  get taken() {
+    return this.#value === null;
+  }
+
+  take() {
+    const value = this.#value;
+    if (value === null) {
+      throw undefined;
+    }
+    this.#value = null;
+    return value;
+  }
+}
+
+/**
  * One request's open ends: bodies and fetches that must not outlive it.
  * Each tracked thing has `end(reason)`, a no-op once it is done.
  */
@@ -129,7 +154,7 @@ function readableInput(readable) {
  * `check-write` says 0 and the guest's pollable waits for the reader.
  */
 export class OutgoingBody {
-  #stream = null;
+  #stream;
   #controller = null;
   #finished = false;
   #cancelled = false;
@@ -137,12 +162,7 @@ export class OutgoingBody {
   readable;
 
   write() {
-    const stream = this.#stream;
-    if (stream === null) {
-      throw undefined;
-    }
-    this.#stream = null;
-    return stream;
+    return this.#stream.take();
   }
 
   static finish(body, trailers) {
@@ -196,7 +216,7 @@ export class OutgoingBody {
       { highWaterMark: HIGH_WATER, size: (chunk) => chunk.byteLength },
     );
     const closed = () => body.#cancelled || body.#finished;
-    body.#stream = outputStreamCreate({
+    const output = outputStreamCreate({
       checkWrite() {
         if (closed()) {
           throw { tag: "closed" };
@@ -226,6 +246,7 @@ export class OutgoingBody {
         return pollableCreate({ ready, wait: () => body.#until(ready) });
       },
     });
+    body.#stream = new Once(output);
     return body;
   }
 
@@ -265,12 +286,7 @@ export class IncomingBody {
   #input;
 
   stream() {
-    const stream = this.#stream;
-    if (!stream) {
-      throw undefined;
-    }
-    this.#stream = null;
-    return stream;
+    return this.#stream.take();
   }
 
   static finish(_body) {
@@ -281,14 +297,14 @@ export class IncomingBody {
   static _create(readable, exchange) {
     const body = new IncomingBody();
     body.#input = readableInput(readable);
-    body.#stream = body.#input.stream;
+    body.#stream = new Once(body.#input.stream);
     exchange.track(body.#input);
     return body;
   }
 
   /** Dropped without its stream taken: nobody will read it. */
   [symbolDispose]() {
-    if (this.#stream) {
+    if (!this.#stream.taken) {
       this.#input.end();
     }
   }

@@ -20,6 +20,7 @@ import {
   Exchange,
   FutureTrailers,
   IncomingBody,
+  Once,
   OutgoingBody,
   declaredLength,
   incomingBodyCreate,
@@ -43,11 +44,64 @@ function methodName(method) {
   return method.tag === "other" ? method.val : method.tag.toUpperCase();
 }
 
-class IncomingRequest {
-  #method;
-  #url;
+/** What an incoming request and response share: fields, and a body taken once. */
+class Incoming {
   #headers;
   #body;
+
+  constructor(headers, body) {
+    this.#headers = headers;
+    this.#body = new Once(body);
+  }
+
+  headers() {
+    return this.#headers;
+  }
+
+  consume() {
+    return this.#body.take();
+  }
+
+  [symbolDispose]() {}
+}
+
+/**
+ * What an outgoing request and response share: fields, fixed once given,
+ * and a body made at the guest's first ask (a second ask is an error).
+ */
+class Outgoing {
+  #headers;
+  #body = null;
+
+  constructor(headers) {
+    this.#headers = fieldsLock(headers);
+  }
+
+  headers() {
+    return this.#headers;
+  }
+
+  body() {
+    if (this.#body) {
+      throw undefined;
+    }
+    this.#body = outgoingBodyCreate();
+    return this.#body;
+  }
+
+  /** Its fields and the body the guest asked for, if any, for the runtime. */
+  static _parts(message) {
+    return { headers: message.#headers, body: message.#body };
+  }
+
+  [symbolDispose]() {}
+}
+const outgoingParts = Outgoing._parts;
+delete Outgoing._parts;
+
+class IncomingRequest extends Incoming {
+  #method;
+  #url;
 
   method() {
     return this.#method;
@@ -65,42 +119,20 @@ class IncomingRequest {
     return this.#url.host;
   }
 
-  headers() {
-    return this.#headers;
-  }
-
-  consume() {
-    const body = this.#body;
-    if (!body) {
-      throw undefined;
-    }
-    this.#body = null;
-    return body;
-  }
-
   /** The runtime's Request, its body read only as the guest reads it. */
   static _of(request, exchange) {
-    const incoming = new IncomingRequest();
+    const body = incomingBodyCreate(request.body, exchange);
+    const incoming = new IncomingRequest(fieldsOfHeaders(request.headers), body);
     incoming.#method = methodOf(request.method);
     incoming.#url = new URL(request.url);
-    incoming.#headers = fieldsOfHeaders(request.headers);
-    incoming.#body = incomingBodyCreate(request.body, exchange);
     return incoming;
   }
-
-  [symbolDispose]() {}
 }
 export const incomingRequestOf = IncomingRequest._of;
 delete IncomingRequest._of;
 
-class OutgoingResponse {
+class OutgoingResponse extends Outgoing {
   #status = 200;
-  #headers;
-  #body = null;
-
-  constructor(headers) {
-    this.#headers = fieldsLock(headers);
-  }
 
   statusCode() {
     return this.#status;
@@ -114,27 +146,15 @@ class OutgoingResponse {
     this.#status = status;
   }
 
-  headers() {
-    return this.#headers;
-  }
-
-  body() {
-    if (this.#body) {
-      throw undefined;
-    }
-    this.#body = outgoingBodyCreate();
-    return this.#body;
-  }
-
   /**
    * The runtime's Response, its body streaming while the guest writes and
    * ended with `exchange` if the guest leaves it unfinished. A status that
    * allows no body (204, 304) gets none.
    */
   static _toResponse(response, exchange) {
-    const headers = fieldsToHeaders(response.#headers);
+    const { headers: fields, body } = outgoingParts(response);
+    const headers = fieldsToHeaders(fields);
     const status = response.#status;
-    const body = response.#body;
     if (body) {
       exchange.track(body);
     }
@@ -142,8 +162,6 @@ class OutgoingResponse {
     const stream = body && !bodiless ? declaredLength(body.readable, headers) : null;
     return new Response(stream, { status, headers });
   }
-
-  [symbolDispose]() {}
 }
 const responseOf = OutgoingResponse._toResponse;
 delete OutgoingResponse._toResponse;
@@ -225,25 +243,11 @@ class RequestOptions {
   [symbolDispose]() {}
 }
 
-class OutgoingRequest {
+class OutgoingRequest extends Outgoing {
   #method = { tag: "get" };
   #scheme;
   #authority;
   #pathWithQuery;
-  #headers;
-  #body = null;
-
-  constructor(headers) {
-    this.#headers = fieldsLock(headers);
-  }
-
-  body() {
-    if (this.#body) {
-      throw undefined;
-    }
-    this.#body = outgoingBodyCreate();
-    return this.#body;
-  }
 
   method() {
     return this.#method;
@@ -280,24 +284,19 @@ class OutgoingRequest {
     this.#authority = authority;
   }
 
-  headers() {
-    return this.#headers;
-  }
-
   static _fetch(request, options, exchange) {
     const scheme = request.#scheme?.tag === "HTTP" ? "http:" : "https:";
     const url = `${scheme}//${request.#authority ?? ""}${request.#pathWithQuery ?? "/"}`;
     const method = methodName(request.#method);
-    const init = { method, headers: fieldsToHeaders(request.#headers) };
-    const body = method !== "GET" && method !== "HEAD" ? request.#body : null;
+    const parts = outgoingParts(request);
+    const init = { method, headers: fieldsToHeaders(parts.headers) };
+    const body = method !== "GET" && method !== "HEAD" ? parts.body : null;
     if (body) {
       init.body = declaredLength(body.readable, init.headers);
       init.duplex = "half";
     }
     return new FutureIncomingResponse(url, init, body, options?.firstByteTimeout(), exchange);
   }
-
-  [symbolDispose]() {}
 }
 const outgoingRequestFetch = OutgoingRequest._fetch;
 delete OutgoingRequest._fetch;
@@ -379,37 +378,19 @@ class FutureIncomingResponse {
   }
 }
 
-class IncomingResponse {
+class IncomingResponse extends Incoming {
   #status;
-  #headers;
-  #body;
 
   status() {
     return this.#status;
   }
 
-  headers() {
-    return this.#headers;
-  }
-
-  consume() {
-    const body = this.#body;
-    if (!body) {
-      throw undefined;
-    }
-    this.#body = null;
-    return body;
-  }
-
   static _of(response, exchange) {
-    const incoming = new IncomingResponse();
+    const body = incomingBodyCreate(response.body, exchange);
+    const incoming = new IncomingResponse(fieldsOfHeaders(response.headers), body);
     incoming.#status = response.status;
-    incoming.#headers = fieldsOfHeaders(response.headers);
-    incoming.#body = incomingBodyCreate(response.body, exchange);
     return incoming;
   }
-
-  [symbolDispose]() {}
 }
 const incomingResponseOf = IncomingResponse._of;
 delete IncomingResponse._of;
