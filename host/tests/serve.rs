@@ -417,20 +417,27 @@ fn the_admin_route_is_on_its_own_listener() {
     }
 }
 
+/// A loopback port that answers every connection with `bytes`, whatever
+/// it is sent: a gateway URL that leads somewhere wrong.
+fn answering(bytes: &'static [u8]) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 512];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(bytes);
+        }
+    });
+    port
+}
+
 /// An `https://` gateway that answers in plain HTTP: the error says the TLS
 /// handshake failed, with the gateway named, and it is not retried as a
 /// reset would be (another attempt would fail alike).
 #[test]
 fn a_tls_mismatch_is_named_and_not_retried() {
-    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = plain.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut conn in plain.incoming().map_while(Result::ok) {
-            let mut buf = [0u8; 512];
-            let _ = conn.read(&mut buf);
-            let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
-        }
-    });
+    let port = answering(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     let gateway = format!("https://127.0.0.1:{port}");
     let s = Served::start(&["--gateway", &gateway, "--retries", "2"]);
     let segment = std::fs::read(fixture("short-video.mp4")).unwrap();
@@ -455,15 +462,7 @@ fn a_tls_mismatch_is_named_and_not_retried() {
 /// code name.
 #[test]
 fn an_answer_that_is_not_http_is_named_in_words() {
-    let junk = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = junk.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut conn in junk.incoming().map_while(Result::ok) {
-            let mut buf = [0u8; 512];
-            let _ = conn.read(&mut buf);
-            let _ = conn.write_all(b"SSH-2.0-OpenSSH_9.2\r\n\r\n");
-        }
-    });
+    let port = answering(b"SSH-2.0-OpenSSH_9.2\r\n\r\n");
     let gateway = format!("http://127.0.0.1:{port}");
     let s = Served::start(&["--gateway", &gateway, "--retries", "0"]);
     let segment = std::fs::read(fixture("short-video.mp4")).unwrap();
