@@ -53,20 +53,10 @@ pub async fn request(
     declared: usize,
 ) -> Answer {
     let exchange = async {
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {declared}\r\n");
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("Connection: close\r\n\r\n");
-        // A server may answer (413) before it has read the whole body; the
-        // answer is what counts, so a failed write is not the end.
-        let _ = async {
-            s.write_all(head.as_bytes()).await?;
-            s.write_all(body).await
-        }
-        .await;
-        read_answer(&mut s).await
+        let mut s = send(addr, method, path, headers, body, declared).await;
+        let mut raw = Vec::new();
+        read_until(&mut s, &mut raw, whole_by_length).await;
+        raw
     };
     let raw = tokio::time::timeout(LIMIT, exchange)
         .await
@@ -79,30 +69,61 @@ pub async fn request(
     })
 }
 
-/// The answer's bytes: up to the end of the connection, or of the body
-/// its `Content-Length` announces. A server may keep the connection open
-/// after such an answer, to drain a request body it refused (Deno does,
-/// for about a minute), and a client that has the whole answer need not
-/// wait for that.
-async fn read_answer(s: &mut tokio::net::TcpStream) -> Vec<u8> {
-    let mut raw = Vec::new();
+/// Connects and sends the head, with `Content-Length: declared` and
+/// `Connection: close`, and `body`. A server may answer (413) before it has
+/// read the whole body; the answer is what counts, so a failed write is not
+/// the end.
+async fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    declared: usize,
+) -> tokio::net::TcpStream {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {declared}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    let _ = async {
+        s.write_all(head.as_bytes()).await?;
+        s.write_all(body).await
+    }
+    .await;
+    s
+}
+
+/// Reads into `raw` until `done` says it has enough or the connection
+/// ends; whether `done` said so.
+async fn read_until(s: &mut tokio::net::TcpStream, raw: &mut Vec<u8>, mut done: impl FnMut(&[u8]) -> bool) -> bool {
     let mut buf = vec![0u8; 64 << 10];
     loop {
         match s.read(&mut buf).await {
-            Ok(0) | Err(_) => return raw,
+            Ok(0) | Err(_) => return false,
             Ok(n) => raw.extend_from_slice(&buf[..n]),
         }
-        if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-            let length = head
-                .split("\r\n")
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok());
-            if length.is_some_and(|n| raw.len() >= split + 4 + n) {
-                return raw;
-            }
+        if done(raw) {
+            return true;
         }
     }
+}
+
+/// Whether `raw` holds the whole body its `Content-Length` announces. A
+/// server may keep the connection open after such an answer, to drain a
+/// request body it refused (Deno does, for about a minute), and a client
+/// that has the whole answer need not wait for that; without the header,
+/// the answer ends with the connection.
+fn whole_by_length(raw: &[u8]) -> bool {
+    let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    head.split("\r\n")
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .is_some_and(|n| raw.len() >= split + 4 + n)
 }
 
 fn parse(raw: &[u8]) -> Option<Answer> {
@@ -150,25 +171,16 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
 /// its upstream holds the rest, and the test fails naming that.
 pub async fn first_part(addr: SocketAddr, path: &str, body: &[u8]) -> (Answer, Vec<u8>) {
     let exchange = async {
-        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).await.unwrap();
-        s.write_all(body).await.unwrap();
+        let mut s = send(addr, "POST", path, &[], body, body.len()).await;
         let mut raw = Vec::new();
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            let n = s.read(&mut buf).await.unwrap();
-            assert!(n > 0, "POST {path}: the answer ended before its first part");
-            raw.extend_from_slice(&buf[..n]);
-            if let Some(answer) = parse(&raw)
-                && let Some(part) = whole_first_part(&answer.body)
-            {
-                return (answer, part);
-            }
-        }
+        let whole = read_until(&mut s, &mut raw, |raw| {
+            parse(raw).is_some_and(|answer| whole_first_part(&answer.body).is_some())
+        })
+        .await;
+        assert!(whole, "POST {path}: the answer ended before its first part");
+        let answer = parse(&raw).expect("parsed above");
+        let part = whole_first_part(&answer.body).expect("whole above");
+        (answer, part)
     };
     tokio::time::timeout(LIMIT, exchange).await.unwrap_or_else(|_| {
         panic!(
