@@ -372,15 +372,19 @@ impl Bridge {
         let deadline = started + self.config.segment_deadline;
         // The segments before this one decide their manifests first; the
         // wait holds no instance (see `session`).
-        let turn = ticket.turn().await;
+        let (turn, place) = ticket.turn().await;
         let Some(first) = self.gateways.pick(session.gateway(), None) else {
             return Err(self.none_up());
         };
         // Probed and sent from one instance: nothing between the two calls
-        // waits on anything.
+        // waits on anything. Its request takes the guard's slot in the
+        // segment's place.
         let runtime = self.runtime();
         let mut opened = runtime
-            .open(self.hooks(session, first, &refusals))
+            .open(PolicyHooks {
+                place: Some(place),
+                ..self.hooks(session, first, &refusals)
+            })
             .await
             .map_err(|e| self.component_error(e))?;
         let (info, video, profiles) = self.plan(&mut opened, segment).await?;
@@ -636,6 +640,7 @@ impl Bridge {
         PolicyHooks {
             allowed: Some(self.gateways.get(gateway).origin.clone()),
             guard: Some(session.guard.clone()),
+            place: None,
             timeouts: self.config.timeouts,
             refusals: refusals.clone(),
         }

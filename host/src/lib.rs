@@ -13,6 +13,7 @@ pub mod failover;
 pub mod file_name;
 pub mod guard;
 pub mod http_error;
+pub mod line;
 pub mod local;
 pub mod lock;
 pub mod manifest;

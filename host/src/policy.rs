@@ -13,6 +13,7 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 
 use crate::connect::{self, IoFuture};
 use crate::guard::Guard;
+use crate::line::Place;
 use crate::lock::Locked;
 
 /// scheme://host:port, lowercased, with the default port filled in.
@@ -162,6 +163,9 @@ impl Refusals {
 pub struct PolicyHooks {
     pub allowed: Option<Origin>,
     pub guard: Option<Arc<Guard>>,
+    /// The segment's place in the line to the guard, taken by its first
+    /// request; a retry's hooks have none.
+    pub place: Option<Place>,
     pub timeouts: Timeouts,
     pub refusals: Arc<Refusals>,
 }
@@ -172,6 +176,7 @@ impl PolicyHooks {
         PolicyHooks {
             allowed: None,
             guard: None,
+            place: None,
             timeouts: Timeouts::default(),
             refusals: Arc::default(),
         }
@@ -215,11 +220,12 @@ impl WasiHttpHooks for PolicyHooks {
             between_bytes_timeout: bound(asked.between_bytes_timeout, t.between_bytes),
         };
         let guard = self.guard.clone();
+        let place = self.place.take();
         let refusals = self.refusals.clone();
         Box::new(async move {
             let waited = std::time::Instant::now();
             let slot = match &guard {
-                Some(g) => match g.acquire().await {
+                Some(g) => match g.acquire(place).await {
                     Ok(slot) => {
                         *refusals.queued.locked() = Some(waited.elapsed());
                         Some(slot)

@@ -22,16 +22,20 @@
 //!   and the profiles they were sent with; their outcome no longer counts
 //!   toward rotating the new one.
 //!
+//! - It reaches the session's in-flight guard in the same order
+//!   (`Guard::acquire`): a segment whose TS takes longer to write is not
+//!   overtaken by the ones after it, so the gateway sees a manifest's seqs
+//!   in order, as upstream's claim after its guard makes it.
+//!
 //! Idle sessions expire.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
-
 use crate::guard::Guard;
+use crate::line::{Line, Place};
 use crate::lock::Locked;
 use crate::manifest::{self, Change, Reason};
 use lpbridge_contract::ladder::Profile;
@@ -43,17 +47,13 @@ pub struct Session {
     /// stays put as manifests come and go.
     pub label: String,
     state: Mutex<State>,
-    /// Woken whenever a place is claimed or given up.
-    turns: Notify,
+    /// Places claiming their manifest, in stream order.
+    turns: Arc<Line>,
 }
 
 struct State {
     /// The next segment's place in the stream.
     next_place: u64,
-    /// Every place before this one has been claimed or given up.
-    settled: u64,
-    /// Places after `settled` already claimed or given up.
-    settled_ahead: BTreeSet<u64>,
     /// The manifest segments are claimed into.
     current: Option<Manifest>,
     /// Failures asked for a fresh manifest: the next claim opens one.
@@ -71,18 +71,22 @@ struct Manifest {
     opened_at: u64,
 }
 
-/// A segment's place in its creator's stream, taken in call order. Dropped
-/// unclaimed (the segment failed before it was sent), it gives its place up,
-/// so the segments after it get their turn.
+/// A segment's place in its creator's stream, taken in call order: in the
+/// line to claim a manifest, and in the line to the session's guard.
+/// Dropped (the segment failed before it was sent), it gives both places
+/// up, so the segments after it get their turn.
 pub struct Ticket {
-    place: u64,
     session: Arc<Session>,
-    settled: bool,
+    turn: Place,
+    guard: Place,
 }
 
 /// A ticket whose turn has come: every segment before it has claimed its
 /// manifest or given up.
-pub struct Turn(Ticket);
+pub struct Turn {
+    session: Arc<Session>,
+    place: Place,
+}
 
 /// What a segment was sent as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,39 +142,25 @@ pub fn session_id(did: &str) -> String {
 
 impl Ticket {
     /// Waits until every segment before this one has claimed its manifest
-    /// or given up.
-    pub async fn turn(self) -> Turn {
-        let session = self.session.clone();
-        loop {
-            let notified = session.turns.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if session.state.locked().settled >= self.place {
-                return Turn(self);
-            }
-            notified.await;
-        }
-    }
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        if !self.settled {
-            self.session.settle(self.place);
-        }
+    /// or given up; gives the turn, and the place in the line to the guard
+    /// (for `Guard::acquire`).
+    pub async fn turn(self) -> (Turn, Place) {
+        self.turn.first().await;
+        let turn = Turn {
+            session: self.session,
+            place: self.turn,
+        };
+        (turn, self.guard)
     }
 }
 
 impl Turn {
     /// The manifest and seq of this segment, which asks for `profiles`: the
     /// current manifest's, unless it was opened with other profiles or
-    /// failures asked for a fresh one; then a new manifest at seq 0.
-    pub fn claim(mut self, profiles: &[Profile]) -> Claim {
-        let session = self.0.session.clone();
-        let claim = session.claim(self.0.place, profiles);
-        self.0.settled = true;
-        session.settle(self.0.place);
-        claim
+    /// failures asked for a fresh one; then a new manifest at seq 0. The
+    /// next segment's turn comes when this one is dropped, at the return.
+    pub fn claim(self, profiles: &[Profile]) -> Claim {
+        self.session.claim(self.place.number(), profiles)
     }
 }
 
@@ -182,9 +172,9 @@ impl Session {
         let place = s.next_place;
         s.next_place += 1;
         Ticket {
-            place,
             session: self.clone(),
-            settled: false,
+            turn: self.turns.place(place),
+            guard: self.guard.place(place),
         }
     }
 
@@ -222,18 +212,6 @@ impl Session {
                 change,
             }),
         }
-    }
-
-    /// `place` is claimed or given up: the next in the stream may go.
-    fn settle(&self, place: u64) {
-        let mut s = self.state.locked();
-        s.settled_ahead.insert(place);
-        while s.settled_ahead.first() == Some(&s.settled) {
-            s.settled_ahead.pop_first();
-            s.settled += 1;
-        }
-        drop(s);
-        self.turns.notify_waiters();
     }
 
     /// Records how a segment sent to `manifest` went. After `rotate_after`
@@ -310,15 +288,13 @@ impl Sessions {
                     label: session_id(did),
                     state: Mutex::new(State {
                         next_place: 0,
-                        settled: 0,
-                        settled_ahead: BTreeSet::new(),
                         current: None,
                         rotate: None,
                         failures: 0,
                         last_used: Instant::now(),
                         gateway: 0,
                     }),
-                    turns: Notify::new(),
+                    turns: Line::new(),
                 })
             })
             .clone()
@@ -368,7 +344,7 @@ mod tests {
 
     /// The next segment's claim, in its turn.
     async fn claim(s: &Arc<Session>, profiles: &[Profile]) -> Claim {
-        s.ticket().turn().await.claim(profiles)
+        s.ticket().turn().await.0.claim(profiles)
     }
 
     #[tokio::test]
@@ -453,11 +429,11 @@ mod tests {
         let s = Sessions::new(2, 2).get("did:plc:order");
         let (portrait, landscape) = (ladder(1080, 1920), ladder(1920, 1080));
         let (t0, t1, t2, t3) = (s.ticket(), s.ticket(), s.ticket(), s.ticket());
-        let later = tokio::spawn(async move { t2.turn().await.claim(&ladder(1920, 1080)) });
+        let later = tokio::spawn(async move { t2.turn().await.0.claim(&ladder(1920, 1080)) });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!later.is_finished(), "place 2 waits for places 0 and 1");
-        let a = t0.turn().await.claim(&portrait);
-        let b = t1.turn().await.claim(&landscape);
+        let a = t0.turn().await.0.claim(&portrait);
+        let b = t1.turn().await.0.claim(&landscape);
         let c = later.await.unwrap();
         assert_eq!((b.seq, c.manifest.as_str(), c.seq), (0, b.manifest.as_str(), 1));
         assert_eq!(b.rotation.unwrap().from, a.manifest);

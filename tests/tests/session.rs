@@ -204,6 +204,7 @@ async fn a_request_for_another_host_is_denied() {
     let hooks = PolicyHooks {
         allowed: Origin::parse(&allowed.url()),
         guard: None,
+        place: None,
         timeouts: Default::default(),
         refusals: refusals.clone(),
     };
@@ -374,31 +375,7 @@ async fn a_segment_waiting_for_its_session_slot_holds_no_instance() {
     *gw.delay.lock().unwrap() = Duration::from_secs(2);
     let b = one_call_bridge(&gw, "360p");
     let small = Arc::new(segment("few-video-frames.mp4"));
-    let file = scratch("session-large").join("large.mp4");
-    run(Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args([
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=1280x720:rate=30",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-crf",
-            "8",
-            "-c:a",
-            "libopus",
-        ])
-        .arg(&file));
-    let large = Arc::new(std::fs::read(&file).unwrap());
+    let large = Arc::new(made_segment("large", 2, 8));
     assert!(large.len() > 3 << 20, "{} bytes", large.len());
     let send = |src: &Arc<Vec<u8>>| {
         let (b, src) = (b.clone(), src.clone());
@@ -463,5 +440,63 @@ async fn the_gateway_wait_is_told_apart_from_the_host_overhead() {
     assert!(
         (overhead + sum("lpbridge_gateway_wait_ms_sum") - total).abs() < 1e-6,
         "{text}"
+    );
+}
+
+/// A 720p30 segment made by ffmpeg: `seconds` long, at `crf` (8 makes
+/// several MiB a second, 40 a few KB).
+fn made_segment(name: &str, seconds: u32, crf: u32) -> Vec<u8> {
+    let file = scratch("session-made").join(format!("{name}.mp4"));
+    run(Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args(["-t", &seconds.to_string()])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-crf", &crf.to_string()])
+        .args(["-c:a", "libopus"])
+        .arg(&file));
+    std::fs::read(&file).unwrap()
+}
+
+/// Issue #30: a session's segments reach the gateway in seq order, as
+/// upstream's claim after its guard makes them. With the one slot taken
+/// and the rest waiting, a large segment (whose TS takes longest to write)
+/// comes before small ones: they used to reach the guard first and go out
+/// ahead of it, the gateway seeing seq 2 and 3 before 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segments_waiting_for_the_guard_reach_the_gateway_in_seq_order() {
+    let gw = FakeGateway::start(Mode::Passthrough).await;
+    *gw.delay.lock().unwrap() = Duration::from_millis(300);
+    let b = bridge(&gw, |c| {
+        c.in_flight = 1;
+        c.max_waiting = 8;
+    });
+    let small = Arc::new(made_segment("order-small", 1, 40));
+    let large = Arc::new(made_segment("order-large", 2, 8));
+    assert!(
+        large.len() > 20 * small.len(),
+        "{} vs {} bytes",
+        large.len(),
+        small.len()
+    );
+    let stream = [&small, &large, &small, &small, &large, &small, &small];
+    let tasks: Vec<_> = stream
+        .iter()
+        .map(|src| {
+            let ticket = b.ticket("did:plc:order");
+            let (b, src) = (b.clone(), Arc::clone(src));
+            tokio::spawn(async move { b.transcode_ticket("did:plc:order", ticket, &src).await.result })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let seen = gw.seen();
+    assert!(seen.iter().all(|s| s.manifest == seen[0].manifest), "one manifest");
+    let seqs: Vec<u64> = seen.iter().map(|s| s.seq).collect();
+    assert_eq!(
+        seqs,
+        (0..stream.len() as u64).collect::<Vec<_>>(),
+        "the order the gateway saw"
     );
 }
