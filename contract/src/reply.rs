@@ -32,6 +32,9 @@ pub enum ErrorKind {
     ReloadRefused,
     /// The session already has its segments waiting.
     Backlog,
+    /// The host holds all the segments its memory budget allows: another
+    /// host, or this one in a moment, takes it.
+    OverBudget,
     /// The host refused a request the component made.
     Denied,
     /// A limit on the exchange with the gateway ran out.
@@ -66,6 +69,7 @@ impl ErrorKind {
             ErrorKind::NotConfigured => "not-configured",
             ErrorKind::ReloadRefused => "reload-refused",
             ErrorKind::Backlog => "backlog",
+            ErrorKind::OverBudget => "over-budget",
             ErrorKind::Denied => "denied",
             ErrorKind::Timeout => "timeout",
             ErrorKind::GatewayTransport => "gateway-transport",
@@ -99,8 +103,20 @@ impl ErrorKind {
             | ErrorKind::GatewayAnswer
             | ErrorKind::Rendition
             | ErrorKind::RenditionMismatch => 502,
-            ErrorKind::NotConfigured => 503,
+            ErrorKind::NotConfigured | ErrorKind::OverBudget => 503,
             ErrorKind::Timeout => 504,
+        }
+    }
+}
+
+impl ErrorKind {
+    /// Seconds after which the same request may succeed, for a
+    /// `Retry-After` header: a host over its memory budget frees it as its
+    /// segments finish, in about a segment's length.
+    pub fn retry_after(self) -> Option<u32> {
+        match self {
+            ErrorKind::OverBudget => Some(1),
+            _ => None,
         }
     }
 }

@@ -22,6 +22,7 @@ use crate::bindings::multipart::PartBody;
 use crate::bindings::session::VerifyMode;
 use crate::file_name::safe_file_name;
 use crate::runtime::{Limits, Runtime, default_concurrent_calls};
+use crate::server::Draining;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -172,6 +173,19 @@ pub enum Command {
         /// A segment every component must split and join before it serves.
         #[arg(long, env = "LPBRIDGE_SELF_CHECK_SEGMENT")]
         self_check_segment: Option<PathBuf>,
+        /// Memory the segments in flight may hold, in MiB (their bodies,
+        /// TS and renditions, at 4× a segment's size); a segment that would
+        /// pass it gets 503 over-budget. Default: half of the machine's
+        /// memory, or of its cgroup's limit when lower.
+        #[arg(long, env = "LPBRIDGE_MEMORY_BUDGET_MIB",
+            value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(crate::budget::MIN_MIB..=1 << 24))]
+        memory_budget_mib: Option<u64>,
+        /// After SIGTERM, how long /readyz answers 503 while segments are
+        /// still served (for the load balancer to see it), in seconds,
+        /// before the host stops accepting and finishes those in flight.
+        #[arg(long, env = "LPBRIDGE_DRAIN_GRACE_SECS", default_value_t = 5,
+            value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(0..=3600))]
+        drain_grace_secs: u64,
     },
     /// Run a Livepeer-compatible gateway that transcodes with openh264
     /// (go-livepeer's push endpoint: POST /live/{manifest}/{seq}.ts).
@@ -437,11 +451,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             options,
             max_body_mib,
             self_check_segment,
+            memory_budget_mib,
+            drain_grace_secs,
         } => {
             let (bridge, _local) = options.bridge(runtime, &gateway).await?;
-            let check = self_check_segment.as_deref().map(read).transpose()?;
-            let addresses = [listen, admin_listen];
-            serve(bridge, sandbox, addresses, max_body_mib << 20, check, log_json).await?;
+            let settings = Serve {
+                addresses: [listen, admin_listen],
+                max_body: max_body_mib << 20,
+                self_check: self_check_segment.as_deref().map(read).transpose()?,
+                memory_budget: memory_budget_mib.map_or_else(crate::budget::Budget::default_limit, |m| m << 20),
+                drain_grace: Duration::from_secs(drain_grace_secs),
+                log_json,
+            };
+            serve(bridge, sandbox, settings).await?;
         }
         Command::Multipart {
             content_type,
@@ -572,16 +594,29 @@ impl std::fmt::Display for Serving {
     }
 }
 
-/// The HTTP service, after the component's self-check, reloading the
-/// component when its file changes or on SIGHUP.
-async fn serve(
-    bridge: Arc<Bridge>,
-    sandbox: Sandbox,
-    [listen, admin_listen]: [SocketAddr; 2],
+/// `serve`'s settings beyond the bridge's.
+struct Serve {
+    /// The public and the admin listeners' addresses.
+    addresses: [SocketAddr; 2],
     max_body: usize,
-    check: Option<Vec<u8>>,
+    self_check: Option<Vec<u8>>,
+    memory_budget: u64,
+    drain_grace: Duration,
     log_json: bool,
-) -> Result<()> {
+}
+
+/// The HTTP service, after the component's self-check, reloading the
+/// component when its file changes or on SIGHUP, until it has drained
+/// after SIGTERM (`drain`).
+async fn serve(bridge: Arc<Bridge>, sandbox: Sandbox, settings: Serve) -> Result<()> {
+    let Serve {
+        addresses: [listen, admin_listen],
+        max_body,
+        self_check: check,
+        memory_budget,
+        drain_grace,
+        log_json,
+    } = settings;
     crate::swap::self_check(&bridge.runtime(), check.as_deref())
         .await
         .context("the component failed its self-check")?;
@@ -620,12 +655,16 @@ async fn serve(
     } else {
         say!("{serving}");
     }
+    let budget = crate::budget::Budget::new(memory_budget);
+    let draining = Arc::new(Draining::default());
     let service = |routes| {
         Arc::new(Service {
             bridge: bridge.clone(),
             reloader: reloader.clone(),
             max_body,
             routes,
+            budget: budget.clone(),
+            draining: draining.clone(),
         })
     };
     // The admin listener stops with the public one: it holds no segment.
@@ -634,9 +673,34 @@ async fn serve(
         admin,
         std::future::pending(),
     ));
-    let served = crate::server::serve(service(Routes::Public), listener, shutdown_signal()).await;
+    let stop = drain(draining.clone(), budget.clone(), drain_grace);
+    let served = crate::server::serve(service(Routes::Public), listener, stop).await;
     admin.abort();
+    tracing::info!("drained: every segment in flight answered; exiting");
     served
+}
+
+/// Resolves when the host should stop accepting: at SIGTERM it starts
+/// draining (`/readyz` 503, connections closed after each answer) and keeps
+/// serving for `grace`, so that a load balancer checking readiness sees it
+/// and sends new segments elsewhere; a second SIGTERM or Ctrl-C ends the
+/// grace early.
+async fn drain(draining: Arc<Draining>, budget: Arc<crate::budget::Budget>, grace: Duration) {
+    shutdown_signal().await;
+    draining.start();
+    tracing::info!(
+        grace_ms = grace.as_millis() as u64,
+        in_flight = budget.segments(),
+        "draining: /readyz answers 503; still serving new segments until the grace ends"
+    );
+    tokio::select! {
+        _ = tokio::time::sleep(grace) => {}
+        _ = shutdown_signal() => {}
+    }
+    tracing::info!(
+        in_flight = budget.segments(),
+        "grace over: no new connections; finishing the segments in flight"
+    );
 }
 
 /// The parts of a `multipart/mixed` body, listed, and written to `out`.

@@ -3,6 +3,7 @@
 
 pub mod bindings;
 pub mod bridge;
+pub mod budget;
 pub mod check;
 pub mod cli;
 pub mod components;

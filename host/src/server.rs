@@ -7,17 +7,29 @@
 //!   large, 429 backlog, 502 gateway faults, 504 gateway timeouts.
 //! - `POST /v1/check` with an MP4 body answers its findings as JSON, as
 //!   `lpbridge check --json` reports a segment.
-//! - `GET /metrics`, `GET /healthz`, `POST /admin/reload`.
+//! - `GET /metrics`, `GET /healthz` (liveness), `GET /readyz`
+//!   (readiness: 503 while draining or near the memory budget),
+//!   `POST /admin/reload`.
+//! - Each segment (and check) reserves its share of the memory budget
+//!   before its body is read (`budget`), and holds it until its answer is
+//!   written: one that would not fit gets 503 `over-budget` with
+//!   `Retry-After` at once.
 //!
-//! SIGTERM stops accepting and lets segments in flight finish.
+//! Draining (`Draining`, set on SIGTERM) answers `/readyz` 503 and closes
+//! each connection after its answer, while segments are still served;
+//! `serve`'s `shutdown` then stops accepting and lets segments in flight
+//! finish.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Body, Incoming};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
 use tracing::Instrument;
@@ -25,6 +37,7 @@ use tracing::Instrument;
 use lpbridge_contract::reply::{ErrorKind, ErrorReply};
 
 use crate::bridge::{Bridge, Place};
+use crate::budget::{Budget, Reservation};
 use crate::swap::Reloader;
 
 pub struct Service {
@@ -32,6 +45,45 @@ pub struct Service {
     pub reloader: Arc<Reloader>,
     pub max_body: usize,
     pub routes: Routes,
+    pub budget: Arc<Budget>,
+    pub draining: Arc<Draining>,
+}
+
+/// Whether the host is draining: set once, on SIGTERM, and never unset.
+#[derive(Default)]
+pub struct Draining(AtomicBool);
+
+impl Draining {
+    pub fn start(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What `/readyz` says: whether a load balancer should send this host new
+/// segments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    /// Its component passed its self-check (it serves only then) and it
+    /// has room.
+    Ready,
+    /// Stopping: segments in flight finish, new ones belong elsewhere.
+    Draining,
+    /// Its segments in flight hold nine tenths of its memory budget.
+    OverBudget,
+}
+
+impl Readiness {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Readiness::Ready => "ready",
+            Readiness::Draining => "draining",
+            Readiness::OverBudget => "over-budget",
+        }
+    }
 }
 
 /// Which routes a listener answers. `lpbridge serve` puts the public
@@ -67,12 +119,14 @@ fn json(status: StatusCode, value: serde_json::Value) -> Reply {
         .expect("a status and a static header make a response")
 }
 
-/// The contract's error reply: its kind, its status, its JSON.
+/// The contract's error reply: its kind (kept as an extension, for the
+/// headers that follow from it), its status, its JSON.
 fn error(reply: ErrorReply) -> Reply {
     let status = StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     Response::builder()
         .status(status)
         .header("Content-Type", "application/json")
+        .extension(reply.kind)
         .body(Full::new(Bytes::from(reply.json())))
         .expect("a status and a static header make a response")
 }
@@ -108,16 +162,49 @@ fn decode(v: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// What the access log says of a request, filled in as it is served.
+/// What the access log says of a request, filled in as it is served, and
+/// the memory it holds until its answer is written.
 #[derive(Default)]
 struct Trace {
     creator: Option<String>,
     place: Option<Place>,
     bytes_in: usize,
+    reservation: Option<Reservation>,
 }
 
 /// The routes this service answers; anything else is `other` in the log.
-const ROUTES: [&str; 5] = ["/v1/segments", "/v1/check", "/metrics", "/healthz", "/admin/reload"];
+const ROUTES: [&str; 6] = [
+    "/v1/segments",
+    "/v1/check",
+    "/metrics",
+    "/healthz",
+    "/readyz",
+    "/admin/reload",
+];
+
+/// An answer's bytes, with the segment's reservation of the memory budget:
+/// given back when hyper has written them and drops the body.
+pub struct Held {
+    body: Full<Bytes>,
+    _reservation: Option<Reservation>,
+}
+
+impl Body for Held {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
 
 /// The caller's `X-Request-Id` when it is a plain token (at most 64 of
 /// `[A-Za-z0-9._-]`), else one of ours: 16 hex digits.
@@ -139,7 +226,7 @@ impl Service {
     /// One request: routed, answered with its request id (and the
     /// segment's manifest and seq whenever it got them, errors included),
     /// and logged in one access-log line (`lpbridge::access`).
-    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Reply, Infallible> {
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Held>, Infallible> {
         let started = std::time::Instant::now();
         let id = request_id(&req);
         let method = req.method().clone();
@@ -148,6 +235,7 @@ impl Service {
         let span = tracing::info_span!("request", id = %id);
         let mut trace = Trace::default();
         let mut reply = self.route(req, &mut trace).instrument(span.clone()).await;
+        let retry = retry_after(&reply);
         let headers = reply.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&id) {
             headers.insert("x-request-id", v);
@@ -158,6 +246,14 @@ impl Service {
                 headers.insert("livepeer-manifest", v);
             }
             headers.insert("livepeer-seq", HeaderValue::from(p.seq));
+        }
+        if let Some(seconds) = retry {
+            headers.insert(hyper::header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.draining.is_on() {
+            // A client that keeps its connection would send its next
+            // segment here again; a new one goes where the balancer says.
+            headers.insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
         }
         let bytes_out = reply.body().size_hint().exact().unwrap_or(0);
         span.in_scope(|| {
@@ -175,7 +271,10 @@ impl Service {
                 "request"
             )
         });
-        Ok(reply)
+        Ok(reply.map(|body| Held {
+            body,
+            _reservation: trace.reservation,
+        }))
     }
 
     async fn route(&self, req: Request<Incoming>, trace: &mut Trace) -> Reply {
@@ -194,10 +293,15 @@ impl Service {
                     .expect("a static header makes a response")
             }
             (&Method::GET, "/healthz") => self.health(),
+            (&Method::GET, "/readyz") => self.ready(),
             // What a load balancer's HEAD probe asks: the same status and
             // headers, no body.
-            (&Method::HEAD, "/healthz") => {
-                let mut reply = self.health();
+            (&Method::HEAD, "/healthz" | "/readyz") => {
+                let mut reply = if path == "/healthz" {
+                    self.health()
+                } else {
+                    self.ready()
+                };
                 *reply.body_mut() = Full::new(Bytes::new());
                 reply
             }
@@ -205,7 +309,7 @@ impl Service {
                 Ok(hash) => json(StatusCode::OK, serde_json::json!({ "component": hash })),
                 Err(e) => error(ErrorReply::new(ErrorKind::ReloadRefused, format!("{e:#}"))),
             },
-            (_, "/v1/segments" | "/v1/check" | "/metrics" | "/healthz" | "/admin/reload") => {
+            (_, "/v1/segments" | "/v1/check" | "/metrics" | "/healthz" | "/readyz" | "/admin/reload") => {
                 error(ErrorReply::wrong_method())
             }
             _ => error(ErrorReply::not_found()),
@@ -234,12 +338,45 @@ impl Service {
         )
     }
 
+    /// Readiness, for a load balancer: 200 while this host should get new
+    /// segments, else 503 with the reason. It serves only once its
+    /// component passed its self-check, so before that nothing answers.
+    pub fn readiness(&self) -> Readiness {
+        if self.draining.is_on() {
+            Readiness::Draining
+        } else if !self.budget.has_room() {
+            Readiness::OverBudget
+        } else {
+            Readiness::Ready
+        }
+    }
+
+    fn ready(&self) -> Reply {
+        let readiness = self.readiness();
+        let status = match readiness {
+            Readiness::Ready => StatusCode::OK,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        json(
+            status,
+            serde_json::json!({
+                "status": readiness.as_str(),
+                "component": self.bridge.runtime().hash,
+                "memory": {
+                    "held_bytes": self.budget.held(),
+                    "budget_bytes": self.budget.limit(),
+                    "segments": self.budget.segments(),
+                },
+            }),
+        )
+    }
+
     /// The component's findings; a segment with errors is still a 200: the
     /// report is the answer.
     async fn check(&self, req: Request<Incoming>, trace: &mut Trace) -> Reply {
-        let body = match self.body(req).await {
+        let body = match self.admitted_body(req, trace).await {
             Ok(b) => b,
-            Err(reply) => return error(reply),
+            Err(reply) => return self.refuse(reply),
         };
         trace.bytes_in = body.len();
         match crate::check::one(&self.bridge.runtime(), &body).await {
@@ -251,11 +388,37 @@ impl Service {
         }
     }
 
-    /// The request body within the limit, else the answer to give.
-    async fn body(&self, req: Request<Incoming>) -> Result<Vec<u8>, ErrorReply> {
-        match read_limited(req.into_body(), self.max_body).await {
-            Ok(Some(b)) => Ok(b),
-            Ok(None) => Err(ErrorReply::body_too_large(self.max_body)),
+    /// The request body within the body limit and the memory budget, with
+    /// its reservation in `trace`, else the answer to give. A body whose
+    /// `Content-Length` would not fit is refused before a byte of it is
+    /// read (and then drained, unread, unless the client waits for a
+    /// `100 Continue`); one without is reserved as it is read.
+    async fn admitted_body(&self, req: Request<Incoming>, trace: &mut Trace) -> Result<Vec<u8>, ErrorReply> {
+        let declared = req
+            .headers()
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .filter(|n| *n <= self.max_body as u64);
+        let expects = req.headers().get(hyper::header::EXPECT).is_some();
+        let mut reservation = match self.budget.reserve(declared.unwrap_or(0)) {
+            Ok(r) => r,
+            Err(refused) => {
+                if !expects {
+                    let _ = read_limited(req.into_body(), 0, None).await;
+                }
+                return Err(ErrorReply::new(ErrorKind::OverBudget, refused.to_string()));
+            }
+        };
+        let growing = declared.is_none().then_some(&mut reservation);
+        let read = read_limited(req.into_body(), self.max_body, growing).await;
+        trace.reservation = Some(reservation);
+        match read {
+            Ok(Read::Whole(b)) => {
+                trace.bytes_in = b.len();
+                Ok(b)
+            }
+            Ok(Read::TooLarge) => Err(ErrorReply::body_too_large(self.max_body)),
+            Ok(Read::OverBudget(refused)) => Err(ErrorReply::new(ErrorKind::OverBudget, refused.to_string())),
             Err(e) => Err(ErrorReply::new(ErrorKind::BadRequest, format!("reading the body: {e}"))),
         }
     }
@@ -280,34 +443,68 @@ impl Service {
             ));
         };
         trace.creator = Some(creator.clone());
-        let body = match self.body(req).await {
+        let body = match self.admitted_body(req, trace).await {
             Ok(b) => b,
             Err(reply) => return self.refuse(reply),
         };
-        trace.bytes_in = body.len();
         let traced = self.bridge.transcode_traced(&creator, &body).await;
         trace.place = traced.place;
         match traced.result {
-            Ok(t) => multipart(&t),
+            Ok(t) => {
+                // The renditions and the reply made of them, beside the body.
+                let renditions: usize = t.renditions.iter().map(|r| r.mp4.len()).sum();
+                if let Some(r) = &mut trace.reservation {
+                    r.at_least((body.len() + 2 * renditions) as u64);
+                }
+                multipart(&t)
+            }
             Err(e) => error(ErrorReply::new(e.kind(), e.to_string())),
         }
     }
+}
+
+/// The `Retry-After` of an error reply, from its kind.
+fn retry_after(reply: &Reply) -> Option<u32> {
+    // Only error replies carry a kind; read it back from the status and
+    // the JSON would be matching text, so the kind travels in an extension.
+    reply.extensions().get::<ErrorKind>().and_then(|k| k.retry_after())
 }
 
 /// How much of an oversized body is read and dropped before answering 413,
 /// so the client reads the answer instead of a connection reset.
 const DRAIN_LIMIT: usize = 64 << 20;
 
-/// The body, or `None` when it is over `max` (the rest is drained, up to
-/// `DRAIN_LIMIT`, as a lingering close would).
-async fn read_limited(mut body: Incoming, max: usize) -> Result<Option<Vec<u8>>, hyper::Error> {
-    let mut buf = Vec::new();
+/// How reading a body ended.
+enum Read {
+    Whole(Vec<u8>),
+    /// Over the body limit.
+    TooLarge,
+    /// Its reservation could not grow with it.
+    OverBudget(crate::budget::Refused),
+}
+
+/// The body, unless it is over `max` or, read into `reservation` (a body
+/// of undeclared length), over the memory budget: then what was read is
+/// dropped and the rest drained, up to `DRAIN_LIMIT`, as a lingering close
+/// would, so the client reads the answer rather than a reset.
+async fn read_limited(
+    mut body: Incoming,
+    max: usize,
+    mut reservation: Option<&mut Reservation>,
+) -> Result<Read, hyper::Error> {
+    let mut buf = Vec::with_capacity(body.size_hint().exact().map_or(0, |n| n.min(max as u64) as usize));
+    let mut refused = None;
     let mut over = 0usize;
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame?.into_data() else { continue };
         if over == 0 && buf.len() + data.len() <= max {
-            buf.extend_from_slice(&data);
-            continue;
+            match reservation.as_mut().map(|r| r.grow(data.len() as u64)) {
+                Some(Err(r)) => refused = Some(r),
+                _ => {
+                    buf.extend_from_slice(&data);
+                    continue;
+                }
+            }
         }
         buf = Vec::new();
         over += data.len();
@@ -315,7 +512,11 @@ async fn read_limited(mut body: Incoming, max: usize) -> Result<Option<Vec<u8>>,
             break;
         }
     }
-    Ok((over == 0).then_some(buf))
+    Ok(match (over, refused) {
+        (_, Some(r)) => Read::OverBudget(r),
+        (0, None) => Read::Whole(buf),
+        _ => Read::TooLarge,
+    })
 }
 
 /// The renditions as `multipart/mixed`, framed as go-livepeer frames its own.
@@ -399,7 +600,9 @@ pub async fn serve(
             _ = &mut shutdown => break,
         }
     }
-    tracing::info!("shutting down: finishing the segments in flight");
+    // Closed, not only no longer accepted from: a connection the kernel
+    // would still queue would wait for an answer that never comes.
+    drop(listener);
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }

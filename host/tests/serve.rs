@@ -473,3 +473,111 @@ fn an_answer_that_is_not_http_is_named_in_words() {
     assert!(message.contains("is not valid HTTP"), "{message}");
     assert!(!message.contains("HttpProtocolError"), "{message}");
 }
+
+/// A loopback gateway that holds each request until the test lets it go,
+/// then answers 503: a segment in flight for as long as a test needs.
+/// Gives the port, a receiver told of each request, and the release.
+fn holding() -> (u16, std::sync::mpsc::Receiver<()>, std::sync::mpsc::Sender<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (arrived, on_arrival) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().map_while(Result::ok) {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let _ = arrived.send(());
+            if released.recv().is_err() {
+                return;
+            }
+            let _ = conn.write_all(
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 24\r\n\r\nNo sessions available\r\n\r\n",
+            );
+        }
+    });
+    (port, on_arrival, release)
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Issue #30: what a load balancer and a caller see while a host stops.
+/// At SIGTERM it is not ready at once but still serves, closing each
+/// connection after its answer; after the grace it accepts no more; the
+/// segment in flight still gets its answer; then it exits 0. Each phase is
+/// one log line, in order.
+#[test]
+fn sigterm_drains_then_stops_accepting_and_finishes_what_is_in_flight() {
+    let (port, on_arrival, release) = holding();
+    let gateway = format!("http://127.0.0.1:{port}");
+    let mut s = Served::start(&["--gateway", &gateway, "--retries", "0", "--drain-grace-secs", "1"]);
+    let ready = http(s.addr, "GET", "/readyz", &[], b"");
+    assert_eq!((ready.status, ready.json()["status"].as_str()), (200, Some("ready")));
+    assert_eq!(ready.json()["memory"]["segments"], 0);
+    let segment = std::fs::read(fixture("short-video.mp4")).unwrap();
+    let addr = s.addr;
+    let in_flight = std::thread::spawn(move || http(addr, "POST", "/v1/segments?creator=did:plc:drain", &[], &segment));
+    on_arrival.recv_timeout(Duration::from_secs(60)).unwrap();
+    signal(&s.child, "TERM");
+
+    let draining = s.line("draining", |v| {
+        v["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("draining"))
+    });
+    assert_eq!(draining["fields"]["in_flight"], 1, "{draining}");
+    // Within the grace (1 s, and the answer below is not held): not ready,
+    // still answering, and closing the connection after each answer.
+    let not_ready = http(s.addr, "GET", "/readyz", &[], b"");
+    assert_eq!(not_ready.status, 503);
+    assert_eq!(not_ready.json()["status"], "draining");
+    assert_eq!(
+        not_ready.json()["memory"]["segments"],
+        1,
+        "the segment in flight holds its share"
+    );
+    assert_eq!(not_ready.header("connection"), Some("close"));
+
+    // The grace ends: no new connection is accepted, while the segment
+    // is still at the gateway.
+    let until = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(s.addr).is_ok() {
+        assert!(Instant::now() < until, "still accepting long after the grace");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    s.line("grace over", |v| {
+        v["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("grace over"))
+    });
+    release.send(()).unwrap();
+    let answer = in_flight.join().unwrap();
+    assert_eq!(answer.status, 502, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(answer.json()["error"], "gateway-status");
+    let until = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < until, "still running after its segment was answered");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    let phases: Vec<String> = s
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["fields"]["message"].as_str().map(str::to_string))
+        .filter(|m| ["draining", "grace over", "drained"].iter().any(|p| m.starts_with(p)))
+        .collect();
+    assert_eq!(phases.len(), 3, "{phases:?}");
+    assert!(
+        phases[0].starts_with("draining") && phases[1].starts_with("grace over") && phases[2].starts_with("drained")
+    );
+}

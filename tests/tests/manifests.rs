@@ -95,6 +95,8 @@ async fn a_phone_that_turns_is_transcoded_at_every_turn_by_serve() {
         reloader: Arc::new(Reloader::new(b.clone(), None, Limits::default(), None, None)),
         max_body: 16 << 20,
         routes: lpbridge::server::Routes::Public,
+        budget: lpbridge::budget::Budget::new(1 << 30),
+        draining: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
