@@ -676,7 +676,15 @@ async fn serve(bridge: Arc<Bridge>, sandbox: Sandbox, settings: Serve) -> Result
     let stop = drain(draining.clone(), budget.clone(), drain_grace);
     let served = crate::server::serve(service(Routes::Public), listener, stop).await;
     admin.abort();
-    tracing::info!("drained: every segment in flight answered; exiting");
+    // The last scrape may be a while ago: the process's own totals, for
+    // whoever reconciles a fleet's numbers after a host has gone.
+    let m = &bridge.metrics;
+    tracing::info!(
+        attempts = m.attempts.get(),
+        transcoded = m.successes.get(),
+        failed = m.errors.get(),
+        "drained: every segment in flight answered; exiting"
+    );
     served
 }
 

@@ -52,21 +52,34 @@ pub async fn request(
     body: &[u8],
     declared: usize,
 ) -> Answer {
+    attempt(addr, method, path, headers, body, declared)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// An exchange that may fail, and says how: no connection, no answer
+/// within the limit, or bytes that are not an HTTP answer (a connection
+/// cut before its answer).
+pub async fn attempt(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    declared: usize,
+) -> Result<Answer, String> {
     let exchange = async {
-        let mut s = send(addr, method, path, headers, body, declared).await;
+        let mut s = connect(addr, method, path, headers, body, declared)
+            .await
+            .map_err(|e| format!("no connection: {e}"))?;
         let mut raw = Vec::new();
         read_until(&mut s, &mut raw, whole_by_length).await;
-        raw
+        Ok::<_, String>(raw)
     };
     let raw = tokio::time::timeout(LIMIT, exchange)
         .await
-        .unwrap_or_else(|_| panic!("{method} {path}: no answer within {LIMIT:?}"));
-    parse(&raw).unwrap_or_else(|| {
-        panic!(
-            "{method} {path}: not an HTTP answer: {:?}",
-            String::from_utf8_lossy(&raw)
-        )
-    })
+        .map_err(|_| format!("no answer within {LIMIT:?}"))??;
+    parse(&raw).ok_or_else(|| format!("not an HTTP answer: {:?}", String::from_utf8_lossy(&raw)))
 }
 
 /// Connects and sends the head, with `Content-Length: declared` and
@@ -81,7 +94,21 @@ async fn send(
     body: &[u8],
     declared: usize,
 ) -> tokio::net::TcpStream {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    connect(addr, method, path, headers, body, declared)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {path}: no connection to {addr}: {e}"))
+}
+
+/// `send`, with a refused connection as an error.
+async fn connect(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    declared: usize,
+) -> std::io::Result<tokio::net::TcpStream> {
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
     let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {declared}\r\n");
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -92,7 +119,7 @@ async fn send(
         s.write_all(body).await
     }
     .await;
-    s
+    Ok(s)
 }
 
 /// Reads into `raw` until `done` says it has enough or the connection
