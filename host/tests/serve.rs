@@ -581,3 +581,77 @@ fn sigterm_drains_then_stops_accepting_and_finishes_what_is_in_flight() {
         phases[0].starts_with("draining") && phases[1].starts_with("grace over") && phases[2].starts_with("drained")
     );
 }
+
+/// Reads what a server sends on `s` until it closes or `limit` passes.
+fn answer_on(s: &mut TcpStream) -> String {
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    String::from_utf8_lossy(&raw).to_string()
+}
+
+/// Issue #30: the memory budget as a caller and a load balancer see it. A
+/// segment whose body is still arriving holds its reservation (4× its
+/// `Content-Length`): past nine tenths of the budget `/readyz` is 503
+/// `over-budget`, and a segment that would not fit is refused at once,
+/// before its body is sent (it asked for `100 Continue`), with
+/// `Retry-After`. When the first goes, so does the refusal.
+#[test]
+fn a_host_over_its_memory_budget_refuses_at_once_and_is_not_ready() {
+    let s = Served::start(&["--gateway", DEAD_GATEWAY, "--memory-budget-mib", "16"]);
+    let ready = http(s.admin, "GET", "/readyz", &[], b"");
+    assert_eq!(ready.json()["memory"]["budget_bytes"], 16 << 20);
+    // 3.75 MiB declared: 15 of the 16 MiB, held while the body trickles.
+    let mut slow = TcpStream::connect(s.addr).unwrap();
+    write!(
+        slow,
+        "POST /v1/segments?creator=did:plc:slow HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        15 << 18
+    )
+    .unwrap();
+    slow.write_all(&[0u8; 1024]).unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    let busy = loop {
+        let r = http(s.addr, "GET", "/readyz", &[], b"");
+        if r.status == 503 {
+            break r;
+        }
+        assert!(
+            Instant::now() < until,
+            "never over budget: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(busy.json()["status"], "over-budget");
+    assert_eq!(busy.json()["memory"]["held_bytes"], 15 << 20);
+
+    // 1 MiB more would pass the budget: refused on its head alone.
+    let mut next = TcpStream::connect(s.addr).unwrap();
+    write!(
+        next,
+        "POST /v1/segments?creator=did:plc:next HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        1 << 20
+    )
+    .unwrap();
+    let refused = answer_on(&mut next);
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    assert!(!refused.contains("100 Continue"), "asked for its body: {refused}");
+    assert!(refused.to_ascii_lowercase().contains("retry-after: 1\r\n"), "{refused}");
+    assert!(refused.contains("\"error\":\"over-budget\""), "{refused}");
+    assert!(refused.contains("15 MiB of segments in flight"), "{refused}");
+
+    // The first caller gives up: its reservation comes back.
+    drop(slow);
+    let until = Instant::now() + Duration::from_secs(30);
+    while http(s.addr, "GET", "/readyz", &[], b"").status != 200 {
+        assert!(Instant::now() < until, "the reservation never came back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = String::from_utf8(http(s.admin, "GET", "/metrics", &[], b"").body).unwrap();
+    assert_eq!(
+        metric(&text, "lpbridge_segments_refused_total{reason=\"over-budget\"}"),
+        Some(1.0),
+        "{text}"
+    );
+}
