@@ -16,6 +16,7 @@
 
 pub mod edge;
 pub mod session;
+pub mod variant;
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]

@@ -154,7 +154,7 @@ impl<'a> Collector<'a> {
             width: joined.width,
             height: joined.height,
             frames: joined.frames,
-            mp4: joined.mp4,
+            mp4: crate::variant::joined(joined.mp4),
             mismatches,
         };
         Ok(Collected { slot, rendition })

@@ -33,6 +33,7 @@ fn join_options(o: wit::JoinOptions) -> JoinOptions {
 
 impl remux::Guest for Component {
     fn probe(segment: Vec<u8>) -> Result<SegmentInfo, wit::MediaError> {
+        crate::variant::reading(&segment);
         lpbridge_media::probe(&segment).map_err(media_error)
     }
 
@@ -46,7 +47,9 @@ impl remux::Guest for Component {
     }
 
     fn join(video_ts: Vec<u8>, audio_mp4: Vec<u8>, options: wit::JoinOptions) -> Result<Vec<u8>, wit::MediaError> {
-        lpbridge_media::join(&video_ts, &audio_mp4, join_options(options)).map_err(media_error)
+        lpbridge_media::join(&video_ts, &audio_mp4, join_options(options))
+            .map(crate::variant::joined)
+            .map_err(media_error)
     }
 }
 
