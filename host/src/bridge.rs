@@ -14,8 +14,10 @@ use lpbridge_contract::{ErrorKind, MediaError, Mismatch, SegmentInfo, TranscodeE
 
 use crate::bindings::session::VerifyMode;
 use crate::bindings::types::Mp4Layout;
+use crate::canary::{self, Canary};
+use crate::capture::Capture;
 use crate::failover::{self, Contact, Gateways, Retry};
-use crate::lock::Shared;
+use crate::lock::{Locked, Shared};
 use crate::metrics::Metrics;
 use crate::policy::{PolicyHooks, Refusal, Refusals, Sent, Timeouts};
 use crate::runtime::{Answer, Destination, Runtime};
@@ -57,6 +59,8 @@ pub struct Config {
     pub segment_deadline: Duration,
     /// A gateway whose connections fail is not tried for this long.
     pub gateway_cooldown: Duration,
+    /// How a candidate component is sampled, compared and decided.
+    pub canary: canary::Settings,
 }
 
 impl Config {
@@ -76,6 +80,7 @@ impl Config {
             retry_base: Duration::from_millis(200),
             segment_deadline: Duration::from_secs(30),
             gateway_cooldown: Duration::from_secs(10),
+            canary: canary::Settings::default(),
         }
     }
 }
@@ -245,6 +250,7 @@ pub struct Traced {
 /// What every attempt at one segment shares.
 struct Attempts<'a> {
     session: &'a Session,
+    capture: &'a Option<Arc<Capture>>,
     refusals: &'a Arc<Refusals>,
     runtime: &'a Runtime,
     segment: &'a [u8],
@@ -254,6 +260,9 @@ struct Attempts<'a> {
 
 pub struct Bridge {
     runtime: RwLock<Arc<Runtime>>,
+    /// When the serving component began to serve.
+    serving_since: std::sync::Mutex<std::time::SystemTime>,
+    pub canary: Canary,
     pub sessions: Sessions,
     pub metrics: Arc<Metrics>,
     config: Config,
@@ -271,6 +280,8 @@ impl Bridge {
             .set(1);
         Ok(Bridge {
             runtime: RwLock::new(Arc::new(runtime)),
+            serving_since: std::sync::Mutex::new(std::time::SystemTime::now()),
+            canary: Canary::new(config.canary),
             sessions: Sessions::new(config.in_flight, config.max_waiting),
             metrics,
             config,
@@ -285,13 +296,24 @@ impl Bridge {
 
     /// Puts `runtime` in service for every call that starts from now on.
     pub fn swap(&self, runtime: Runtime) {
+        self.swap_in(Arc::new(runtime));
+    }
+
+    /// `swap`, of a component already shared (a promoted candidate).
+    pub fn swap_in(&self, runtime: Arc<Runtime>) {
         self.metrics.component.reset();
         self.metrics
             .component
             .with_label_values(&[env!("CARGO_PKG_VERSION"), &runtime.hash])
             .set(1);
         self.metrics.hot_swaps.inc();
-        *self.runtime.writing() = Arc::new(runtime);
+        *self.runtime.writing() = runtime;
+        *self.serving_since.locked() = std::time::SystemTime::now();
+    }
+
+    /// When the serving component began to serve.
+    pub fn serving_since(&self) -> std::time::SystemTime {
+        *self.serving_since.locked()
     }
 
     pub fn config(&self) -> &Config {
@@ -370,6 +392,11 @@ impl Bridge {
     ) -> Result<Transcoded, BridgeError> {
         let refusals = self.refusals();
         let deadline = started + self.config.segment_deadline;
+        // A segment the canary shadows keeps the bytes of its exchange.
+        let capture = self
+            .canary
+            .sampled(&session.label, ticket.place())
+            .then(|| Arc::new(Capture::default()));
         // The segments before this one decide their manifests first; the
         // wait holds no instance (see `session`).
         let (turn, place) = ticket.turn().await;
@@ -383,11 +410,19 @@ impl Bridge {
         let mut opened = runtime
             .open(PolicyHooks {
                 place: Some(place),
-                ..self.hooks(session, first, &refusals)
+                ..self.hooks(session, first, &refusals, &capture)
             })
             .await
             .map_err(|e| self.component_error(e))?;
-        let (info, video, profiles) = self.plan(&mut opened, segment).await?;
+        let (info, video, profiles) = match self.plan(&mut opened, segment).await {
+            Ok(planned) => planned,
+            Err(e) => {
+                if let (Some(_), BridgeError::Transcode(TranscodeError::Media(m))) = (&capture, &e) {
+                    self.shadow_job(None, segment, Err(m.clone()), None, None);
+                }
+                return Err(e);
+            }
+        };
         if profiles.is_empty() {
             // Nothing below the source: the gateway would answer 200 empty.
             return Ok(Transcoded {
@@ -436,6 +471,7 @@ impl Bridge {
             segment,
             deadline,
             span: &span,
+            capture: &capture,
         };
         let (result, gateway, gateway_wait) = self.attempts(attempt, opened, first, &mut to).await?;
         let _enter = span.enter(); // no await from here on
@@ -448,6 +484,10 @@ impl Bridge {
         }
         if let Err(BridgeError::Transcode(TranscodeError::Mismatch { name, mismatch })) = &result {
             self.count_mismatch(name, mismatch);
+        }
+        if let Some(c) = &capture {
+            let renditions = result.as_ref().ok().map(|a| a.renditions.as_slice());
+            self.shadow_job(Some(claim.seq), segment, Ok(info.clone()), Some(c), renditions);
         }
         let out = result?;
         let elapsed = started.elapsed();
@@ -462,6 +502,37 @@ impl Bridge {
             elapsed,
             gateway_wait,
         })
+    }
+
+    /// A shadowed segment to the canary: what the serving component made
+    /// of it (its probe, and when it got that far the TS it sent and the
+    /// answer it read, with the renditions served from it).
+    fn shadow_job(
+        &self,
+        seq: Option<u64>,
+        segment: &[u8],
+        probed: Result<SegmentInfo, MediaError>,
+        capture: Option<&Capture>,
+        renditions: Option<&[Rendition]>,
+    ) {
+        let sent = capture.and_then(|c| c.sent.take());
+        let answered = match (capture, renditions) {
+            (Some(c), Some(renditions)) => c.answer.take().map(|body| canary::Answered {
+                content_type: c.content_type.locked().clone().unwrap_or_default(),
+                body,
+                renditions: renditions.to_vec(),
+            }),
+            _ => None,
+        };
+        let job = canary::Job {
+            seq,
+            segment: segment.to_vec(),
+            layout: Mp4Layout::fragmented_if(self.config.fragmented),
+            probed,
+            sent,
+            answered,
+        };
+        self.canary.offer(self, job);
     }
 
     /// The segment as the component reads it, and what the ladder asks of
@@ -506,7 +577,7 @@ impl Bridge {
                 Some(o) => o,
                 None => a
                     .runtime
-                    .open(self.hooks(a.session, gateway, a.refusals))
+                    .open(self.hooks(a.session, gateway, a.refusals, a.capture))
                     .await
                     .map_err(|e| self.component_error(e))?,
             };
@@ -636,11 +707,18 @@ impl Bridge {
 
     /// What an attempt at `gateway` may do: reach that gateway only, in
     /// the session's slots, within the timeouts.
-    fn hooks(&self, session: &Session, gateway: usize, refusals: &Arc<Refusals>) -> PolicyHooks {
+    fn hooks(
+        &self,
+        session: &Session,
+        gateway: usize,
+        refusals: &Arc<Refusals>,
+        capture: &Option<Arc<Capture>>,
+    ) -> PolicyHooks {
         PolicyHooks {
             allowed: Some(self.gateways.get(gateway).origin.clone()),
             guard: Some(session.guard.clone()),
             place: None,
+            capture: capture.clone(),
             timeouts: self.config.timeouts,
             refusals: refusals.clone(),
         }

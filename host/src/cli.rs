@@ -186,6 +186,8 @@ pub enum Command {
         #[arg(long, env = "LPBRIDGE_DRAIN_GRACE_SECS", default_value_t = 5,
             value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(0..=3600))]
         drain_grace_secs: u64,
+        #[command(flatten)]
+        canary: CanaryOptions,
     },
     /// Run a Livepeer-compatible gateway that transcodes with openh264
     /// (go-livepeer's push endpoint: POST /live/{manifest}/{seq}.ts).
@@ -295,6 +297,56 @@ pub struct GatewayOptions {
     pub gateway_cooldown_ms: u64,
 }
 
+/// A new component on probation before it serves (`canary`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct CanaryOptions {
+    /// Put a reloaded component (a changed --component file, SIGHUP, POST
+    /// /admin/reload) on probation instead of in service: it shadows this
+    /// percent of each creator's segments, compared with what was served,
+    /// and is promoted or rolled back on its own. POST /admin/canary does
+    /// the same with a component in its body, with or without this flag
+    /// (at 10% without it).
+    #[arg(long, env = "LPBRIDGE_CANARY_SHARE",
+        value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub canary_share: Option<u32>,
+    /// Shadowed segments that must agree before the candidate serves.
+    #[arg(long, env = "LPBRIDGE_CANARY_PROMOTE_AFTER", default_value_t = 100,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub canary_promote_after: u64,
+    /// Rolled back when its median time over 20 shadowed segments passes
+    /// this multiple of the serving component's.
+    #[arg(long, env = "LPBRIDGE_CANARY_MAX_SLOWDOWN", default_value_t = 2.0,
+        value_parser = slowdown)]
+    pub canary_max_slowdown: f64,
+    /// Differences are expected (an intended change): each is logged and
+    /// counted, none rolls the candidate back.
+    #[arg(long, env = "LPBRIDGE_CANARY_EXPECT_DIFF", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    pub canary_expect_diff: bool,
+}
+
+/// A slowdown is a ratio of at least 1.
+fn slowdown(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 1.0 => Ok(r),
+        _ => Err(format!(
+            "{s:?} is not a ratio of at least 1 (2 allows twice the serving component's time)"
+        )),
+    }
+}
+
+impl CanaryOptions {
+    fn settings(&self) -> crate::canary::Settings {
+        let default = crate::canary::Settings::default();
+        crate::canary::Settings {
+            on_reload: self.canary_share.is_some(),
+            share: self.canary_share.unwrap_or(default.share),
+            promote_after: self.canary_promote_after,
+            max_slowdown: self.canary_max_slowdown,
+            expect_diff: self.canary_expect_diff,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum VerifyArg {
     Strict,
@@ -320,6 +372,16 @@ impl GatewayOptions {
         runtime: Runtime,
         gateways: &[String],
     ) -> Result<(Arc<Bridge>, Option<crate::local::Local>)> {
+        self.bridge_with(runtime, gateways, |_| {}).await
+    }
+
+    /// `bridge`, with `tune` setting what only one subcommand has.
+    pub async fn bridge_with(
+        &self,
+        runtime: Runtime,
+        gateways: &[String],
+        tune: impl FnOnce(&mut Config),
+    ) -> Result<(Arc<Bridge>, Option<crate::local::Local>)> {
         let local = if gateways.iter().any(|g| g == "local") {
             Some(crate::local::start().await?)
         } else {
@@ -332,7 +394,9 @@ impl GatewayOptions {
                 _ => g.clone(),
             })
             .collect();
-        let bridge = Bridge::new(runtime, self.config(&urls)?, Arc::new(Metrics::new()))?;
+        let mut config = self.config(&urls)?;
+        tune(&mut config);
+        let bridge = Bridge::new(runtime, config, Arc::new(Metrics::new()))?;
         Ok((Arc::new(bridge), local))
     }
 
@@ -453,8 +517,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             self_check_segment,
             memory_budget_mib,
             drain_grace_secs,
+            canary,
         } => {
-            let (bridge, _local) = options.bridge(runtime, &gateway).await?;
+            let (bridge, _local) = options
+                .bridge_with(runtime, &gateway, |c| c.canary = canary.settings())
+                .await?;
             let settings = Serve {
                 addresses: [listen, admin_listen],
                 max_body: max_body_mib << 20,

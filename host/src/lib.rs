@@ -4,6 +4,8 @@
 pub mod bindings;
 pub mod bridge;
 pub mod budget;
+pub mod canary;
+pub mod capture;
 pub mod check;
 pub mod cli;
 pub mod components;

@@ -49,6 +49,11 @@ pub struct Metrics {
     pub gateway_wait_ms: Histogram,
     /// A transcode's duration minus its gateway wait: what this host adds.
     pub host_overhead_ms: Histogram,
+    /// Segments a candidate component shadowed, by how it compared
+    /// (`canary::Outcome`).
+    pub canary_segments: IntCounterVec,
+    /// Candidates promoted or rolled back, by why (`canary::Reason`).
+    pub canary_decisions: IntCounterVec,
 }
 
 /// Every metric's name, help and labels are static and valid, and each is
@@ -179,6 +184,22 @@ impl Metrics {
                 ]),
             )
             .expect(STATIC),
+            canary_segments: IntCounterVec::new(
+                Opts::new(
+                    "lpbridge_canary_segments_total",
+                    "Segments a candidate component shadowed, by how it compared",
+                ),
+                &["outcome"],
+            )
+            .expect(STATIC),
+            canary_decisions: IntCounterVec::new(
+                Opts::new(
+                    "lpbridge_canary_decisions_total",
+                    "Candidate components promoted or rolled back, by why",
+                ),
+                &["decision", "reason"],
+            )
+            .expect(STATIC),
             registry,
         };
         let r = &m.registry;
@@ -205,6 +226,8 @@ impl Metrics {
         r.register(Box::new(m.component.clone())).expect(STATIC);
         r.register(Box::new(m.gateway_wait_ms.clone())).expect(STATIC);
         r.register(Box::new(m.host_overhead_ms.clone())).expect(STATIC);
+        r.register(Box::new(m.canary_segments.clone())).expect(STATIC);
+        r.register(Box::new(m.canary_decisions.clone())).expect(STATIC);
         // The process's own: resident memory, CPU seconds, open files
         // (process_*), from /proc, where there is one.
         #[cfg(target_os = "linux")]

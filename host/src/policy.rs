@@ -11,6 +11,7 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
 
+use crate::capture::Capture;
 use crate::connect::{self, IoFuture};
 use crate::guard::Guard;
 use crate::line::Place;
@@ -166,6 +167,9 @@ pub struct PolicyHooks {
     /// The segment's place in the line to the guard, taken by its first
     /// request; a retry's hooks have none.
     pub place: Option<Place>,
+    /// Where the exchange's bytes are kept, for a segment the canary
+    /// samples.
+    pub capture: Option<Arc<Capture>>,
     pub timeouts: Timeouts,
     pub refusals: Arc<Refusals>,
 }
@@ -177,6 +181,7 @@ impl PolicyHooks {
             allowed: None,
             guard: None,
             place: None,
+            capture: None,
             timeouts: Timeouts::default(),
             refusals: Arc::default(),
         }
@@ -219,6 +224,11 @@ impl WasiHttpHooks for PolicyHooks {
             first_byte_timeout: bound(asked.first_byte_timeout, t.first_byte),
             between_bytes_timeout: bound(asked.between_bytes_timeout, t.between_bytes),
         };
+        let request = match &self.capture {
+            Some(c) => c.request(request),
+            None => request,
+        };
+        let capture = self.capture.clone();
         let guard = self.guard.clone();
         let place = self.place.take();
         let refusals = self.refusals.clone();
@@ -247,6 +257,10 @@ impl WasiHttpHooks for PolicyHooks {
             // The response headers are here (or the request failed): the
             // slot goes back now, as upstream's Guard does.
             drop(slot);
+            let sent = match (sent, &capture) {
+                (Ok((response, io)), Some(c)) => Ok((c.response(response), io)),
+                (sent, _) => sent,
+            };
             *refusals.sent.locked() = Some(Sent::of(&sent));
             sent
         })

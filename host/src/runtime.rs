@@ -125,6 +125,9 @@ pub struct Runtime {
     calls: Arc<Semaphore>,
     /// SHA-256 of the component bytes, hex.
     pub hash: String,
+    /// The component's bytes, for a copy of it in a pool of its own (the
+    /// canary's reference).
+    component: Arc<[u8]>,
 }
 
 /// The pool slot, then the store and its instance. Locals drop in reverse
@@ -165,7 +168,18 @@ impl Runtime {
             calls: Arc::new(Semaphore::new(limits.concurrent_calls.max(1) as usize)),
             limits,
             hash,
+            component: component.into(),
         })
+    }
+
+    /// The same component compiled again with `limits` (from `cache` when
+    /// it is there): an engine and a pool of its own.
+    pub fn copy(&self, limits: Limits, cache: Option<&Path>) -> Result<Runtime> {
+        Runtime::with_cache(&self.component, limits, cache)
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Instance slots free now.

@@ -38,7 +38,7 @@ use lpbridge_contract::reply::{ErrorKind, ErrorReply};
 
 use crate::bridge::{Bridge, Place};
 use crate::budget::{Budget, Reservation};
-use crate::swap::Reloader;
+use crate::swap::{Reloaded, Reloader};
 
 pub struct Service {
     pub bridge: Arc<Bridge>,
@@ -173,13 +173,16 @@ struct Trace {
 }
 
 /// The routes this service answers; anything else is `other` in the log.
-const ROUTES: [&str; 6] = [
+const ROUTES: [&str; 9] = [
     "/v1/segments",
     "/v1/check",
     "/metrics",
     "/healthz",
     "/readyz",
     "/admin/reload",
+    "/admin/canary",
+    "/admin/promote",
+    "/admin/components",
 ];
 
 /// An answer's bytes, with the segment's reservation of the memory budget:
@@ -282,7 +285,9 @@ impl Service {
         let (public, admin) = (self.routes.public(), self.routes.admin());
         match (req.method(), path.as_str()) {
             (_, "/v1/segments" | "/v1/check") if !public => error(ErrorReply::not_found()),
-            (_, "/admin/reload") if !admin => error(ErrorReply::not_found()),
+            (_, "/admin/reload" | "/admin/canary" | "/admin/promote" | "/admin/components") if !admin => {
+                error(ErrorReply::not_found())
+            }
             (&Method::POST, "/v1/segments") => self.segment(req, trace).await,
             (&Method::POST, "/v1/check") => self.check(req, trace).await,
             (&Method::GET, "/metrics") => {
@@ -306,12 +311,24 @@ impl Service {
                 reply
             }
             (&Method::POST, "/admin/reload") => match self.reloader.reload().await {
-                Ok(hash) => json(StatusCode::OK, serde_json::json!({ "component": hash })),
+                Ok(Reloaded::Serving(hash)) => json(StatusCode::OK, serde_json::json!({ "component": hash })),
+                Ok(Reloaded::Candidate(hash)) => json(StatusCode::OK, serde_json::json!({ "candidate": hash })),
                 Err(e) => error(ErrorReply::new(ErrorKind::ReloadRefused, format!("{e:#}"))),
             },
-            (_, "/v1/segments" | "/v1/check" | "/metrics" | "/healthz" | "/readyz" | "/admin/reload") => {
-                error(ErrorReply::wrong_method())
-            }
+            (&Method::POST, "/admin/canary") => self.canary(req).await,
+            (&Method::POST, "/admin/promote") => match self.bridge.promote() {
+                Some(hash) => json(StatusCode::OK, serde_json::json!({ "component": hash })),
+                None => error(ErrorReply::new(
+                    ErrorKind::ReloadRefused,
+                    "no candidate to promote (POST /admin/canary puts one on probation)",
+                )),
+            },
+            (&Method::GET, "/admin/components") => json(StatusCode::OK, self.components()),
+            (
+                _,
+                "/v1/segments" | "/v1/check" | "/metrics" | "/healthz" | "/readyz" | "/admin/reload" | "/admin/canary"
+                | "/admin/promote" | "/admin/components",
+            ) => error(ErrorReply::wrong_method()),
             _ => error(ErrorReply::not_found()),
         }
     }
@@ -334,8 +351,53 @@ impl Service {
                 "contract": crate::components::CONTRACT,
                 "sessions": self.bridge.sessions.len(),
                 "gateways": gateways,
+                "canary": self.bridge.canary.to_json(),
             }),
         )
+    }
+
+    /// Both components: the one serving and the candidate, with the last
+    /// decision.
+    fn components(&self) -> serde_json::Value {
+        let serving = self.bridge.runtime();
+        let since = self.bridge.serving_since();
+        let canary = self.bridge.canary.to_json();
+        serde_json::json!({
+            "serving": {
+                "sha256": serving.hash,
+                "contract": crate::components::CONTRACT,
+                "since_unix": since.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            },
+            "candidate": canary["candidate"],
+            "last_decision": canary["last_decision"],
+        })
+    }
+
+    /// `POST /admin/canary[?expect-diff=1]` with a component as the body:
+    /// on probation, if it compiles, speaks this contract and passes the
+    /// self-check.
+    async fn canary(&self, req: Request<Incoming>) -> Reply {
+        let query = req.uri().query().unwrap_or("");
+        let expect_diff = match query_param(query, "expect-diff") {
+            None => self.bridge.config().canary.expect_diff,
+            Some("1" | "true") => true,
+            Some("0" | "false") => false,
+            Some(other) => {
+                return error(ErrorReply::new(
+                    ErrorKind::BadRequest,
+                    format!("expect-diff is 1 or 0, not {other:?}"),
+                ));
+            }
+        };
+        let body = match read_limited(req.into_body(), self.max_body, None).await {
+            Ok(Read::Whole(b)) => b,
+            Ok(_) => return error(ErrorReply::body_too_large(self.max_body)),
+            Err(e) => return error(ErrorReply::new(ErrorKind::BadRequest, format!("reading the body: {e}"))),
+        };
+        match self.reloader.canary(body, expect_diff).await {
+            Ok(hash) => json(StatusCode::OK, serde_json::json!({ "candidate": hash })),
+            Err(e) => error(ErrorReply::new(ErrorKind::ReloadRefused, format!("{e:#}"))),
+        }
     }
 
     /// Readiness, for a load balancer: 200 while this host should get new

@@ -141,6 +141,11 @@ pub fn session_id(did: &str) -> String {
 }
 
 impl Ticket {
+    /// Its place in the stream.
+    pub fn place(&self) -> u64 {
+        self.turn.number()
+    }
+
     /// Waits until every segment before this one has claimed its manifest
     /// or given up; gives the turn, and the place in the line to the guard
     /// (for `Guard::acquire`).

@@ -1,7 +1,9 @@
 //! Hot swap of the component: a changed `--component` file, SIGHUP or
 //! `POST /admin/reload` compiles the new file (or loads it from the cache),
-//! checks it, and swaps it in. Calls already running finish on the old one;
-//! a component that does not compile, link or pass the check is refused and
+//! checks it, and swaps it in, or, with `--canary-share`, puts it on
+//! probation (`canary`), as `POST /admin/canary` does with a component
+//! sent in its body. Calls already running finish on the old one; a
+//! component that does not compile, link or pass the check is refused and
 //! the old one keeps serving.
 
 use std::path::PathBuf;
@@ -45,8 +47,9 @@ impl Reloader {
         }
     }
 
-    /// Loads the component file again; returns the hash now serving.
-    pub async fn reload(&self) -> Result<String> {
+    /// Loads the component file again; returns the hash now serving, or,
+    /// with `--canary-share`, the candidate's.
+    pub async fn reload(&self) -> Result<Reloaded> {
         let _one = self.lock.lock().await;
         let Some(path) = &self.path else {
             bail!("this server runs the built-in component; start it with --component PATH to reload");
@@ -54,19 +57,50 @@ impl Reloader {
         let bytes = tokio::fs::read(path)
             .await
             .with_context(|| format!("read {}", path.display()))?;
-        let (limits, cache) = (self.limits, self.cache.clone());
-        let runtime =
-            tokio::task::spawn_blocking(move || Runtime::with_cache(&bytes, limits, cache.as_deref())).await??;
+        let runtime = self.checked(bytes).await?;
         if runtime.hash == self.bridge.runtime().hash {
-            return Ok(runtime.hash);
+            return Ok(Reloaded::Serving(runtime.hash));
         }
-        self_check(&runtime, self.check_segment.as_deref())
-            .await
-            .context("the new component failed its self-check")?;
+        if self.bridge.config().canary.on_reload {
+            let expect_diff = self.bridge.config().canary.expect_diff;
+            return self.shadow(runtime, expect_diff).await.map(Reloaded::Candidate);
+        }
         let hash = runtime.hash.clone();
         self.bridge.swap(runtime);
         tracing::info!(component = %hash, "component swapped in");
-        Ok(hash)
+        Ok(Reloaded::Serving(hash))
+    }
+
+    /// `POST /admin/canary`: `bytes` on probation; returns its hash.
+    pub async fn canary(&self, bytes: Vec<u8>, expect_diff: bool) -> Result<String> {
+        let _one = self.lock.lock().await;
+        let runtime = self.checked(bytes).await?;
+        self.shadow(runtime, expect_diff).await
+    }
+
+    /// A component compiled, linked to this host's contract, and through
+    /// its self-check.
+    async fn checked(&self, bytes: Vec<u8>) -> Result<Runtime> {
+        let (limits, cache) = (self.limits, self.cache.clone());
+        let runtime =
+            tokio::task::spawn_blocking(move || Runtime::with_cache(&bytes, limits, cache.as_deref())).await??;
+        self_check(&runtime, self.check_segment.as_deref())
+            .await
+            .context("the new component failed its self-check")?;
+        Ok(runtime)
+    }
+
+    /// `runtime` on probation, beside a copy of the serving component in a
+    /// pool of one call (the shadow's reference).
+    async fn shadow(&self, runtime: Runtime, expect_diff: bool) -> Result<String> {
+        let serving = self.bridge.runtime();
+        let limits = Limits {
+            concurrent_calls: 1,
+            ..self.limits
+        };
+        let cache = self.cache.clone();
+        let reference = tokio::task::spawn_blocking(move || serving.copy(limits, cache.as_deref())).await??;
+        Ok(self.bridge.shadow(runtime, reference, expect_diff))
     }
 
     /// Polls the file every `every` and reloads when it changes.
@@ -93,6 +127,15 @@ impl Reloader {
             }
         }))
     }
+}
+
+/// What a reload did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reloaded {
+    /// This component serves (the new one, or the same one again).
+    Serving(String),
+    /// The new one is on probation (`--canary-share`).
+    Candidate(String),
 }
 
 /// What a component must do before it serves: parse a known multipart body,

@@ -1,0 +1,130 @@
+//! The bytes of one exchange with the gateway, kept for the canary: the TS
+//! the serving component sent and the answer it read, copied as they pass
+//! through the host's `wasi:http` (the component is not asked for them,
+//! and the gateway is never asked twice). Only a segment the canary
+//! samples is captured, and each side only up to a limit: past it, the
+//! capture is marked cut and the segment is not compared.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, SizeHint};
+use wasmtime_wasi_http::WasiBody;
+
+use crate::lock::Locked;
+
+/// The most either side keeps: the service's largest segment body.
+pub const LIMIT: usize = 64 << 20;
+
+/// One side of an exchange.
+#[derive(Default)]
+pub struct Side {
+    bytes: Mutex<Vec<u8>>,
+    cut: Mutex<bool>,
+}
+
+impl Side {
+    /// The whole side, or `None` when it passed the limit.
+    pub fn take(&self) -> Option<Vec<u8>> {
+        let bytes = std::mem::take(&mut *self.bytes.locked());
+        (!*self.cut.locked()).then_some(bytes)
+    }
+
+    fn keep(&self, data: &[u8]) {
+        let mut bytes = self.bytes.locked();
+        if bytes.len() + data.len() > LIMIT {
+            *self.cut.locked() = true;
+            bytes.clear();
+        } else if !*self.cut.locked() {
+            bytes.extend_from_slice(data);
+        }
+    }
+
+    /// Forgets what an earlier attempt left.
+    fn clear(&self) {
+        self.bytes.locked().clear();
+        *self.cut.locked() = false;
+    }
+}
+
+/// The request body and the answer (with its `Content-Type`) of the last
+/// attempt at a segment.
+#[derive(Default)]
+pub struct Capture {
+    pub sent: Side,
+    pub answer: Side,
+    pub content_type: Mutex<Option<String>>,
+}
+
+impl Capture {
+    /// `request`, its body copied into `sent` as it goes out.
+    pub fn request(self: &Arc<Self>, request: http::Request<WasiBody>) -> http::Request<WasiBody> {
+        self.sent.clear();
+        self.answer.clear();
+        let me = self.clone();
+        request.map(|body| {
+            Tee {
+                body,
+                side: me,
+                answer: false,
+            }
+            .boxed_unsync()
+        })
+    }
+
+    /// `response`, its body copied into `answer` as the component reads it.
+    pub fn response(self: &Arc<Self>, response: http::Response<WasiBody>) -> http::Response<WasiBody> {
+        *self.content_type.locked() = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let me = self.clone();
+        response.map(|body| {
+            Tee {
+                body,
+                side: me,
+                answer: true,
+            }
+            .boxed_unsync()
+        })
+    }
+}
+
+/// A body whose data frames are also kept in one side of a capture.
+struct Tee {
+    body: WasiBody,
+    side: Arc<Capture>,
+    answer: bool,
+}
+
+impl Body for Tee {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            let side = if self.answer {
+                &self.side.answer
+            } else {
+                &self.side.sent
+            };
+            side.keep(data);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
