@@ -5,6 +5,11 @@
 //! (the whole round trip, and the host's overhead: the round trip minus the
 //! wait for the gateway's response head) and the host's peak RSS.
 //!
+//! Each load runs with no candidate component, then with an identical one
+//! on probation shadowing 10% and 100% of each session's segments (issue
+//! #27), and the last lines compare them: the shadow runs off the
+//! request's path, so a candidate should cost the answers next to nothing.
+//!
 //! `cargo bench -p lpbridge-tests --bench load` (`scripts/bench-load.sh`).
 //! The passthrough gateway does no transcoding: it echoes the TS once per
 //! rendition, so a segment's round trip is the host's overhead plus the
@@ -19,6 +24,31 @@ use lpbridge::bridge::{Bridge, Config};
 use lpbridge::metrics::Metrics;
 use lpbridge::{Limits, Runtime};
 use lpbridge_tests::gateway::{FakeGateway, Mode};
+
+/// Flat out: every session sends its next segment as soon as the last
+/// came back (throughput). Paced: every session sends one segment every
+/// 2 s, as a live stream does (latency at that load). (sessions, segments
+/// each, paced, a candidate's share in percent, 0 for none.)
+const ROWS: [(usize, usize, bool, u32); 7] = [
+    (1, 40, false, 0),
+    (200, 3, false, 0),
+    (200, 3, false, 10),
+    (200, 3, false, 100),
+    (200, 5, true, 0),
+    (200, 5, true, 10),
+    (200, 5, true, 100),
+];
+
+/// The candidate's share of the row this process runs (`--row N`), 0 for
+/// none; read before the bridge is made.
+fn share_of(args: &[String]) -> u32 {
+    let row = args
+        .iter()
+        .position(|a| a == "--row")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|r| r.parse::<usize>().ok());
+    row.and_then(|r| ROWS.get(r)).map_or(0, |r| r.3)
+}
 
 fn peak_rss_mb() -> f64 {
     lpbridge_tests::peak_rss(std::process::id()) as f64 / (1 << 20) as f64
@@ -70,6 +100,11 @@ fn main() {
     .unwrap();
     println!("component calls at once: {concurrent_calls}");
     let mut config = Config::new(&url);
+    config.canary = lpbridge::canary::Settings {
+        share: share_of(&args),
+        promote_after: u64::MAX,
+        ..Default::default()
+    };
     // The passthrough gateway's renditions are the source itself, which
     // strict verification refuses.
     config.verify = lpbridge::bindings::session::VerifyMode::Off;
@@ -80,10 +115,7 @@ fn main() {
         segment.len() / 1000,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    // Flat out: every session sends its next segment as soon as the last
-    // came back (throughput). Paced: every session sends one segment every
-    // 2 s, as a live stream does (latency at that load).
-    let rows = [(1usize, 40usize, false), (200, 3, false), (200, 5, true)];
+    let rows = ROWS;
     // Each row runs in a process of its own, so its peak RSS is its own
     // (an allocator keeps what an earlier row freed).
     let Some(row) = args
@@ -93,9 +125,13 @@ fn main() {
         .and_then(|r| r.parse::<usize>().ok())
     else {
         println!(
-            "| sessions | pacing | segments | segments/s | total p50 ms | total p99 ms | overhead p50 ms | overhead p99 ms | peak RSS MB |"
+            "| sessions | pacing | candidate | segments | segments/s | total p50 ms | total p99 ms | overhead p50 ms | overhead p99 ms | peak RSS MB | shadowed | dropped |"
         );
-        println!("|---------:|:-------|---------:|-----------:|-------:|-------:|-------:|-------:|------------:|");
+        println!(
+            "|---------:|:-------|----------:|---------:|-----------:|-------:|-------:|-------:|-------:|------------:|---------:|--------:|"
+        );
+        // (pacing, share) -> (segments/s, overhead p99 ms)
+        let mut measured: Vec<(String, u32, f64, f64)> = Vec::new();
         drop(child.stdin.take());
         let _ = child.wait();
         for row in 0..rows.len() {
@@ -105,17 +141,48 @@ fn main() {
                 .output()
                 .unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
-            print!(
-                "{}",
-                text.lines()
-                    .filter(|l| l.starts_with("| "))
-                    .map(|l| format!("{l}\n"))
-                    .collect::<String>()
-            );
+            for line in text.lines() {
+                if line.starts_with("| ") {
+                    println!("{line}");
+                }
+                if let Some(m) = line.strip_prefix("measured ") {
+                    let f: Vec<&str> = m.split_whitespace().collect();
+                    measured.push((
+                        f[0].to_string(),
+                        f[1].parse().unwrap(),
+                        f[2].parse().unwrap(),
+                        f[3].parse().unwrap(),
+                    ));
+                }
+            }
+        }
+        println!();
+        for (pacing, share, rate, p99) in &measured {
+            let Some((_, _, base_rate, base_p99)) = measured.iter().find(|m| m.0 == *pacing && m.1 == 0) else {
+                continue;
+            };
+            if *share > 0 && *pacing != "single" {
+                println!(
+                    "candidate at {share:>3}%, pacing {pacing}: throughput x{:.2} of no candidate, overhead p99 {:+.1} ms (target at 10%: within 10% and 2 ms)",
+                    rate / base_rate,
+                    p99 - base_p99
+                );
+            }
         }
         return;
     };
-    let (sessions, per_session, paced) = rows[row.min(rows.len() - 1)];
+    let (sessions, per_session, paced, share) = rows[row.min(rows.len() - 1)];
+    if share > 0 {
+        // An identical component on probation, shadowing `share` percent
+        // of every session's segments, never promoted in the run.
+        let candidate = Runtime::embedded(Limits::default()).unwrap();
+        let reference = Runtime::embedded(Limits {
+            concurrent_calls: 1,
+            ..Limits::default()
+        })
+        .unwrap();
+        rt.block_on(async { bridge.shadow(candidate, reference, false) });
+    }
     let started = Instant::now();
     let latencies = rt.block_on(async {
         let tasks: Vec<_> = (0..sessions)
@@ -153,16 +220,36 @@ fn main() {
     };
     let pct = |l: &[Duration], p: f64| l[((l.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
     let (total, overhead) = (sorted(|l| l.0), sorted(|l| l.1));
+    let m = bridge.metrics.render();
+    let count = |outcome: &str| {
+        lpbridge_tests::metric_value(&m, &format!("lpbridge_canary_segments_total{{outcome=\"{outcome}\"}}"))
+    };
+    let shadowed = count("agreed") + count("differed") + count("trapped") + count("failed");
+    let pacing = if paced { "2 s" } else { "none" };
     println!(
-        "| {sessions:>8} | {:<6} | {:>8} | {:>10.0} | {:>6.1} | {:>6.1} | {:>6.1} | {:>6.1} | {:>11.0} |",
-        if paced { "2 s" } else { "none" },
+        "| {sessions:>8} | {:<6} | {:>8} | {:>8} | {:>10.0} | {:>6.1} | {:>6.1} | {:>6.1} | {:>6.1} | {:>11.0} | {shadowed:>8} | {:>7} |",
+        pacing,
+        if share > 0 { format!("{share}%") } else { "none".into() },
         latencies.len(),
         latencies.len() as f64 / wall.as_secs_f64(),
         pct(&total, 0.5),
         pct(&total, 0.99),
         pct(&overhead, 0.5),
         pct(&overhead, 0.99),
-        peak_rss_mb()
+        peak_rss_mb(),
+        count("dropped")
+    );
+    let kind = if sessions == 1 {
+        "single"
+    } else if paced {
+        "paced"
+    } else {
+        "flat"
+    };
+    println!(
+        "measured {kind} {share} {} {}",
+        latencies.len() as f64 / wall.as_secs_f64(),
+        pct(&overhead, 0.99)
     );
     drop(child.stdin.take());
     let _ = child.wait();

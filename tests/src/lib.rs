@@ -87,6 +87,63 @@ pub fn transcode_sources(generated: &[&str]) -> Vec<PathBuf> {
     sources
 }
 
+/// The embedded component relabelled as another contract version: every
+/// `streamplace:livepeer/...@{ours}` name becomes `@{version}` (same
+/// length, so the binary stays valid), as a build of that version names
+/// its interfaces.
+pub fn relabelled(version: &str) -> Vec<u8> {
+    let ours = format!("@{}", lpbridge::CONTRACT);
+    assert_eq!(ours.len(), version.len() + 1, "same-length versions only");
+    let mut c = lpbridge::EMBEDDED_COMPONENT.to_vec();
+    let (ours, theirs, package) = (ours.as_bytes(), format!("@{version}"), b"streamplace:livepeer");
+    let mut replaced = 0;
+    for i in 0..c.len() - ours.len() {
+        let named = c[i.saturating_sub(48)..i].windows(package.len()).any(|w| w == package);
+        // `@0.2.0` but not `@0.2.01`: the version ends there.
+        let ends = c.get(i + ours.len()).is_none_or(|b| !b.is_ascii_digit());
+        if named && ends && &c[i..i + ours.len()] == ours {
+            c[i..i + ours.len()].copy_from_slice(theirs.as_bytes());
+            replaced += 1;
+        }
+    }
+    assert!(replaced >= 4, "relabelled {replaced} names");
+    c
+}
+
+/// The guest component built again from this repository, with `features`
+/// (the canary's variants, `guest/src/variant.rs`), as `host/build.rs`
+/// builds it and in its target directory, so only the guest crate is
+/// compiled again; one build at a time.
+pub fn guest_component(features: &[&str]) -> Vec<u8> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
+    let target = workspace().join("target/guest-wasm");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .current_dir(workspace())
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "lpbridge-guest",
+            "--target",
+            "wasm32-wasip2",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .env_remove("RUSTFLAGS")
+        .env("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-feature=+simd128")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET");
+    if !features.is_empty() {
+        build.args(["--features", &features.join(",")]);
+    }
+    run(&mut build);
+    std::fs::read(target.join("wasm32-wasip2/release/lpbridge_guest.wasm")).unwrap()
+}
+
 /// The value of the Prometheus sample `line` (name and labels) in
 /// `text`, 0 when absent.
 pub fn metric_value(text: &str, line: &str) -> i64 {

@@ -200,29 +200,6 @@ async fn hot_swap_under_load_loses_nothing_and_refuses_a_broken_component() {
     assert!(m.contains("lpbridge_component_swaps_total 1"), "{m}");
 }
 
-/// The embedded component relabelled as another contract version: every
-/// `streamplace:livepeer/...@{ours}` name becomes `@{version}` (same
-/// length, so the binary stays valid), as a build of that version names
-/// its interfaces.
-fn relabelled(version: &str) -> Vec<u8> {
-    let ours = format!("@{}", lpbridge::CONTRACT);
-    assert_eq!(ours.len(), version.len() + 1, "same-length versions only");
-    let mut c = lpbridge::EMBEDDED_COMPONENT.to_vec();
-    let (ours, theirs, package) = (ours.as_bytes(), format!("@{version}"), b"streamplace:livepeer");
-    let mut replaced = 0;
-    for i in 0..c.len() - ours.len() {
-        let named = c[i.saturating_sub(48)..i].windows(package.len()).any(|w| w == package);
-        // `@0.2.0` but not `@0.2.01`: the version ends there.
-        let ends = c.get(i + ours.len()).is_none_or(|b| !b.is_ascii_digit());
-        if named && ends && &c[i..i + ours.len()] == ours {
-            c[i..i + ours.len()].copy_from_slice(theirs.as_bytes());
-            replaced += 1;
-        }
-    }
-    assert!(replaced >= 4, "relabelled {replaced} names");
-    c
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_component_of_another_contract_version_is_refused_by_name() {
     let gw = FakeGateway::start(Mode::Passthrough).await;

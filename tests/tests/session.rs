@@ -205,6 +205,7 @@ async fn a_request_for_another_host_is_denied() {
         allowed: Origin::parse(&allowed.url()),
         guard: None,
         place: None,
+        capture: None,
         timeouts: Default::default(),
         refusals: refusals.clone(),
     };
