@@ -413,6 +413,7 @@ impl Bridge {
                     reason = reason.as_str(),
                     agreed = counts.agreed,
                     differed = counts.differed,
+                    first_difference = c.state.locked().first_difference.as_ref().map(ToString::to_string),
                     "candidate promoted: it serves every new call"
                 );
             }
