@@ -226,7 +226,8 @@ pub struct Transcoded {
     pub height: u32,
     /// What the gateway was asked for, in order.
     pub asked: Vec<ladder::Profile>,
-    pub renditions: Vec<Rendition>,
+    /// Shared, not copied, with the canary when it shadows the segment.
+    pub renditions: Arc<[Rendition]>,
     pub elapsed: Duration,
     /// The part of `elapsed` spent waiting on the gateway (see
     /// `runtime::RoundTrip`); the rest is the host's overhead.
@@ -431,7 +432,7 @@ impl Bridge {
                 width: video.width,
                 height: video.height,
                 asked: Vec::new(),
-                renditions: Vec::new(),
+                renditions: Arc::new([]),
                 elapsed: started.elapsed(),
                 gateway_wait: Duration::ZERO,
             });
@@ -485,20 +486,21 @@ impl Bridge {
         if let Err(BridgeError::Transcode(TranscodeError::Mismatch { name, mismatch })) = &result {
             self.count_mismatch(name, mismatch);
         }
+        let result = result.map(|a| (a.info, Arc::<[Rendition]>::from(a.renditions)));
         if let Some(c) = &capture {
-            let renditions = result.as_ref().ok().map(|a| a.renditions.as_slice());
+            let renditions = result.as_ref().ok().map(|(_, r)| r.clone());
             self.shadow_job(Some(claim.seq), segment, Ok(info.clone()), Some(c), renditions);
         }
-        let out = result?;
+        let (out_info, renditions) = result?;
         let elapsed = started.elapsed();
-        self.joined(creator, &out.renditions, elapsed, gateway_wait);
+        self.joined(creator, &renditions, elapsed, gateway_wait);
         Ok(Transcoded {
             claim: Some(claim),
-            duration_ns: out.info.duration_ns,
+            duration_ns: out_info.duration_ns,
             width: video.width,
             height: video.height,
             asked: profiles,
-            renditions: out.renditions,
+            renditions,
             elapsed,
             gateway_wait,
         })
@@ -513,14 +515,14 @@ impl Bridge {
         segment: &[u8],
         probed: Result<SegmentInfo, MediaError>,
         capture: Option<&Capture>,
-        renditions: Option<&[Rendition]>,
+        renditions: Option<Arc<[Rendition]>>,
     ) {
         let sent = capture.and_then(|c| c.sent.take());
         let answered = match (capture, renditions) {
             (Some(c), Some(renditions)) => c.answer.take().map(|body| canary::Answered {
                 content_type: c.content_type.locked().clone().unwrap_or_default(),
                 body,
-                renditions: renditions.to_vec(),
+                renditions,
             }),
             _ => None,
         };

@@ -6,13 +6,13 @@
 //!   stream is compared, not only the busiest.
 //! - **Off the request's path.** A sampled segment's bytes, the TS the
 //!   serving component sent and the gateway's answer it read (kept as they
-//!   passed through the host: `capture`), and the renditions it served go
-//!   into a queue of `QUEUE` jobs; when it is full the job is dropped and
-//!   counted. One thread of its own runs the queue, one call at a time, on
-//!   the candidate and on a reference copy of the serving component (for
-//!   the timing), each in a pool of its own: the shadow never takes an
-//!   instance or a tokio worker from a live call, and the gateway is never
-//!   asked twice.
+//!   passed through the host, without a copy: `capture`), and the
+//!   renditions it served (shared) go into a queue of `QUEUE` jobs; when it
+//!   is full the job is dropped and counted. One thread of its own, at the
+//!   lowest priority, runs the queue, one call at a time, on the candidate
+//!   and on a reference copy of the serving component (for the timing),
+//!   each in a pool of its own: the shadow never takes an instance, a tokio
+//!   worker or CPU a live call wants, and the gateway is never asked twice.
 //! - **Compared on what users get.** The candidate's probe, its TS and
 //!   each rendition it joins from the very answer, byte for byte with what
 //!   was served; where they differ, the first difference in one line,
@@ -32,6 +32,7 @@ use serde_json::{Value, json};
 
 use crate::bindings::types::{JoinOptions, Mp4Layout};
 use crate::bridge::Bridge;
+use crate::capture::Frames;
 use crate::lock::Locked;
 use crate::runtime::Runtime;
 use lpbridge_contract::{MediaError, Rendition, SegmentInfo};
@@ -78,7 +79,7 @@ pub struct Job {
     pub layout: Mp4Layout,
     pub probed: Result<SegmentInfo, MediaError>,
     /// The TS it sent, whole.
-    pub sent: Option<Vec<u8>>,
+    pub sent: Option<Frames>,
     pub answered: Option<Answered>,
 }
 
@@ -86,8 +87,8 @@ pub struct Job {
 /// renditions it served from it.
 pub struct Answered {
     pub content_type: String,
-    pub body: Vec<u8>,
-    pub renditions: Vec<Rendition>,
+    pub body: Frames,
+    pub renditions: Arc<[Rendition]>,
 }
 
 /// How one shadowed segment compared.
@@ -367,6 +368,14 @@ impl Bridge {
         std::thread::Builder::new()
             .name("lpbridge-canary".into())
             .spawn(move || {
+                // The lowest priority: when the cores are busy with live
+                // calls, the kernel gives them the CPU first, and the
+                // shadow falls behind (its queue then drops jobs, counted)
+                // rather than slowing an answer.
+                let me = rustix::thread::gettid();
+                if let Err(e) = rustix::process::setpriority_process(Some(me), 19) {
+                    tracing::warn!(error = %e, "the canary's thread keeps its priority");
+                }
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
                 if let Ok(rt) = rt {
                     rt.block_on(shadowing(bridge, candidate, queue));
@@ -595,7 +604,9 @@ impl Timed {
         }
 
         // The TS, byte for byte with what the gateway got.
-        let Some(sent) = &job.sent else { return Ok(None) };
+        let Some(sent) = job.sent.as_ref().map(Frames::concat) else {
+            return Ok(None);
+        };
         let started = Instant::now();
         let split = candidate.split(&job.segment).await;
         self.candidate += started.elapsed();
@@ -605,7 +616,7 @@ impl Timed {
         let split = split
             .map_err(|e| trapped("split", e))?
             .map_err(|e| failed("split", format!("refused: {e}")))?;
-        if let Some(at) = first_byte_difference(sent, &split.video_ts) {
+        if let Some(at) = first_byte_difference(&sent, &split.video_ts) {
             return Ok(Some(diff(
                 "TS",
                 &format!("packet {} (byte {at}), of bytes", at / 188),
@@ -616,17 +627,18 @@ impl Timed {
 
         // Each rendition, joined from the very answer the serving one read.
         let Some(answered) = &job.answered else { return Ok(None) };
+        let body = answered.body.concat();
         let started = Instant::now();
-        let parts = candidate.multipart(&answered.content_type, &answered.body).await;
+        let parts = candidate.multipart(&answered.content_type, &body).await;
         self.candidate += started.elapsed();
         let started = Instant::now();
-        let _ = reference.multipart(&answered.content_type, &answered.body).await;
+        let _ = reference.multipart(&answered.content_type, &body).await;
         self.reference += started.elapsed();
         let parts = parts
             .map_err(|e| trapped("multipart", e))?
             .map_err(|e| failed("multipart", format!("refused: {e}")))?;
         let options = || JoinOptions { layout: job.layout };
-        for served in &answered.renditions {
+        for served in answered.renditions.iter() {
             let output = format!("rendition {}", served.name);
             let part = parts.iter().find(|p| p.name.as_deref() == Some(served.name.as_str()));
             let Some(crate::bindings::multipart::PartBody::Bytes(ts)) = part.map(|p| &p.body) else {

@@ -3,7 +3,9 @@
 //! through the host's `wasi:http` (the component is not asked for them,
 //! and the gateway is never asked twice). Only a segment the canary
 //! samples is captured, and each side only up to a limit: past it, the
-//! capture is marked cut and the segment is not compared.
+//! capture is marked cut and the segment is not compared. The frames are
+//! kept as they are (`Bytes` share their buffer): nothing is copied on the
+//! request's path; the shadow joins them on its own thread.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -22,31 +24,52 @@ pub const LIMIT: usize = 64 << 20;
 /// One side of an exchange.
 #[derive(Default)]
 pub struct Side {
-    bytes: Mutex<Vec<u8>>,
-    cut: Mutex<bool>,
+    kept: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    frames: Vec<Bytes>,
+    len: usize,
+    cut: bool,
+}
+
+/// One side's frames, whole.
+pub struct Frames(Vec<Bytes>);
+
+impl Frames {
+    /// The bytes in one buffer: on the shadow's thread, not the request's.
+    pub fn concat(&self) -> Vec<u8> {
+        self.0.concat()
+    }
 }
 
 impl Side {
     /// The whole side, or `None` when it passed the limit.
-    pub fn take(&self) -> Option<Vec<u8>> {
-        let bytes = std::mem::take(&mut *self.bytes.locked());
-        (!*self.cut.locked()).then_some(bytes)
+    pub fn take(&self) -> Option<Frames> {
+        let kept = std::mem::take(&mut *self.kept.locked());
+        (!kept.cut).then_some(Frames(kept.frames))
     }
 
-    fn keep(&self, data: &[u8]) {
-        let mut bytes = self.bytes.locked();
-        if bytes.len() + data.len() > LIMIT {
-            *self.cut.locked() = true;
-            bytes.clear();
-        } else if !*self.cut.locked() {
-            bytes.extend_from_slice(data);
+    fn keep(&self, data: &Bytes) {
+        let mut kept = self.kept.locked();
+        if kept.cut {
+            return;
+        }
+        if kept.len + data.len() > LIMIT {
+            *kept = Kept {
+                cut: true,
+                ..Kept::default()
+            };
+        } else {
+            kept.len += data.len();
+            kept.frames.push(data.clone());
         }
     }
 
     /// Forgets what an earlier attempt left.
     fn clear(&self) {
-        self.bytes.locked().clear();
-        *self.cut.locked() = false;
+        *self.kept.locked() = Kept::default();
     }
 }
 

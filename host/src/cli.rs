@@ -859,7 +859,7 @@ async fn transcode(bridge: Arc<Bridge>, creator: &str, out: &Path, segments: &[P
     for (index, (task, path)) in tasks.into_iter().zip(segments).enumerate() {
         match task.await? {
             Ok(t) => {
-                for r in &t.renditions {
+                for r in t.renditions.iter() {
                     let dir = out.join(safe_file_name(Some(&r.name), 0));
                     std::fs::create_dir_all(&dir)?;
                     write(&dir.join(format!("{index}.mp4")), &r.mp4)?;

@@ -116,7 +116,7 @@ pub async fn run(bridge: Arc<Bridge>, options: DemoOptions) -> Result<Vec<Column
         let file = format!("source/{i}.mp4");
         write(&options.out.join(&file), bytes)?;
         source.files.push(Some((file, source_stats[i].clone())));
-        for r in &result.renditions {
+        for r in result.renditions.iter() {
             let at = match columns.iter().position(|c| c.name == r.name) {
                 Some(at) => at,
                 None => {

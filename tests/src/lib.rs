@@ -112,12 +112,13 @@ pub fn relabelled(version: &str) -> Vec<u8> {
 
 /// The guest component built again from this repository, with `features`
 /// (the canary's variants, `guest/src/variant.rs`), as `host/build.rs`
-/// builds it and in its target directory, so only the guest crate is
-/// compiled again; one build at a time.
+/// builds it but in a target directory of its own: in the host's, the last
+/// variant built would be the file the host's next build embeds. One build
+/// at a time.
 pub fn guest_component(features: &[&str]) -> Vec<u8> {
     static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
-    let target = workspace().join("target/guest-wasm");
+    let target = workspace().join("target/guest-variants");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build

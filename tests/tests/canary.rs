@@ -266,17 +266,21 @@ async fn a_candidate_that_traps_or_is_slower_is_rolled_back() {
     );
 
     let slow = canary(&r, &guest_component(&["variant-slow"]), "").await;
-    // Segments until it is decided: the shadow takes what its queue holds
-    // (the rest are dropped, counted), and a window of times decides.
+    // A segment at a time, each compared before the next (the shadow runs
+    // at the lowest priority, and a full queue would drop them), until a
+    // window of times decides.
     let mut sent = 0;
     let after = loop {
         segment(&r, "did:plc:slow", "sample-segment.mp4").await;
         sent += 1;
-        let c = components(&r).await;
+        let c = compared(&r, sent).await;
         if c["candidate"].is_null() {
             break c;
         }
-        assert!(sent < 200, "not decided after {sent} segments: {c}");
+        assert!(
+            sent < 3 * lpbridge::canary::WINDOW as u64,
+            "not decided after {sent} segments: {c}"
+        );
     };
     let last = &after["last_decision"];
     assert_eq!(
