@@ -5,7 +5,7 @@
 //! `BridgeError` with a stable kind, counted and logged; no segment that
 //! was accepted is dropped without one.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::Instrument;
@@ -17,10 +17,11 @@ use crate::bindings::types::Mp4Layout;
 use crate::canary::{self, Canary};
 use crate::capture::Capture;
 use crate::failover::{self, Contact, Gateways, Retry};
-use crate::lock::{Locked, Shared};
+use crate::lock::Locked;
 use crate::metrics::Metrics;
 use crate::policy::{PolicyHooks, Refusal, Refusals, Sent, Timeouts};
 use crate::runtime::{Answer, Destination, Runtime};
+use crate::serving::Serving;
 use crate::session::{Claim, Outcome, Session, Sessions, Ticket};
 use lpbridge_contract::ladder::{self, Rung};
 
@@ -260,10 +261,8 @@ struct Attempts<'a> {
 }
 
 pub struct Bridge {
-    runtime: RwLock<Arc<Runtime>>,
-    /// When the serving component began to serve.
-    serving_since: std::sync::Mutex<std::time::SystemTime>,
-    pub canary: Canary,
+    pub serving: Arc<Serving>,
+    pub canary: Arc<Canary>,
     pub sessions: Sessions,
     pub metrics: Arc<Metrics>,
     config: Config,
@@ -275,14 +274,10 @@ impl Bridge {
         // No `lpbridge_gateway_up` series before a gateway's first contact:
         // an absent series is "unknown", where a 1 would be a guess.
         let gateways = Gateways::new(&config.gateways, config.gateway_cooldown)?;
-        metrics
-            .component
-            .with_label_values(&[env!("CARGO_PKG_VERSION"), &runtime.hash])
-            .set(1);
+        let serving = Arc::new(Serving::new(runtime, metrics.clone()));
         Ok(Bridge {
-            runtime: RwLock::new(Arc::new(runtime)),
-            serving_since: std::sync::Mutex::new(std::time::SystemTime::now()),
-            canary: Canary::new(config.canary),
+            canary: Arc::new(Canary::new(config.canary, serving.clone(), metrics.clone())),
+            serving,
             sessions: Sessions::new(config.in_flight, config.max_waiting),
             metrics,
             config,
@@ -292,29 +287,12 @@ impl Bridge {
 
     /// The component calls in flight keep the one they started with.
     pub fn runtime(&self) -> Arc<Runtime> {
-        self.runtime.reading().clone()
+        self.serving.runtime()
     }
 
     /// Puts `runtime` in service for every call that starts from now on.
     pub fn swap(&self, runtime: Runtime) {
-        self.swap_in(Arc::new(runtime));
-    }
-
-    /// `swap`, of a component already shared (a promoted candidate).
-    pub fn swap_in(&self, runtime: Arc<Runtime>) {
-        self.metrics.component.reset();
-        self.metrics
-            .component
-            .with_label_values(&[env!("CARGO_PKG_VERSION"), &runtime.hash])
-            .set(1);
-        self.metrics.hot_swaps.inc();
-        *self.runtime.writing() = runtime;
-        *self.serving_since.locked() = std::time::SystemTime::now();
-    }
-
-    /// When the serving component began to serve.
-    pub fn serving_since(&self) -> std::time::SystemTime {
-        *self.serving_since.locked()
+        self.serving.swap_in(Arc::new(runtime));
     }
 
     pub fn config(&self) -> &Config {
@@ -534,7 +512,7 @@ impl Bridge {
             sent,
             answered,
         };
-        self.canary.offer(self, job);
+        self.canary.offer(job);
     }
 
     /// The segment as the component reads it, and what the ladder asks of

@@ -31,10 +31,11 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Value, json};
 
 use crate::bindings::types::{JoinOptions, Mp4Layout};
-use crate::bridge::Bridge;
 use crate::capture::Frames;
 use crate::lock::Locked;
+use crate::metrics::Metrics;
 use crate::runtime::Runtime;
+use crate::serving::Serving;
 use lpbridge_contract::{MediaError, Rendition, SegmentInfo};
 
 /// Sampled segments waiting for the shadow; more are dropped.
@@ -253,6 +254,9 @@ pub struct Decided {
 /// decision.
 pub struct Canary {
     pub settings: Settings,
+    /// What a promotion swaps.
+    serving: Arc<Serving>,
+    metrics: Arc<Metrics>,
     current: Mutex<Option<Arc<Candidate>>>,
     last: Mutex<Option<Decided>>,
     /// What each session's phase is drawn from: per process, so that which
@@ -265,9 +269,11 @@ fn unix(t: SystemTime) -> u64 {
 }
 
 impl Canary {
-    pub fn new(settings: Settings) -> Self {
+    pub fn new(settings: Settings, serving: Arc<Serving>, metrics: Arc<Metrics>) -> Self {
         Canary {
             settings,
+            serving,
+            metrics,
             current: Mutex::default(),
             last: Mutex::default(),
             key: std::collections::hash_map::RandomState::new(),
@@ -292,12 +298,11 @@ impl Canary {
 
     /// Hands a sampled segment to the shadow, or drops it when the queue is
     /// full (or the candidate was decided since).
-    pub fn offer(&self, bridge: &Bridge, job: Job) {
+    pub fn offer(&self, job: Job) {
         let Some(c) = self.candidate() else { return };
         if c.jobs.try_send(job).is_err() {
             c.state.locked().counts.add(Outcome::Dropped);
-            bridge
-                .metrics
+            self.metrics
                 .canary_segments
                 .with_label_values(&[Outcome::Dropped.as_str()])
                 .inc();
@@ -336,11 +341,11 @@ impl Canary {
     }
 }
 
-impl Bridge {
-    /// Puts `runtime` on probation against the serving component, with a
-    /// reference copy of the serving one built from `serving_bytes`
-    /// (`reference`); a candidate already there is rolled back.
-    pub fn shadow(self: &Arc<Self>, runtime: Runtime, reference: Runtime, expect_diff: bool) -> String {
+impl Canary {
+    /// Puts `runtime` on probation against the serving component, with
+    /// `reference`, a copy of the serving one in a pool of its own; a
+    /// candidate already there is rolled back.
+    pub fn start(self: &Arc<Self>, runtime: Runtime, reference: Runtime, expect_diff: bool) -> String {
         let (jobs, queue) = tokio::sync::mpsc::channel(QUEUE);
         let candidate = Arc::new(Candidate {
             runtime: Arc::new(runtime),
@@ -351,18 +356,19 @@ impl Bridge {
             jobs,
         });
         let hash = candidate.runtime.hash.clone();
-        if let Some(old) = self.canary.current.locked().take() {
+        let old = self.current.locked().take();
+        if let Some(old) = old {
             self.decide(&old, Decision::RolledBack, Reason::Replaced, None);
         }
-        *self.canary.current.locked() = Some(candidate.clone());
+        *self.current.locked() = Some(candidate.clone());
         tracing::info!(
             candidate = %hash,
-            share_percent = self.canary.settings.share,
-            promote_after = self.canary.settings.promote_after,
+            share_percent = self.settings.share,
+            promote_after = self.settings.promote_after,
             expect_diff,
             "candidate component on probation: shadowing live segments"
         );
-        let bridge = Arc::downgrade(self);
+        let canary = Arc::downgrade(self);
         // A thread and a runtime of its own: the shadow's wasm never runs on
         // a tokio worker that serves requests.
         std::thread::Builder::new()
@@ -378,7 +384,7 @@ impl Bridge {
                 }
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
                 if let Ok(rt) = rt {
-                    rt.block_on(shadowing(bridge, candidate, queue));
+                    rt.block_on(shadowing(canary, candidate, queue));
                 }
             })
             .expect("a thread for the canary");
@@ -387,7 +393,7 @@ impl Bridge {
 
     /// `POST /admin/promote`: the candidate serves from now on.
     pub fn promote(&self) -> Option<String> {
-        let c = self.canary.candidate()?;
+        let c = self.candidate()?;
         self.decide(&c, Decision::Promoted, Reason::Operator, None);
         Some(c.runtime.hash.clone())
     }
@@ -404,7 +410,7 @@ impl Bridge {
             p.counts
         };
         {
-            let mut current = self.canary.current.locked();
+            let mut current = self.current.locked();
             if current.as_ref().is_some_and(|x| Arc::ptr_eq(x, c)) {
                 *current = None;
             }
@@ -416,7 +422,7 @@ impl Bridge {
         let first = difference.as_ref().map(ToString::to_string);
         match decision {
             Decision::Promoted => {
-                self.swap_in(c.runtime.clone());
+                self.serving.swap_in(c.runtime.clone());
                 tracing::info!(
                     component = %c.runtime.hash,
                     reason = reason.as_str(),
@@ -434,7 +440,7 @@ impl Bridge {
                 "candidate rolled back: the serving component stays"
             ),
         }
-        *self.canary.last.locked() = Some(Decided {
+        *self.last.locked() = Some(Decided {
             component: c.runtime.hash.clone(),
             decision,
             reason,
@@ -446,7 +452,7 @@ impl Bridge {
 
     /// One shadowed segment's result, and what it decides.
     fn record(&self, c: &Arc<Candidate>, compared: Compared) {
-        let settings = self.canary.settings;
+        let settings = self.settings;
         self.metrics
             .canary_segments
             .with_label_values(&[compared.outcome.as_str()])
@@ -508,14 +514,14 @@ fn median(values: &VecDeque<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-async fn shadowing(bridge: Weak<Bridge>, candidate: Arc<Candidate>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
+async fn shadowing(canary: Weak<Canary>, candidate: Arc<Candidate>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
     while let Some(job) = queue.recv().await {
         if candidate.state.locked().decided {
             return;
         }
         let compared = compare(&candidate.reference, &candidate.runtime, &job).await;
-        let Some(bridge) = bridge.upgrade() else { return };
-        bridge.record(&candidate, compared);
+        let Some(canary) = canary.upgrade() else { return };
+        canary.record(&candidate, compared);
     }
 }
 
@@ -737,10 +743,19 @@ mod tests {
 
     #[test]
     fn every_stream_is_sampled_at_its_share() {
-        let canary = Canary::new(Settings {
-            share: 10,
-            ..Settings::default()
-        });
+        let metrics = Arc::new(Metrics::new());
+        let serving = Arc::new(Serving::new(
+            Runtime::embedded(Default::default()).unwrap(),
+            metrics.clone(),
+        ));
+        let canary = Canary::new(
+            Settings {
+                share: 10,
+                ..Settings::default()
+            },
+            serving,
+            metrics,
+        );
         // No candidate: nothing sampled.
         assert!(!(0..100).any(|p| canary.sampled("a", p)));
         for share in [1, 10, 33, 50, 100] {

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod policy;
 pub mod runtime;
 pub mod server;
+pub mod serving;
 pub mod session;
 pub mod stopped;
 pub mod swap;

@@ -316,7 +316,7 @@ impl Service {
                 Err(e) => error(ErrorReply::new(ErrorKind::ReloadRefused, format!("{e:#}"))),
             },
             (&Method::POST, "/admin/canary") => self.canary(req).await,
-            (&Method::POST, "/admin/promote") => match self.bridge.promote() {
+            (&Method::POST, "/admin/promote") => match self.bridge.canary.promote() {
                 Some(hash) => json(StatusCode::OK, serde_json::json!({ "component": hash })),
                 None => error(ErrorReply::new(
                     ErrorKind::ReloadRefused,
@@ -360,7 +360,7 @@ impl Service {
     /// decision.
     fn components(&self) -> serde_json::Value {
         let serving = self.bridge.runtime();
-        let since = self.bridge.serving_since();
+        let since = self.bridge.serving.since();
         let canary = self.bridge.canary.to_json();
         serde_json::json!({
             "serving": {

@@ -100,7 +100,7 @@ impl Reloader {
         };
         let cache = self.cache.clone();
         let reference = tokio::task::spawn_blocking(move || serving.copy(limits, cache.as_deref())).await??;
-        Ok(self.bridge.shadow(runtime, reference, expect_diff))
+        Ok(self.bridge.canary.start(runtime, reference, expect_diff))
     }
 
     /// Polls the file every `every` and reloads when it changes.

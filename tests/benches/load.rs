@@ -181,7 +181,7 @@ fn main() {
             ..Limits::default()
         })
         .unwrap();
-        rt.block_on(async { bridge.shadow(candidate, reference, false) });
+        rt.block_on(async { bridge.canary.start(candidate, reference, false) });
     }
     let started = Instant::now();
     let latencies = rt.block_on(async {

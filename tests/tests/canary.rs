@@ -137,9 +137,14 @@ async fn an_identical_component_is_promoted_after_n_agreeing_segments() {
     assert_eq!(during["candidate"]["contract"], lpbridge::CONTRACT);
     let health = http(r.addr, "GET", "/healthz", b"").await.json();
     assert_eq!(health["canary"]["candidate"]["sha256"], hash.as_str());
+    // Each compared before the next: the shadow runs at the lowest
+    // priority, and on a busy machine a full queue would drop them.
+    let mut n = 0;
     for i in 0..3 {
         for creator in ["did:plc:a", "did:plc:b"] {
             segment(&r, creator, if i == 1 { "5sec.mp4" } else { "sample-segment.mp4" }).await;
+            n += 1;
+            compared(&r, n).await;
         }
     }
     let after = compared(&r, 6).await;
@@ -219,8 +224,9 @@ async fn a_component_that_differs_is_rolled_back_and_an_expected_difference_is_r
 
     // An intended change: compared and reported, not rolled back.
     canary(&r, &variant, "?expect-diff=1").await;
-    for _ in 0..3 {
+    for n in 1..=3 {
         segment(&r, "did:plc:edit", "sample-segment.mp4").await;
+        compared(&r, n).await;
     }
     let after = compared(&r, 3).await;
     let last = &after["last_decision"];
