@@ -303,7 +303,8 @@ async fn a_candidate_that_traps_or_is_slower_is_rolled_back() {
 }
 
 /// A candidate of another contract version is refused by name, as a
-/// reload is; nothing is put on probation.
+/// reload is; nothing is put on probation, and there is nothing to
+/// promote until one is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_candidate_of_another_contract_is_refused() {
     let gw = FakeGateway::start(Mode::Passthrough).await;
@@ -319,6 +320,25 @@ async fn a_candidate_of_another_contract_is_refused() {
     assert!(components(&r).await["candidate"].is_null());
     let none = http(r.addr, "POST", "/admin/promote", b"").await;
     assert_eq!(none.status, 409);
+    // An operator may promote a candidate before its N segments.
+    let hash = canary(&r, &guest_component(&["variant-audio-edit"]), "").await;
+    let promoted = http(r.addr, "POST", "/admin/promote", b"").await;
+    assert_eq!(
+        (promoted.status, promoted.json()["component"].as_str()),
+        (200, Some(hash.as_str()))
+    );
+    let c = components(&r).await;
+    assert_eq!(
+        (c["serving"]["sha256"].as_str(), c["last_decision"]["reason"].as_str()),
+        (Some(hash.as_str()), Some("operator"))
+    );
+    assert_eq!(
+        metric_value(
+            &metrics(&r),
+            "lpbridge_canary_decisions_total{decision=\"promoted\",reason=\"operator\"}"
+        ),
+        1
+    );
 }
 
 /// Twenty creators at once with every segment shadowed: every segment
