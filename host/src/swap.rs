@@ -57,10 +57,11 @@ impl Reloader {
         let bytes = tokio::fs::read(path)
             .await
             .with_context(|| format!("read {}", path.display()))?;
-        let runtime = self.checked(bytes).await?;
+        let runtime = self.compiled(bytes).await?;
         if runtime.hash == self.bridge.runtime().hash {
             return Ok(Reloaded::Serving(runtime.hash));
         }
+        self.check(&runtime).await?;
         if self.bridge.config().canary.on_reload {
             let expect_diff = self.bridge.config().canary.expect_diff;
             return self.shadow(runtime, expect_diff).await.map(Reloaded::Candidate);
@@ -74,20 +75,23 @@ impl Reloader {
     /// `POST /admin/canary`: `bytes` on probation; returns its hash.
     pub async fn canary(&self, bytes: Vec<u8>, expect_diff: bool) -> Result<String> {
         let _one = self.lock.lock().await;
-        let runtime = self.checked(bytes).await?;
+        let runtime = self.compiled(bytes).await?;
+        self.check(&runtime).await?;
         self.shadow(runtime, expect_diff).await
     }
 
-    /// A component compiled, linked to this host's contract, and through
-    /// its self-check.
-    async fn checked(&self, bytes: Vec<u8>) -> Result<Runtime> {
+    /// A component compiled (or loaded from the cache) and linked to this
+    /// host's contract.
+    async fn compiled(&self, bytes: Vec<u8>) -> Result<Runtime> {
         let (limits, cache) = (self.limits, self.cache.clone());
-        let runtime =
-            tokio::task::spawn_blocking(move || Runtime::with_cache(&bytes, limits, cache.as_deref())).await??;
-        self_check(&runtime, self.check_segment.as_deref())
+        tokio::task::spawn_blocking(move || Runtime::with_cache(&bytes, limits, cache.as_deref())).await?
+    }
+
+    /// What a new component must pass before it serves or shadows.
+    async fn check(&self, runtime: &Runtime) -> Result<()> {
+        self_check(runtime, self.check_segment.as_deref())
             .await
-            .context("the new component failed its self-check")?;
-        Ok(runtime)
+            .context("the new component failed its self-check")
     }
 
     /// `runtime` on probation, beside a copy of the serving component in a
