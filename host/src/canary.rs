@@ -264,7 +264,8 @@ pub struct Canary {
     key: std::collections::hash_map::RandomState,
 }
 
-fn unix(t: SystemTime) -> u64 {
+/// Seconds since the Unix epoch, as the admin routes report times.
+pub fn unix(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
@@ -562,6 +563,18 @@ struct Timed {
 type Stop = (Outcome, Difference);
 
 impl Timed {
+    /// `call` on the candidate, then the same on the reference (for its
+    /// time alone), each timed; the candidate's answer.
+    async fn both<T>(&mut self, reference: &Runtime, candidate: &Runtime, call: impl AsyncFn(&Runtime) -> T) -> T {
+        let started = Instant::now();
+        let answer = call(candidate).await;
+        self.candidate += started.elapsed();
+        let started = Instant::now();
+        call(reference).await;
+        self.reference += started.elapsed();
+        answer
+    }
+
     /// `Ok(None)` when everything agreed, `Ok(Some)` at the first
     /// difference, `Err` when the candidate trapped or refused what was
     /// served.
@@ -583,13 +596,10 @@ impl Timed {
         let failed = |call: &str, e: String| (Outcome::Failed, diff(call, "call", "succeeded".into(), e));
 
         // The probe, and the serving component's answer to it.
-        let started = Instant::now();
-        let probed = candidate.probe(&job.segment).await;
-        self.candidate += started.elapsed();
-        let started = Instant::now();
-        let _ = reference.probe(&job.segment).await;
-        self.reference += started.elapsed();
-        let probed = probed.map_err(|e| trapped("probe", e))?;
+        let probed = self
+            .both(reference, candidate, async |r: &Runtime| r.probe(&job.segment).await)
+            .await
+            .map_err(|e| trapped("probe", e))?;
         match (&job.probed, probed) {
             (Ok(a), Ok(b)) => {
                 if let Some((what, x, y)) = first_difference(&a.to_json(), &b.to_json()) {
@@ -613,13 +623,9 @@ impl Timed {
         let Some(sent) = job.sent.as_ref().map(Frames::concat) else {
             return Ok(None);
         };
-        let started = Instant::now();
-        let split = candidate.split(&job.segment).await;
-        self.candidate += started.elapsed();
-        let started = Instant::now();
-        let _ = reference.split(&job.segment).await;
-        self.reference += started.elapsed();
-        let split = split
+        let split = self
+            .both(reference, candidate, async |r: &Runtime| r.split(&job.segment).await)
+            .await
             .map_err(|e| trapped("split", e))?
             .map_err(|e| failed("split", format!("refused: {e}")))?;
         if let Some(at) = first_byte_difference(&sent, &split.video_ts) {
@@ -634,13 +640,11 @@ impl Timed {
         // Each rendition, joined from the very answer the serving one read.
         let Some(answered) = &job.answered else { return Ok(None) };
         let body = answered.body.concat();
-        let started = Instant::now();
-        let parts = candidate.multipart(&answered.content_type, &body).await;
-        self.candidate += started.elapsed();
-        let started = Instant::now();
-        let _ = reference.multipart(&answered.content_type, &body).await;
-        self.reference += started.elapsed();
-        let parts = parts
+        let parts = self
+            .both(reference, candidate, async |r: &Runtime| {
+                r.multipart(&answered.content_type, &body).await
+            })
+            .await
             .map_err(|e| trapped("multipart", e))?
             .map_err(|e| failed("multipart", format!("refused: {e}")))?;
         let options = || JoinOptions { layout: job.layout };
@@ -650,13 +654,11 @@ impl Timed {
             let Some(crate::bindings::multipart::PartBody::Bytes(ts)) = part.map(|p| &p.body) else {
                 return Err(failed(&output, "no part of that name in the answer".into()));
             };
-            let started = Instant::now();
-            let joined = candidate.join_with(ts, &split.audio_mp4, options()).await;
-            self.candidate += started.elapsed();
-            let started = Instant::now();
-            let _ = reference.join_with(ts, &split.audio_mp4, options()).await;
-            self.reference += started.elapsed();
-            let joined = joined
+            let joined = self
+                .both(reference, candidate, async |r: &Runtime| {
+                    r.join_with(ts, &split.audio_mp4, options()).await
+                })
+                .await
                 .map_err(|e| trapped(&output, e))?
                 .map_err(|e| failed(&output, format!("refused: {e}")))?;
             if first_byte_difference(&served.mp4, &joined).is_none() {

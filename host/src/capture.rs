@@ -83,37 +83,30 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// `request`, its body copied into `sent` as it goes out.
+    /// `request`, its body kept in `sent` as it goes out.
     pub fn request(self: &Arc<Self>, request: http::Request<WasiBody>) -> http::Request<WasiBody> {
         self.sent.clear();
         self.answer.clear();
-        let me = self.clone();
-        request.map(|body| {
-            Tee {
-                body,
-                side: me,
-                answer: false,
-            }
-            .boxed_unsync()
-        })
+        request.map(|body| self.tee(body, false))
     }
 
-    /// `response`, its body copied into `answer` as the component reads it.
+    /// `response`, its body kept in `answer` as the component reads it.
     pub fn response(self: &Arc<Self>, response: http::Response<WasiBody>) -> http::Response<WasiBody> {
         *self.content_type.locked() = response
             .headers()
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let me = self.clone();
-        response.map(|body| {
-            Tee {
-                body,
-                side: me,
-                answer: true,
-            }
-            .boxed_unsync()
-        })
+        response.map(|body| self.tee(body, true))
+    }
+
+    fn tee(self: &Arc<Self>, body: WasiBody, answer: bool) -> WasiBody {
+        Tee {
+            body,
+            side: self.clone(),
+            answer,
+        }
+        .boxed_unsync()
     }
 }
 

@@ -173,6 +173,8 @@ struct Trace {
 }
 
 /// The routes this service answers; anything else is `other` in the log.
+/// Those under `/v1/` are public, those under `/admin/` on the admin
+/// listener only.
 const ROUTES: [&str; 9] = [
     "/v1/segments",
     "/v1/check",
@@ -284,10 +286,8 @@ impl Service {
         let path = req.uri().path().to_string();
         let (public, admin) = (self.routes.public(), self.routes.admin());
         match (req.method(), path.as_str()) {
-            (_, "/v1/segments" | "/v1/check") if !public => error(ErrorReply::not_found()),
-            (_, "/admin/reload" | "/admin/canary" | "/admin/promote" | "/admin/components") if !admin => {
-                error(ErrorReply::not_found())
-            }
+            (_, p) if p.starts_with("/v1/") && !public => error(ErrorReply::not_found()),
+            (_, p) if p.starts_with("/admin/") && !admin => error(ErrorReply::not_found()),
             (&Method::POST, "/v1/segments") => self.segment(req, trace).await,
             (&Method::POST, "/v1/check") => self.check(req, trace).await,
             (&Method::GET, "/metrics") => {
@@ -324,11 +324,7 @@ impl Service {
                 )),
             },
             (&Method::GET, "/admin/components") => json(StatusCode::OK, self.components()),
-            (
-                _,
-                "/v1/segments" | "/v1/check" | "/metrics" | "/healthz" | "/readyz" | "/admin/reload" | "/admin/canary"
-                | "/admin/promote" | "/admin/components",
-            ) => error(ErrorReply::wrong_method()),
+            (_, p) if ROUTES.contains(&p) => error(ErrorReply::wrong_method()),
             _ => error(ErrorReply::not_found()),
         }
     }
@@ -366,7 +362,7 @@ impl Service {
             "serving": {
                 "sha256": serving.hash,
                 "contract": crate::components::CONTRACT,
-                "since_unix": since.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+                "since_unix": crate::canary::unix(since),
             },
             "candidate": canary["candidate"],
             "last_decision": canary["last_decision"],
