@@ -82,18 +82,20 @@ impl Served {
     /// The first log line `pick` accepts, waiting for it to be written (a
     /// bound, not a timing: the line follows the answer at once).
     fn line(&self, what: &str, pick: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-        let until = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(v) = self.logs.lock().unwrap().iter().find(|v| pick(v)) {
-                return v.clone();
-            }
-            assert!(
-                Instant::now() < until,
-                "no log line: {what}: {:#?}",
-                self.logs.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        eventually(30, &format!("a log line: {what}"), || {
+            let logs = self.logs.lock().unwrap();
+            logs.iter()
+                .find(|v| pick(v))
+                .cloned()
+                .ok_or_else(|| format!("{logs:#?}"))
+        })
+    }
+
+    /// The first log line whose message starts with `prefix`.
+    fn said(&self, prefix: &str) -> serde_json::Value {
+        self.line(prefix, |v| {
+            v["fields"]["message"].as_str().is_some_and(|m| m.starts_with(prefix))
+        })
     }
 
     /// The access-log line of the request `id`.
@@ -158,6 +160,20 @@ fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], bo
         status,
         headers,
         body: raw[split + 4..].to_vec(),
+    }
+}
+
+/// What `poll` gives once it gives it, polling for up to `secs` (a bound,
+/// not a timing); past that the test fails naming `what` and the last
+/// state `poll` described.
+fn eventually<T>(secs: u64, what: &str, mut poll: impl FnMut() -> Result<T, String>) -> T {
+    let until = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match poll() {
+            Ok(v) => return v,
+            Err(last) => assert!(Instant::now() < until, "never {what}: {last}"),
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -301,19 +317,13 @@ fn an_idle_session_takes_its_series_with_it() {
     let text = String::from_utf8(http(s.addr, "GET", "/metrics", &[], b"").body).unwrap();
     assert!(series(&text), "the session has its series: {text}");
     // The sweep runs every quarter of the idle time: a bound, not a timing.
-    let until = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(30, "the series gone with the session", || {
         let text = String::from_utf8(http(s.addr, "GET", "/metrics", &[], b"").body).unwrap();
         let sessions = http(s.addr, "GET", "/healthz", &[], b"").json()["sessions"].clone();
-        if !series(&text) && sessions == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < until,
-            "the series outlived the session: {sessions} {text}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        (!series(&text) && sessions == 0)
+            .then_some(())
+            .ok_or_else(|| format!("{sessions} sessions: {text}"))
+    });
 }
 
 /// Each refusal is one line naming the flag, before any work.
@@ -525,11 +535,7 @@ fn sigterm_drains_then_stops_accepting_and_finishes_what_is_in_flight() {
     on_arrival.recv_timeout(Duration::from_secs(60)).unwrap();
     signal(&s.child, "TERM");
 
-    let draining = s.line("draining", |v| {
-        v["fields"]["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("draining"))
-    });
+    let draining = s.said("draining");
     assert_eq!(draining["fields"]["in_flight"], 1, "{draining}");
     // Within the grace (1 s, and the answer below is not held): not ready,
     // still answering, and closing the connection after each answer.
@@ -545,28 +551,20 @@ fn sigterm_drains_then_stops_accepting_and_finishes_what_is_in_flight() {
 
     // The grace ends: no new connection is accepted, while the segment
     // is still at the gateway.
-    let until = Instant::now() + Duration::from_secs(60);
-    while TcpStream::connect(s.addr).is_ok() {
-        assert!(Instant::now() < until, "still accepting long after the grace");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    s.line("grace over", |v| {
-        v["fields"]["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("grace over"))
+    eventually(60, "a closed listener after the grace", || {
+        match TcpStream::connect(s.addr) {
+            Ok(_) => Err("still accepting".into()),
+            Err(_) => Ok(()),
+        }
     });
+    s.said("grace over");
     release.send(()).unwrap();
     let answer = in_flight.join().unwrap();
     assert_eq!(answer.status, 502, "{}", String::from_utf8_lossy(&answer.body));
     assert_eq!(answer.json()["error"], "gateway-status");
-    let until = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = s.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < until, "still running after its segment was answered");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = eventually(60, "an exit after its segment was answered", || {
+        s.child.try_wait().unwrap().ok_or_else(|| "still running".into())
+    });
     assert!(status.success(), "{status}");
     let phases: Vec<String> = s
         .logs
@@ -582,7 +580,7 @@ fn sigterm_drains_then_stops_accepting_and_finishes_what_is_in_flight() {
     );
 }
 
-/// Reads what a server sends on `s` until it closes or `limit` passes.
+/// Reads what a server sends on `s` until it closes, or for 30 s.
 fn answer_on(s: &mut TcpStream) -> String {
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut raw = Vec::new();
@@ -610,19 +608,13 @@ fn a_host_over_its_memory_budget_refuses_at_once_and_is_not_ready() {
     )
     .unwrap();
     slow.write_all(&[0u8; 1024]).unwrap();
-    let until = Instant::now() + Duration::from_secs(30);
-    let busy = loop {
+    let busy = eventually(30, "over budget", || {
         let r = http(s.addr, "GET", "/readyz", &[], b"");
-        if r.status == 503 {
-            break r;
+        match r.status {
+            503 => Ok(r),
+            _ => Err(String::from_utf8_lossy(&r.body).to_string()),
         }
-        assert!(
-            Instant::now() < until,
-            "never over budget: {}",
-            String::from_utf8_lossy(&r.body)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    });
     assert_eq!(busy.json()["status"], "over-budget");
     assert_eq!(busy.json()["memory"]["held_bytes"], 15 << 20);
 
@@ -643,11 +635,12 @@ fn a_host_over_its_memory_budget_refuses_at_once_and_is_not_ready() {
 
     // The first caller gives up: its reservation comes back.
     drop(slow);
-    let until = Instant::now() + Duration::from_secs(30);
-    while http(s.addr, "GET", "/readyz", &[], b"").status != 200 {
-        assert!(Instant::now() < until, "the reservation never came back");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    eventually(30, "ready once the reservation came back", || {
+        let r = http(s.addr, "GET", "/readyz", &[], b"");
+        (r.status == 200)
+            .then_some(())
+            .ok_or_else(|| String::from_utf8_lossy(&r.body).to_string())
+    });
     let text = String::from_utf8(http(s.admin, "GET", "/metrics", &[], b"").body).unwrap();
     assert_eq!(
         metric(&text, "lpbridge_segments_refused_total{reason=\"over-budget\"}"),

@@ -39,15 +39,13 @@ const ROWS: [(usize, usize, bool, u32); 7] = [
     (200, 5, true, 100),
 ];
 
-/// The candidate's share of the row this process runs (`--row N`), 0 for
-/// none; read before the bridge is made.
-fn share_of(args: &[String]) -> u32 {
-    let row = args
-        .iter()
+/// The row this process runs (`--row N`); none in the parent, which runs
+/// each row in a process of its own.
+fn row_of(args: &[String]) -> Option<usize> {
+    args.iter()
         .position(|a| a == "--row")
         .and_then(|i| args.get(i + 1))
-        .and_then(|r| r.parse::<usize>().ok());
-    row.and_then(|r| ROWS.get(r)).map_or(0, |r| r.3)
+        .and_then(|r| r.parse::<usize>().ok())
 }
 
 fn peak_rss_mb() -> f64 {
@@ -99,9 +97,10 @@ fn main() {
     })
     .unwrap();
     println!("component calls at once: {concurrent_calls}");
+    let row = row_of(&args);
     let mut config = Config::new(&url);
     config.canary = lpbridge::canary::Settings {
-        share: share_of(&args),
+        share: row.and_then(|r| ROWS.get(r)).map_or(0, |r| r.3),
         promote_after: u64::MAX,
         ..Default::default()
     };
@@ -115,15 +114,9 @@ fn main() {
         segment.len() / 1000,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let rows = ROWS;
     // Each row runs in a process of its own, so its peak RSS is its own
     // (an allocator keeps what an earlier row freed).
-    let Some(row) = args
-        .iter()
-        .position(|a| a == "--row")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|r| r.parse::<usize>().ok())
-    else {
+    let Some(row) = row else {
         println!(
             "| sessions | pacing | candidate | segments | segments/s | total p50 ms | total p99 ms | overhead p50 ms | overhead p99 ms | peak RSS MB | shadowed | dropped |"
         );
@@ -134,7 +127,7 @@ fn main() {
         let mut measured: Vec<(String, u32, f64, f64)> = Vec::new();
         drop(child.stdin.take());
         let _ = child.wait();
-        for row in 0..rows.len() {
+        for row in 0..ROWS.len() {
             let out = Command::new(std::env::current_exe().unwrap())
                 .args(["--row", &row.to_string()])
                 .stderr(Stdio::inherit())
@@ -171,7 +164,7 @@ fn main() {
         }
         return;
     };
-    let (sessions, per_session, paced, share) = rows[row.min(rows.len() - 1)];
+    let (sessions, per_session, paced, share) = ROWS[row.min(ROWS.len() - 1)];
     if share > 0 {
         // An identical component on probation, shadowing `share` percent
         // of every session's segments, never promoted in the run.
