@@ -257,11 +257,18 @@ pub struct Canary {
     /// What a promotion swaps.
     serving: Arc<Serving>,
     metrics: Arc<Metrics>,
-    current: Mutex<Option<Arc<Candidate>>>,
-    last: Mutex<Option<Decided>>,
+    /// The candidate and the last decision, changed together: whoever
+    /// sees no candidate any more sees its decision.
+    state: Mutex<Probations>,
     /// What each session's phase is drawn from: per process, so that which
     /// segments are compared is not the same on every host.
     key: std::collections::hash_map::RandomState,
+}
+
+#[derive(Default)]
+struct Probations {
+    current: Option<Arc<Candidate>>,
+    last: Option<Decided>,
 }
 
 /// Seconds since the Unix epoch, as the admin routes report times.
@@ -275,21 +282,20 @@ impl Canary {
             settings,
             serving,
             metrics,
-            current: Mutex::default(),
-            last: Mutex::default(),
+            state: Mutex::default(),
             key: std::collections::hash_map::RandomState::new(),
         }
     }
 
     pub fn candidate(&self) -> Option<Arc<Candidate>> {
-        self.current.locked().clone()
+        self.state.locked().current.clone()
     }
 
     /// Whether the segment at `place` in the stream of `session` is
     /// shadowed: the share of each stream, evenly spaced, from a phase per
     /// session.
     pub fn sampled(&self, session: &str, place: u64) -> bool {
-        if self.current.locked().is_none() {
+        if self.state.locked().current.is_none() {
             return false;
         }
         let mut h = self.key.build_hasher();
@@ -312,7 +318,8 @@ impl Canary {
 
     /// What `/admin/components` and `/healthz` say of it.
     pub fn to_json(&self) -> Value {
-        let candidate = self.candidate().map(|c| {
+        let state = self.state.locked();
+        let candidate = state.current.as_ref().map(|c| {
             let p = c.state.locked();
             json!({
                 "sha256": c.runtime.hash,
@@ -328,7 +335,7 @@ impl Canary {
                 "median_slowdown": (!p.ratios.is_empty()).then(|| median(&p.ratios)),
             })
         });
-        let last = self.last.locked().as_ref().map(|d| {
+        let last = state.last.as_ref().map(|d| {
             json!({
                 "sha256": d.component,
                 "decision": d.decision.as_str(),
@@ -357,11 +364,11 @@ impl Canary {
             jobs,
         });
         let hash = candidate.runtime.hash.clone();
-        let old = self.current.locked().take();
+        let old = self.candidate();
         if let Some(old) = old {
             self.decide(&old, Decision::RolledBack, Reason::Replaced, None);
         }
-        *self.current.locked() = Some(candidate.clone());
+        self.state.locked().current = Some(candidate.clone());
         tracing::info!(
             candidate = %hash,
             share_percent = self.settings.share,
@@ -399,8 +406,9 @@ impl Canary {
         Some(c.runtime.hash.clone())
     }
 
-    /// A candidate's end: one log line, a count, the state, and for a
-    /// promotion the swap. Decided once.
+    /// A candidate's end: for a promotion the swap, then the state (the
+    /// candidate gone and its decision, at once), a count and one log
+    /// line. Decided once.
     fn decide(&self, c: &Arc<Candidate>, decision: Decision, reason: Reason, difference: Option<Difference>) {
         let counts = {
             let mut p = c.state.locked();
@@ -410,11 +418,22 @@ impl Canary {
             p.decided = true;
             p.counts
         };
+        if decision == Decision::Promoted {
+            self.serving.swap_in(c.runtime.clone());
+        }
         {
-            let mut current = self.current.locked();
-            if current.as_ref().is_some_and(|x| Arc::ptr_eq(x, c)) {
-                *current = None;
+            let mut state = self.state.locked();
+            if state.current.as_ref().is_some_and(|x| Arc::ptr_eq(x, c)) {
+                state.current = None;
             }
+            state.last = Some(Decided {
+                component: c.runtime.hash.clone(),
+                decision,
+                reason,
+                difference: difference.clone(),
+                counts,
+                at: SystemTime::now(),
+            });
         }
         self.metrics
             .canary_decisions
@@ -423,7 +442,6 @@ impl Canary {
         let first = difference.as_ref().map(ToString::to_string);
         match decision {
             Decision::Promoted => {
-                self.serving.swap_in(c.runtime.clone());
                 tracing::info!(
                     component = %c.runtime.hash,
                     reason = reason.as_str(),
@@ -441,14 +459,6 @@ impl Canary {
                 "candidate rolled back: the serving component stays"
             ),
         }
-        *self.last.locked() = Some(Decided {
-            component: c.runtime.hash.clone(),
-            decision,
-            reason,
-            difference,
-            counts,
-            at: SystemTime::now(),
-        });
     }
 
     /// One shadowed segment's result, and what it decides.
