@@ -14,6 +14,7 @@
 //! - [`error`] and [`transcode`]: every error a segment can give, with its
 //!   words.
 //! - [`finding`]: what `check` finds, its codes, and its JSON.
+//! - [`timeline`]: where each sample of a segment sits, for drawing it.
 //! - [`reply`]: each error's kind, HTTP status and JSON.
 
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod finding;
 pub mod ladder;
 pub mod reply;
 pub mod segment;
+pub mod timeline;
 pub mod transcode;
 
 pub use error::{MediaError, MultipartError};

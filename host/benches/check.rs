@@ -1,6 +1,7 @@
 //! `check`'s speed: inside the component on the 60 s file, and a directory
 //! of 1,000 2 s segments checked on all cores, each beside `ffprobe
-//! -show_packets` on the same files, measured in one run.
+//! -show_packets` on the same files, measured in one run; and that
+//! directory drawn (`check --html`) against the check alone.
 //!
 //! `cargo bench -p lpbridge --bench check` (inputs from
 //! `tests/fixtures/make.sh --bench`, as the remux bench's).
@@ -99,9 +100,22 @@ fn main() {
     let listed = lpbridge::check::inputs(std::slice::from_ref(&dir)).unwrap();
     assert_eq!(listed.len(), 1000);
     let t = Instant::now();
-    let checked = tokio.block_on(lpbridge::check::run(runtime, &ladder, &listed)).unwrap();
+    let checked = tokio
+        .block_on(lpbridge::check::run(runtime.clone(), &ladder, &listed, false))
+        .unwrap();
     let ours = t.elapsed();
     assert_eq!(checked.len(), 1000);
+    // The same run drawn, as `check --html` does: the timelines too, and
+    // the page written.
+    let t = Instant::now();
+    let drawn = tokio
+        .block_on(lpbridge::check::run(runtime, &ladder, &listed, true))
+        .unwrap();
+    let checked_drawn = t.elapsed();
+    let page = lpbridge::check_html::page(&drawn);
+    std::fs::write(dir.join("report.html"), &page).unwrap();
+    let html = t.elapsed();
+    assert!(drawn.iter().all(|c| c.timeline.is_some()));
     let t = Instant::now();
     ffprobe_packets(&files, cores);
     let theirs = t.elapsed();
@@ -111,5 +125,13 @@ fn main() {
         1000.0 / ours.as_secs_f64(),
         theirs.as_secs_f64(),
         theirs.as_secs_f64() / ours.as_secs_f64()
+    );
+    println!(
+        "the same with --html: {:.2} s, {:.2}x the check alone (target: under 2x): checked with timelines {:.2} s, the page drawn and written {:.2} s ({:.1} MB)",
+        html.as_secs_f64(),
+        html.as_secs_f64() / ours.as_secs_f64(),
+        checked_drawn.as_secs_f64(),
+        (html - checked_drawn).as_secs_f64(),
+        page.len() as f64 / 1e6
     );
 }

@@ -312,10 +312,7 @@ impl From<check::Finding> for c::Finding {
             code: code.into(),
             at: c::Location {
                 box_path,
-                track: track.map(|t| match t {
-                    check::TrackKind::Video => c::TrackKind::Video,
-                    check::TrackKind::Audio => c::TrackKind::Audio,
-                }),
+                track: track.map(Into::into),
                 sample,
                 time_ns,
             },
@@ -350,6 +347,54 @@ impl From<session::Rendition> for c::Rendition {
             frames,
             mp4,
             mismatches: mismatches.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+both_ways!(check::SampleTime, c::timeline::SampleTime, {
+    dts_ns: same,
+    pts_ns: same,
+    duration_ns: same,
+    coded_duration_ns: same,
+    size: same,
+    keyframe: same,
+});
+
+both_ways!(check::EditSpan, c::timeline::EditSpan, {
+    start_ns: same,
+    duration_ns: same,
+    media_time_ns: same,
+});
+
+impl From<check::TrackKind> for c::TrackKind {
+    fn from(t: check::TrackKind) -> Self {
+        match t {
+            check::TrackKind::Video => c::TrackKind::Video,
+            check::TrackKind::Audio => c::TrackKind::Audio,
+        }
+    }
+}
+
+impl From<check::SegmentTimeline> for c::timeline::SegmentTimeline {
+    fn from(t: check::SegmentTimeline) -> Self {
+        let tracks = t.tracks.into_iter().map(|t| {
+            let check::TrackTimeline {
+                kind,
+                samples,
+                total_samples,
+                edits,
+                fragment_starts_ns,
+            } = t;
+            c::timeline::TrackTimeline {
+                kind: kind.into(),
+                samples: samples.into_iter().map(Into::into).collect(),
+                total_samples,
+                edits: edits.into_iter().map(Into::into).collect(),
+                fragment_starts_ns,
+            }
+        });
+        c::timeline::SegmentTimeline {
+            tracks: tracks.collect(),
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use lpbridge_contract::timeline::SegmentTimeline;
 use lpbridge_contract::{Finding, FindingCode, Location, Report, Severity, TrackKind};
 use serde_json::{Value, json};
 
@@ -25,10 +26,15 @@ pub struct Checked {
     pub rungs: Vec<Profile>,
     /// The stream findings that fall on this segment.
     pub stream: Vec<Finding>,
+    /// Where its samples sit, when the run is drawn (`--html`) and the
+    /// bytes could be read.
+    pub timeline: Option<SegmentTimeline>,
+    /// Its size.
+    pub bytes: u64,
 }
 
 impl Checked {
-    fn count(&self, s: Severity) -> usize {
+    pub(crate) fn count(&self, s: Severity) -> usize {
         self.findings().filter(|f| f.severity == s).count()
     }
 
@@ -109,8 +115,20 @@ pub async fn one(runtime: &Runtime, segment: &[u8]) -> Result<Report> {
     runtime.check(segment).await.or_else(stopped)
 }
 
-/// Checks every input on all cores, then the run as one stream.
-pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf]) -> Result<Vec<Checked>> {
+/// `one`, and with `drawn` where the segment's samples sit.
+async fn one_drawn(runtime: &Runtime, segment: &[u8], drawn: bool) -> Result<(Report, Option<SegmentTimeline>)> {
+    if !drawn {
+        return Ok((one(runtime, segment).await?, None));
+    }
+    match runtime.check_drawn(segment).await {
+        Ok(both) => Ok(both),
+        Err(e) => Ok((stopped(e)?, None)),
+    }
+}
+
+/// Checks every input on all cores, then the run as one stream; with
+/// `drawn`, each segment's timeline too (`--html`).
+pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf], drawn: bool) -> Result<Vec<Checked>> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let room = Arc::new(tokio::sync::Semaphore::new(cores));
     let progress = inputs.len() > 1 && std::io::stderr().is_terminal();
@@ -120,14 +138,16 @@ pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf]) -> 
         tasks.push(tokio::spawn(async move {
             let _permit = room.acquire_owned().await;
             match read_input(&path) {
-                Ok(bytes) => one(&runtime, &bytes).await,
-                Err(e) => Ok(unopened(&e)),
+                Ok(bytes) => one_drawn(&runtime, &bytes, drawn)
+                    .await
+                    .map(|(r, t)| (r, t, bytes.len() as u64)),
+                Err(e) => Ok((unopened(&e), None, 0)),
             }
         }));
     }
     let mut out = Vec::new();
     for (i, (task, path)) in tasks.into_iter().zip(inputs).enumerate() {
-        let report = task.await??;
+        let (report, timeline, bytes) = task.await??;
         if progress {
             eprint!("\rchecked {}/{}", i + 1, inputs.len());
         }
@@ -137,6 +157,8 @@ pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf]) -> 
             report,
             rungs,
             stream: Vec::new(),
+            timeline,
+            bytes,
         });
     }
     if progress {

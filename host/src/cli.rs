@@ -98,6 +98,11 @@ pub enum Command {
         /// Warnings fail the check too (exit 1).
         #[arg(long)]
         strict: bool,
+        /// Also draw the run into one self-contained HTML file (`-` for
+        /// stdout, instead of the text): each segment's frames, packets,
+        /// edits and findings on its time axis.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Print what a segment holds, as JSON.
     Probe {
@@ -537,7 +542,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             body,
             out,
         } => multipart(&runtime, &content_type, &body, out.as_deref()).await?,
-        Command::Check { segments, json, strict } => check(runtime, &segments, json, strict).await?,
+        Command::Check {
+            segments,
+            json,
+            strict,
+            html,
+        } => check(runtime, &segments, json, strict, html.as_deref()).await?,
         // Written before the runtime starts, which it does not need.
         Command::Component { world, output } => write_component(world, &output)?,
     }
@@ -805,12 +815,23 @@ async fn multipart(runtime: &Runtime, content_type: &str, body: &Path, out: Opti
     Ok(())
 }
 
-async fn check(runtime: Runtime, segments: &[PathBuf], json: bool, strict: bool) -> Result<()> {
+async fn check(runtime: Runtime, segments: &[PathBuf], json: bool, strict: bool, html: Option<&Path>) -> Result<()> {
     let inputs = crate::check::inputs(segments)?;
     if inputs.is_empty() {
         return Err(crate::check::NoSegments(segments.to_vec()).into());
     }
-    let checked = crate::check::run(Arc::new(runtime), &ladder::default_ladder(), &inputs).await?;
+    let drawn = html.is_some();
+    let checked = crate::check::run(Arc::new(runtime), &ladder::default_ladder(), &inputs, drawn).await?;
+    if let Some(to) = html {
+        let page = crate::check_html::page(&checked);
+        if to.as_os_str() == "-" {
+            say!("{}", page.trim_end());
+            crate::check::verdict(&checked, strict)?;
+            return Ok(());
+        }
+        std::fs::write(to, page).with_context(|| format!("--html: write {}", to.display()))?;
+        eprintln!("drew the check into {}", to.display());
+    }
     if json {
         say!("{}", serde_json::to_string_pretty(&crate::check::run_json(&checked))?);
     } else {

@@ -24,6 +24,7 @@ use crate::bindings::types::{self, JoinOptions, Mp4Layout, SplitOutput};
 use crate::bindings::{Bridge, BridgePre};
 use crate::policy::PolicyHooks;
 use crate::stopped::{MemoryCap, Stopped};
+use lpbridge_contract::timeline::SegmentTimeline;
 use lpbridge_contract::{Finding, MediaError, MultipartError, Rendition, Report, SegmentInfo, TranscodeError};
 
 /// Per-call resource limits.
@@ -234,6 +235,18 @@ impl Runtime {
         let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
         let answer = r.streamplace_livepeer_check().call_check(&mut store, segment).await;
         answer.map(Into::into).map_err(|e| self.stopped(&store, e))
+    }
+
+    /// `check`, and where each sample sits (for `check --html`), from one
+    /// copy of the segment into the sandbox.
+    pub async fn check_drawn(&self, segment: &[u8]) -> Result<(Report, Option<SegmentTimeline>)> {
+        let (_slot, mut store, r) = self.instance(PolicyHooks::deny_all()).await?;
+        let answer = r
+            .streamplace_livepeer_check()
+            .call_check_drawn(&mut store, segment)
+            .await;
+        let drawn = answer.map_err(|e| self.stopped(&store, e))?;
+        Ok((drawn.report.into(), drawn.timeline.map(Into::into)))
     }
 
     /// A failed call's error, as the limit that stopped it when one did.

@@ -64,7 +64,8 @@ pub fn split(segment: &[u8]) -> Result<()> {
 /// `check` on any bytes: always a report, never a panic. Its findings
 /// are ordered errors first; a report without info is one error and
 /// nothing else; where `probe` reads the segment, `check` describes it the
-/// same. The stream check of the segment after itself must hold too.
+/// same. The stream check of the segment after itself must hold too, and
+/// its timeline lists no more samples than its bound or its track has.
 /// `Err` carries the first error finding's code, for the regression rows.
 pub fn check(segment: &[u8]) -> std::result::Result<(), crate::check::FindingCode> {
     use crate::check::{self, Severity};
@@ -81,6 +82,17 @@ pub fn check(segment: &[u8]) -> std::result::Result<(), crate::check::FindingCod
         (Some(_), Err(e)) => panic!("check described what probe refused: {e}"),
     }
     let _ = check::stream::check(&[report.info.clone(), report.info.clone(), None]);
+    // Whatever parses has a timeline, bounded; whatever does not, none.
+    let timeline = check::timeline(segment);
+    assert_eq!(
+        timeline.is_some(),
+        crate::mp4::parse(segment).is_ok(),
+        "timeline and parse disagree"
+    );
+    for t in timeline.iter().flat_map(|t| &t.tracks) {
+        let limit = lpbridge_contract::timeline::MAX_DRAWN_SAMPLES;
+        assert!(t.samples.len() <= limit && t.samples.len() <= t.total_samples as usize);
+    }
     match report.findings.iter().find(|f| f.severity == Severity::Error) {
         Some(f) => Err(f.code),
         None => Ok(()),

@@ -245,21 +245,7 @@ fn made_defects_give_their_codes() {
     bytes[avcc + 5] = 0xe0;
     assert_eq!(off(&check(&bytes)), set(&[("no-parameter-sets", Some("video"))]));
 
-    // Frame 1 (decoded after frame 0) shown at frame 0's instant: its ctts
-    // entry set to frame 0's offset less one frame's duration.
-    let mut bytes = file("multigop.mp4");
-    let ctts = in_stbl(&bytes, b"ctts");
-    let stts = in_stbl(&bytes, b"stts");
-    let be = |b: &[u8], at: usize| i32::from_be_bytes(b[at..at + 4].try_into().unwrap());
-    assert_eq!(
-        (be(&bytes, ctts + 12), be(&bytes, ctts + 20)),
-        (1, 1),
-        "one frame per ctts entry"
-    );
-    let frame0 = be(&bytes, ctts + 16);
-    let duration = be(&bytes, stts + 16);
-    bytes[ctts + 24..ctts + 28].copy_from_slice(&(frame0 - duration).to_be_bytes());
-    let r = check(&bytes);
+    let r = check(&duplicate_pts(file("multigop.mp4")));
     assert_eq!(off(&r), set(&[("duplicate-pts", Some("video"))]));
     assert!(
         r.findings[0].message.ends_with("the first at frame 1"),
@@ -293,6 +279,25 @@ fn made_defects_give_their_codes() {
             .starts_with("1 gap in the video with no frames, the longest 533.3 ms"),
         "{video_gap:?}"
     );
+}
+
+/// `multigop.mp4` with frame 1 (decoded after frame 0) shown at frame 0's
+/// instant: its ctts entry set to frame 0's offset less one frame's
+/// duration.
+fn duplicate_pts(mut bytes: Vec<u8>) -> Vec<u8> {
+    let stbl: [&[u8; 4]; 5] = [b"moov", b"trak", b"mdia", b"minf", b"stbl"];
+    let ctts = box_at(&bytes, &[stbl.as_slice(), &[b"ctts"]].concat());
+    let stts = box_at(&bytes, &[stbl.as_slice(), &[b"stts"]].concat());
+    let be = |b: &[u8], at: usize| i32::from_be_bytes(b[at..at + 4].try_into().unwrap());
+    assert_eq!(
+        (be(&bytes, ctts + 12), be(&bytes, ctts + 20)),
+        (1, 1),
+        "one frame per ctts entry"
+    );
+    let frame0 = be(&bytes, ctts + 16);
+    let duration = be(&bytes, stts + 16);
+    bytes[ctts + 24..ctts + 28].copy_from_slice(&(frame0 - duration).to_be_bytes());
+    bytes
 }
 
 /// Where the type of the box at `path` is (its first of each kind, the
@@ -406,4 +411,120 @@ fn a_run_of_segments_is_checked_as_a_stream() {
         found.iter().all(|(_, f)| f.code.as_str() != "new-manifest"),
         "{found:#?}"
     );
+}
+
+/// `check --html` as a browser draws it. Real segments, made defects (a
+/// gap, duplicate PTS, late audio, a fragmented file) and junk, in one
+/// run: in headless Chromium every finding that has a place in time has
+/// one marker, in its track's lane (or the segment's, or the stream's),
+/// drawn within a pixel's worth of time of where `check --json` says it
+/// is (a sample's time read here from the file itself). The page to stdout
+/// (`--html -`) is the same page.
+#[test]
+fn the_html_report_draws_each_finding_in_its_lane_at_its_time() {
+    use lpbridge_media::mp4::TrackKind as Kind;
+    let dir = scratch("check-html");
+    let generated = generated_fixtures();
+    let made = |n: &str| generated.iter().find(|p| p.ends_with(n)).unwrap().clone();
+    let mut files = streamplace_fixtures();
+    files.extend(["gap.mp4", "late-audio.mp4", "fragmented.mp4"].map(made));
+    let dup = dir.join("duplicate-pts.mp4");
+    std::fs::write(&dup, duplicate_pts(std::fs::read(made("multigop.mp4")).unwrap())).unwrap();
+    let junk = dir.join("junk.mp4");
+    std::fs::write(&junk, [0x5a; 5000]).unwrap();
+    files.extend([dup, junk]);
+
+    let html = dir.join("report.html");
+    let bin = fleet::lpbridge_binary();
+    let out = std::process::Command::new(bin)
+        .args(["check", "--json", "--html"])
+        .arg(&html)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "the junk is an error");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stdout = std::process::Command::new(bin)
+        .args(["check", "--html", "-"])
+        .args(&files)
+        .output()
+        .unwrap();
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(String::from_utf8(stdout.stdout).unwrap().trim_end(), page.trim_end());
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "self-contained"
+    );
+
+    let dom = browser::dom(&html, "?measure");
+    let measured = dom
+        .split_once("<pre id=\"measured\">")
+        .and_then(|(_, rest)| rest.split_once("</pre>"))
+        .expect("the page measured its markers")
+        .0;
+    let measured: Vec<serde_json::Value> = serde_json::from_str(&measured.replace("&quot;", "\"")).unwrap();
+    let marker = |id: &str| {
+        let found: Vec<_> = measured.iter().filter(|m| m["id"] == id).collect();
+        assert!(found.len() <= 1, "{id}: {found:?}");
+        found.first().copied()
+    };
+    let placed = |m: &serde_json::Value, code: &str, lane: &str, ns: i64, what: &str| {
+        assert_eq!(m["code"], code, "{what}");
+        assert_eq!(m["lane"], lane, "{what}");
+        let (at, pixel) = (m["time_ns"].as_f64().unwrap(), m["pixel_ns"].as_f64().unwrap());
+        assert!(
+            (at - ns as f64).abs() <= pixel,
+            "{what}: drawn at {at} ns, is at {ns} ns (a pixel is {pixel} ns)"
+        );
+    };
+
+    let mut timed = 0;
+    let mut drawn_codes = BTreeSet::new();
+    for (i, segment) in json["segments"].as_array().unwrap().iter().enumerate() {
+        let bytes = std::fs::read(&files[i]).unwrap();
+        let movie = lpbridge_media::mp4::parse(&bytes).ok();
+        for (j, f) in segment["findings"].as_array().unwrap().iter().enumerate() {
+            let (code, at) = (f["code"].as_str().unwrap(), &f["at"]);
+            let track = at["track"].as_str();
+            // A sample's time, from the file itself.
+            let sample_time = || {
+                let movie = movie.as_ref()?;
+                let kind = if track? == "video" { Kind::Video } else { Kind::Audio };
+                let t = movie.tracks.iter().find(|t| t.kind == kind)?;
+                let s = t.samples.get(at["sample"].as_u64()? as usize)?;
+                Some(lpbridge_media::time::to_ns(s.pts(), t.timescale))
+            };
+            let expected = at["time_ns"].as_i64().or_else(sample_time);
+            let what = format!("{}: {code}", files[i].display());
+            match (expected, marker(&format!("s{i}f{j}"))) {
+                (Some(ns), Some(m)) => {
+                    placed(m, code, track.unwrap_or("segment"), ns, &what);
+                    timed += 1;
+                    drawn_codes.insert(code.to_string());
+                }
+                (None, None) => {}
+                (e, m) => panic!("{what}: at {e:?}, marker {m:?}"),
+            }
+        }
+    }
+    for (n, f) in json["stream"].as_array().unwrap().iter().enumerate() {
+        let code = f["code"].as_str().unwrap();
+        match (f["at"]["time_ns"].as_i64(), marker(&format!("stream-{n}"))) {
+            (Some(ns), Some(m)) => {
+                placed(m, code, "stream-findings", ns, code);
+                timed += 1;
+            }
+            (None, None) => {}
+            (e, m) => panic!("stream {code}: at {e:?}, marker {m:?}"),
+        }
+    }
+    assert_eq!(measured.len(), timed, "one marker per finding with a place in time");
+    for code in ["gap", "duplicate-pts", "av-start-offset", "irregular-audio-durations"] {
+        assert!(drawn_codes.contains(code), "{code} drawn: {drawn_codes:?}");
+    }
+    // The junk: its finding listed, nothing drawn, the page whole.
+    assert!(page.contains("<b>unreadable</b>"));
+    assert!(page.contains("Nothing to draw"));
+    assert!(page.trim_end().ends_with("</html>"));
+    browser::screenshot(&html, 2600);
 }

@@ -148,7 +148,7 @@ async fn a_phone_that_turns_is_transcoded_at_every_turn_by_serve() {
 
     // `lpbridge check` over the same run: `new-manifest` where the bridge
     // opened one, saying why.
-    let checked = lpbridge::check::run(b.runtime(), &config(&gw.url()).ladder, &turning())
+    let checked = lpbridge::check::run(b.runtime(), &config(&gw.url()).ladder, &turning(), false)
         .await
         .unwrap();
     let found: Vec<(usize, String)> = checked

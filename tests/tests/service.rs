@@ -275,7 +275,7 @@ async fn check_answers_what_lpbridge_check_reports() {
         let bytes = std::fs::read(file).unwrap();
         let a = http(s.addr, "POST", "/v1/check", &bytes).await;
         assert_eq!(a.status, 200, "{}", file.display());
-        let checked = lpbridge::check::run(rt.clone(), &ladder, std::slice::from_ref(file))
+        let checked = lpbridge::check::run(rt.clone(), &ladder, std::slice::from_ref(file), false)
             .await
             .unwrap();
         let mut cli = lpbridge::check::run_json(&checked)["segments"][0].clone();

@@ -10,6 +10,7 @@ use super::wasi::http::types::FutureIncomingResponse;
 use crate::session::{self as core, TranscodeError, TransportError};
 use lpbridge_contract::finding::{Finding, FindingCode, Severity, TrackKind};
 use lpbridge_contract::ladder::{H264Profile, Profile};
+use lpbridge_contract::timeline::{EditSpan, SampleTime, TrackTimeline};
 use lpbridge_media::multipart::{self, MultipartError, PartBody};
 use lpbridge_media::verify::{Check, Mismatch, Verify};
 use lpbridge_media::{Error, JoinOptions, SegmentInfo};
@@ -286,14 +287,67 @@ fn finding(f: Finding) -> wit_check::Finding {
         code: finding_code(f.code),
         at: wit_check::Location {
             box_path: f.at.box_path,
-            track: f.at.track.map(|t| match t {
-                TrackKind::Video => wit_check::TrackKind::Video,
-                TrackKind::Audio => wit_check::TrackKind::Audio,
-            }),
+            track: f.at.track.map(track_kind),
             sample: f.at.sample,
             time_ns: f.at.time_ns,
         },
         message: f.message,
+    }
+}
+
+fn track_kind(t: TrackKind) -> wit_check::TrackKind {
+    match t {
+        TrackKind::Video => wit_check::TrackKind::Video,
+        TrackKind::Audio => wit_check::TrackKind::Audio,
+    }
+}
+
+fn track_timeline(t: TrackTimeline) -> wit_check::TrackTimeline {
+    let TrackTimeline {
+        kind,
+        samples,
+        total_samples,
+        edits,
+        fragment_starts_ns,
+    } = t;
+    wit_check::TrackTimeline {
+        kind: track_kind(kind),
+        samples: samples
+            .into_iter()
+            .map(
+                |SampleTime {
+                     dts_ns,
+                     pts_ns,
+                     duration_ns,
+                     coded_duration_ns,
+                     size,
+                     keyframe,
+                 }| wit_check::SampleTime {
+                    dts_ns,
+                    pts_ns,
+                    duration_ns,
+                    coded_duration_ns,
+                    size,
+                    keyframe,
+                },
+            )
+            .collect(),
+        total_samples,
+        edits: edits
+            .into_iter()
+            .map(
+                |EditSpan {
+                     start_ns,
+                     duration_ns,
+                     media_time_ns,
+                 }| wit_check::EditSpan {
+                    start_ns,
+                    duration_ns,
+                    media_time_ns,
+                },
+            )
+            .collect(),
+        fragment_starts_ns,
     }
 }
 
@@ -303,6 +357,16 @@ impl wit_check::Guest for Component {
         wit_check::Report {
             info: r.info,
             findings: r.findings.into_iter().map(finding).collect(),
+        }
+    }
+
+    fn check_drawn(segment: Vec<u8>) -> wit_check::Drawn {
+        let timeline = lpbridge_media::check::timeline(&segment).map(|t| wit_check::SegmentTimeline {
+            tracks: t.tracks.into_iter().map(track_timeline).collect(),
+        });
+        wit_check::Drawn {
+            report: Self::check(segment),
+            timeline,
         }
     }
 

@@ -20,12 +20,12 @@ macro_rules! bindings {
             world: $world,
             generate_all,
             with: {
-                "streamplace:livepeer/types@0.3.0/frame-rate": lpbridge_contract::FrameRate,
-                "streamplace:livepeer/types@0.3.0/video-codec": lpbridge_contract::segment::VideoCodec,
-                "streamplace:livepeer/types@0.3.0/audio-codec": lpbridge_contract::segment::AudioCodec,
-                "streamplace:livepeer/types@0.3.0/video-info": lpbridge_contract::segment::VideoInfo,
-                "streamplace:livepeer/types@0.3.0/audio-info": lpbridge_contract::segment::AudioInfo,
-                "streamplace:livepeer/types@0.3.0/segment-info": lpbridge_contract::segment::SegmentInfo,
+                "streamplace:livepeer/types@0.4.0/frame-rate": lpbridge_contract::FrameRate,
+                "streamplace:livepeer/types@0.4.0/video-codec": lpbridge_contract::segment::VideoCodec,
+                "streamplace:livepeer/types@0.4.0/audio-codec": lpbridge_contract::segment::AudioCodec,
+                "streamplace:livepeer/types@0.4.0/video-info": lpbridge_contract::segment::VideoInfo,
+                "streamplace:livepeer/types@0.4.0/audio-info": lpbridge_contract::segment::AudioInfo,
+                "streamplace:livepeer/types@0.4.0/segment-info": lpbridge_contract::segment::SegmentInfo,
             },
         });
     };

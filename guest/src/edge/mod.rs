@@ -27,7 +27,7 @@ pub use route::Route;
 
 /// The contract this library implements: the version on `wit/`'s package
 /// line, which a test holds it to.
-pub const CONTRACT: &str = "0.3.0";
+pub const CONTRACT: &str = "0.4.0";
 
 #[cfg(test)]
 mod tests {

@@ -37,6 +37,8 @@
 
 mod segment;
 pub mod stream;
+mod timeline;
 
 pub use lpbridge_contract::finding::{Finding, FindingCode, Location, Report, Severity, TrackKind, order};
 pub use segment::check;
+pub use timeline::timeline;

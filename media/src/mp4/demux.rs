@@ -190,5 +190,6 @@ fn parse_trak<'a>(trak: Atom<'a>, file_len: u64) -> Result<Track<'a>> {
         stbl_extra: tables.extra,
         trak_extra,
         samples,
+        fragment_starts: Vec::new(),
     })
 }

@@ -46,6 +46,7 @@ pub fn read_fragments(movie: &mut Movie<'_>, moov: Atom<'_>, moofs: &[Atom<'_>],
                 },
                 total,
             };
+            track.fragment_starts.push(start.dts);
             for trun in &boxes.truns {
                 read_trun(trun, defaults, &mut start, file_len, &at, &mut track.samples)?;
                 data_end = data_end.max(start.base);

@@ -105,6 +105,9 @@ pub struct Track<'a> {
     pub trak_extra: Vec<&'a [u8]>,
     /// In decode order: from the sample tables, then from each fragment.
     pub samples: Vec<Sample>,
+    /// Where each of the track's fragments starts (its `tfdt`, or where the
+    /// one before ended), media timescale; empty for a progressive file.
+    pub fragment_starts: Vec<i64>,
 }
 
 /// Where the source's video started on the movie timeline, kept so a

@@ -1,0 +1,66 @@
+//! Headless Chromium (Debian's `chromium`, which `scripts/test` and
+//! `.ci/run` install) on a local file: its DOM after the page's scripts
+//! ran, and a screenshot, as a user's browser draws it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn chromium() -> Command {
+    let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("Debian's chromium package (scripts/test and .ci/run install it)");
+    let mut c = Command::new(binary);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]);
+    c
+}
+
+fn url(file: &Path, query: &str) -> String {
+    format!("file://{}{query}", file.canonicalize().unwrap().display())
+}
+
+/// The page's DOM once it loaded, with `query` (`?measure`) in its URL.
+pub fn dom(file: &Path, query: &str) -> String {
+    let profile = crate::scratch(&format!("chromium-{}", std::process::id()));
+    let out = chromium()
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--window-size=1400,1000")
+        .arg("--dump-dom")
+        .arg(url(file, query))
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A PNG of the page, `height` px tall, written beside it.
+pub fn screenshot(file: &Path, height: u32) -> PathBuf {
+    let png = file.with_extension("png");
+    let profile = crate::scratch(&format!("chromium-shot-{}", std::process::id()));
+    let out = chromium()
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--window-size=1400,{height}"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(url(file, ""))
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(png.exists(), "no screenshot of {}", file.display());
+    png
+}
