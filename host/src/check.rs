@@ -281,6 +281,15 @@ fn place(at: &Location) -> String {
     parts.join(", ")
 }
 
+/// `720p 1280x720, 360p 640x360`.
+pub fn rung_list(rungs: &[Profile]) -> String {
+    let named: Vec<String> = rungs
+        .iter()
+        .map(|p| format!("{} {}x{}", p.name, p.width, p.height))
+        .collect();
+    named.join(", ")
+}
+
 /// A block per segment, then a table.
 pub fn text(checked: &[Checked]) -> String {
     use std::fmt::Write as _;
@@ -304,17 +313,12 @@ pub fn text(checked: &[Checked]) -> String {
             }
         }
         if !c.rungs.is_empty() {
-            let rungs: Vec<String> = c
-                .rungs
-                .iter()
-                .map(|p| format!("{} {}x{}", p.name, p.width, p.height))
-                .collect();
             let _ = writeln!(
                 out,
                 "  {:<7} {:<26} the ladder would ask for {}",
                 "info",
                 "rungs",
-                rungs.join(", ")
+                rung_list(&c.rungs)
             );
         }
         out.push('\n');

@@ -429,15 +429,10 @@ fn segment(out: &mut String, i: usize, c: &Checked) {
     out.push_str("</svg>");
     findings_list(out, c.report.findings.iter(), &format!("s{i}"));
     if !c.rungs.is_empty() {
-        let rungs: Vec<String> = c
-            .rungs
-            .iter()
-            .map(|p| format!("{} {}×{}", p.name, p.width, p.height))
-            .collect();
         let _ = write!(
             out,
             "<p class=\"rungs\">The ladder would ask for {}.</p>",
-            rungs.join(", ")
+            crate::check::rung_list(&c.rungs)
         );
     }
     out.push_str("</div></section>\n");

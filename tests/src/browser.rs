@@ -27,13 +27,12 @@ fn url(file: &Path, query: &str) -> String {
     format!("file://{}{query}", file.canonicalize().unwrap().display())
 }
 
-/// The page's DOM once it loaded, with `query` (`?measure`) in its URL.
-pub fn dom(file: &Path, query: &str) -> String {
+/// Chromium on `file` with `args`, in a fresh profile; its stdout.
+fn run(file: &Path, query: &str, args: &[String]) -> Vec<u8> {
     let profile = crate::scratch(&format!("chromium-{}", std::process::id()));
     let out = chromium()
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--window-size=1400,1000")
-        .arg("--dump-dom")
+        .args(args)
         .arg(url(file, query))
         .output()
         .expect("run chromium");
@@ -42,25 +41,23 @@ pub fn dom(file: &Path, query: &str) -> String {
         "chromium: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap()
+    out.stdout
+}
+
+/// The page's DOM once it loaded, with `query` (`?measure`) in its URL.
+pub fn dom(file: &Path, query: &str) -> String {
+    let args = ["--window-size=1400,1000".to_string(), "--dump-dom".to_string()];
+    String::from_utf8(run(file, query, &args)).unwrap()
 }
 
 /// A PNG of the page, `height` px tall, written beside it.
 pub fn screenshot(file: &Path, height: u32) -> PathBuf {
     let png = file.with_extension("png");
-    let profile = crate::scratch(&format!("chromium-shot-{}", std::process::id()));
-    let out = chromium()
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--window-size=1400,{height}"))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(url(file, ""))
-        .output()
-        .expect("run chromium");
-    assert!(
-        out.status.success(),
-        "chromium: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = [
+        format!("--window-size=1400,{height}"),
+        format!("--screenshot={}", png.display()),
+    ];
+    run(file, "", &args);
     assert!(png.exists(), "no screenshot of {}", file.display());
     png
 }

@@ -10,7 +10,7 @@ use super::wasi::http::types::FutureIncomingResponse;
 use crate::session::{self as core, TranscodeError, TransportError};
 use lpbridge_contract::finding::{Finding, FindingCode, Severity, TrackKind};
 use lpbridge_contract::ladder::{H264Profile, Profile};
-use lpbridge_contract::timeline::{EditSpan, SampleTime, TrackTimeline};
+use lpbridge_contract::timeline::TrackTimeline;
 use lpbridge_media::multipart::{self, MultipartError, PartBody};
 use lpbridge_media::verify::{Check, Mismatch, Verify};
 use lpbridge_media::{Error, JoinOptions, SegmentInfo};
@@ -312,41 +312,9 @@ fn track_timeline(t: TrackTimeline) -> wit_check::TrackTimeline {
     } = t;
     wit_check::TrackTimeline {
         kind: track_kind(kind),
-        samples: samples
-            .into_iter()
-            .map(
-                |SampleTime {
-                     dts_ns,
-                     pts_ns,
-                     duration_ns,
-                     coded_duration_ns,
-                     size,
-                     keyframe,
-                 }| wit_check::SampleTime {
-                    dts_ns,
-                    pts_ns,
-                    duration_ns,
-                    coded_duration_ns,
-                    size,
-                    keyframe,
-                },
-            )
-            .collect(),
+        samples,
         total_samples,
-        edits: edits
-            .into_iter()
-            .map(
-                |EditSpan {
-                     start_ns,
-                     duration_ns,
-                     media_time_ns,
-                 }| wit_check::EditSpan {
-                    start_ns,
-                    duration_ns,
-                    media_time_ns,
-                },
-            )
-            .collect(),
+        edits,
         fragment_starts_ns,
     }
 }

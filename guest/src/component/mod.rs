@@ -26,6 +26,8 @@ macro_rules! bindings {
                 "streamplace:livepeer/types@0.4.0/video-info": lpbridge_contract::segment::VideoInfo,
                 "streamplace:livepeer/types@0.4.0/audio-info": lpbridge_contract::segment::AudioInfo,
                 "streamplace:livepeer/types@0.4.0/segment-info": lpbridge_contract::segment::SegmentInfo,
+                "streamplace:livepeer/check@0.4.0/sample-time": lpbridge_contract::timeline::SampleTime,
+                "streamplace:livepeer/check@0.4.0/edit-span": lpbridge_contract::timeline::EditSpan,
             },
         });
     };
