@@ -27,6 +27,8 @@ fn main() {
         "media/Cargo.toml",
         "contract/src",
         "contract/Cargo.toml",
+        "draw/src",
+        "draw/Cargo.toml",
         "wit",
         "Cargo.lock",
         "Cargo.toml",

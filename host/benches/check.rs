@@ -112,7 +112,7 @@ fn main() {
         .block_on(lpbridge::check::run(runtime, &ladder, &listed, true))
         .unwrap();
     let checked_drawn = t.elapsed();
-    let page = lpbridge::check_html::page(&drawn);
+    let page = lpbridge::check::html(&drawn);
     std::fs::write(dir.join("report.html"), &page).unwrap();
     let html = t.elapsed();
     assert!(drawn.iter().all(|c| c.timeline.is_some()));

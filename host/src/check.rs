@@ -34,7 +34,7 @@ pub struct Checked {
 }
 
 impl Checked {
-    pub(crate) fn count(&self, s: Severity) -> usize {
+    fn count(&self, s: Severity) -> usize {
         self.findings().filter(|f| f.severity == s).count()
     }
 
@@ -281,13 +281,21 @@ fn place(at: &Location) -> String {
     parts.join(", ")
 }
 
-/// `720p 1280x720, 360p 640x360`.
-pub fn rung_list(rungs: &[Profile]) -> String {
-    let named: Vec<String> = rungs
+/// The run drawn, for `--html`.
+pub fn html(checked: &[Checked]) -> String {
+    let segments: Vec<lpbridge_draw::Segment<'_>> = checked
         .iter()
-        .map(|p| format!("{} {}x{}", p.name, p.width, p.height))
+        .map(|c| lpbridge_draw::Segment {
+            name: &c.name,
+            bytes: c.bytes,
+            findings: &c.report.findings,
+            info: c.report.info.as_ref(),
+            timeline: c.timeline.as_ref(),
+            rungs: &c.rungs,
+            stream: &c.stream,
+        })
         .collect();
-    named.join(", ")
+    lpbridge_draw::page(&segments)
 }
 
 /// A block per segment, then a table.
@@ -318,7 +326,7 @@ pub fn text(checked: &[Checked]) -> String {
                 "  {:<7} {:<26} the ladder would ask for {}",
                 "info",
                 "rungs",
-                rung_list(&c.rungs)
+                lpbridge_draw::rung_list(&c.rungs)
             );
         }
         out.push('\n');

@@ -191,6 +191,11 @@ pub enum Command {
         #[arg(long, env = "LPBRIDGE_DRAIN_GRACE_SECS", default_value_t = 5,
             value_parser = clap::builder::RangedU64ValueParser::<u64>::new().range(0..=3600))]
         drain_grace_secs: u64,
+        /// Serve the check page built by `scripts/edge-js page` from this
+        /// directory at /check/ on the public listener: segments checked
+        /// and drawn in the visitor's browser, nothing uploaded.
+        #[arg(long, env = "LPBRIDGE_CHECK_PAGE", value_name = "DIR")]
+        check_page: Option<PathBuf>,
         #[command(flatten)]
         canary: CanaryOptions,
     },
@@ -522,6 +527,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             self_check_segment,
             memory_budget_mib,
             drain_grace_secs,
+            check_page,
             canary,
         } => {
             let (bridge, _local) = options
@@ -533,6 +539,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 self_check: self_check_segment.as_deref().map(read).transpose()?,
                 memory_budget: memory_budget_mib.map_or_else(crate::budget::Budget::default_limit, |m| m << 20),
                 drain_grace: Duration::from_secs(drain_grace_secs),
+                check_page,
                 log_json,
             };
             serve(bridge, sandbox, settings).await?;
@@ -679,6 +686,7 @@ struct Serve {
     self_check: Option<Vec<u8>>,
     memory_budget: u64,
     drain_grace: Duration,
+    check_page: Option<PathBuf>,
     log_json: bool,
 }
 
@@ -692,6 +700,7 @@ async fn serve(bridge: Arc<Bridge>, sandbox: Sandbox, settings: Serve) -> Result
         self_check: check,
         memory_budget,
         drain_grace,
+        check_page,
         log_json,
     } = settings;
     crate::swap::self_check(&bridge.runtime(), check.as_deref())
@@ -742,6 +751,7 @@ async fn serve(bridge: Arc<Bridge>, sandbox: Sandbox, settings: Serve) -> Result
             routes,
             budget: budget.clone(),
             draining: draining.clone(),
+            check_page: check_page.clone(),
         })
     };
     // The admin listener stops with the public one: it holds no segment.
@@ -823,7 +833,7 @@ async fn check(runtime: Runtime, segments: &[PathBuf], json: bool, strict: bool,
     let drawn = html.is_some();
     let checked = crate::check::run(Arc::new(runtime), &ladder::default_ladder(), &inputs, drawn).await?;
     if let Some(to) = html {
-        let page = crate::check_html::page(&checked);
+        let page = crate::check::html(&checked);
         if to.as_os_str() == "-" {
             say!("{}", page.trim_end());
             crate::check::verdict(&checked, strict)?;

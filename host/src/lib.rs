@@ -7,7 +7,7 @@ pub mod budget;
 pub mod canary;
 pub mod capture;
 pub mod check;
-pub mod check_html;
+pub mod check_page;
 pub mod cli;
 pub mod components;
 pub mod connect;

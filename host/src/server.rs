@@ -47,6 +47,8 @@ pub struct Service {
     pub routes: Routes,
     pub budget: Arc<Budget>,
     pub draining: Arc<Draining>,
+    /// `--check-page`: the directory `/check/` serves.
+    pub check_page: Option<std::path::PathBuf>,
 }
 
 /// Whether the host is draining: set once, on SIGTERM, and never unset.
@@ -324,6 +326,21 @@ impl Service {
                 )),
             },
             (&Method::GET, "/admin/components") => json(StatusCode::OK, self.components()),
+            // Relative to the directory: the page loads `check.js` beside it.
+            (&Method::GET, "/check") if public => Response::builder()
+                .status(StatusCode::PERMANENT_REDIRECT)
+                .header("Location", crate::check_page::PREFIX)
+                .body(Full::new(Bytes::new()))
+                .expect("a status and a static header make a response"),
+            (&Method::GET, p) if public && p.starts_with(crate::check_page::PREFIX) => {
+                match crate::check_page::file(self.check_page.as_deref(), p) {
+                    Ok(file) => Response::builder()
+                        .header("Content-Type", file.content_type)
+                        .body(Full::new(file.bytes))
+                        .expect("a static header makes a response"),
+                    Err(e) => error(e),
+                }
+            }
             (_, p) if ROUTES.contains(&p) => error(ErrorReply::wrong_method()),
             _ => error(ErrorReply::not_found()),
         }

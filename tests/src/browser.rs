@@ -1,16 +1,20 @@
 //! Headless Chromium (Debian's `chromium`, which `scripts/test` and
 //! `.ci/run` install) on a local file: its DOM after the page's scripts
-//! ran, and a screenshot, as a user's browser draws it.
+//! ran, and a screenshot, as a user's browser draws it; and the check page
+//! driven through its file input.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn chromium() -> Command {
-    let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+fn binary() -> &'static str {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
         .find(|p| Path::new(p).exists())
-        .expect("Debian's chromium package (scripts/test and .ci/run install it)");
-    let mut c = Command::new(binary);
+        .expect("Debian's chromium package (scripts/test and .ci/run install it)")
+}
+
+fn chromium() -> Command {
+    let mut c = Command::new(binary());
     c.args([
         "--headless",
         "--no-sandbox",
@@ -60,4 +64,27 @@ pub fn screenshot(file: &Path, height: u32) -> PathBuf {
     run(file, "", &args);
     assert!(png.exists(), "no screenshot of {}", file.display());
     png
+}
+
+/// The check page at `url` driven as a user does it
+/// (`edge/js/tools/check-page.mjs`, puppeteer-core from
+/// `edge/js/package-lock.json`): `files` given to its file input, then
+/// what the page shows as JSON, and a screenshot at `png`.
+pub fn check_page(url: &str, files: &[PathBuf], png: &Path) -> serde_json::Value {
+    let tool = crate::workspace().join("edge/js/tools/check-page.mjs");
+    let out = Command::new("node")
+        .arg(tool)
+        .arg(binary())
+        .arg(url)
+        .arg(png)
+        // Chromium reads a picked file by its plain path (no `..`).
+        .args(files.iter().map(|f| f.canonicalize().unwrap()))
+        .output()
+        .expect("node (scripts/test installs it)");
+    assert!(
+        out.status.success(),
+        "check-page.mjs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }

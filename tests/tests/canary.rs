@@ -48,6 +48,7 @@ async fn start_with(gw: &FakeGateway, canary: Settings, component: Option<std::p
         routes: Routes::All,
         budget: lpbridge::budget::Budget::new(1 << 30),
         draining: Default::default(),
+        check_page: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -413,6 +413,22 @@ fn a_run_of_segments_is_checked_as_a_stream() {
     );
 }
 
+/// The run both drawing tests draw: the five Streamplace segments, made
+/// defects (a gap, late audio, a fragmented file, duplicate PTS) and
+/// junk, the last two written into `dir`.
+fn drawn_run(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let generated = generated_fixtures();
+    let made = |n: &str| generated.iter().find(|p| p.ends_with(n)).unwrap().clone();
+    let mut files = streamplace_fixtures();
+    files.extend(["gap.mp4", "late-audio.mp4", "fragmented.mp4"].map(made));
+    let dup = dir.join("duplicate-pts.mp4");
+    std::fs::write(&dup, duplicate_pts(std::fs::read(made("multigop.mp4")).unwrap())).unwrap();
+    let junk = dir.join("junk.mp4");
+    std::fs::write(&junk, [0x5a; 5000]).unwrap();
+    files.extend([dup, junk]);
+    files
+}
+
 /// `check --html` as a browser draws it. Real segments, made defects (a
 /// gap, duplicate PTS, late audio, a fragmented file) and junk, in one
 /// run: in headless Chromium every finding that has a place in time has
@@ -424,15 +440,7 @@ fn a_run_of_segments_is_checked_as_a_stream() {
 fn the_html_report_draws_each_finding_in_its_lane_at_its_time() {
     use lpbridge_media::mp4::TrackKind as Kind;
     let dir = scratch("check-html");
-    let generated = generated_fixtures();
-    let made = |n: &str| generated.iter().find(|p| p.ends_with(n)).unwrap().clone();
-    let mut files = streamplace_fixtures();
-    files.extend(["gap.mp4", "late-audio.mp4", "fragmented.mp4"].map(made));
-    let dup = dir.join("duplicate-pts.mp4");
-    std::fs::write(&dup, duplicate_pts(std::fs::read(made("multigop.mp4")).unwrap())).unwrap();
-    let junk = dir.join("junk.mp4");
-    std::fs::write(&junk, [0x5a; 5000]).unwrap();
-    files.extend([dup, junk]);
+    let files = drawn_run(&dir);
 
     let html = dir.join("report.html");
     let bin = fleet::lpbridge_binary();
@@ -527,4 +535,167 @@ fn the_html_report_draws_each_finding_in_its_lane_at_its_time() {
     assert!(page.contains("Nothing to draw"));
     assert!(page.trim_end().ends_with("</html>"));
     browser::screenshot(&html, 2600);
+}
+
+/// The check page as a user meets it: built by `scripts/edge-js page` from
+/// the component this test's binary embeds, served by `lpbridge serve
+/// --check-page` at `/check/` and by a plain static file server (Python's),
+/// opened in headless Chromium, the run given to its file input. The
+/// component checks and draws in the page: the same findings per segment
+/// as `lpbridge check --json` (codes and counts; the run's too, less the
+/// host's own `new-manifest`), every marker where the CLI's page draws it,
+/// junk as its `unreadable` finding, and the time the page took.
+#[test]
+fn the_check_page_checks_picked_files_in_chromium_as_the_cli_does() {
+    use std::collections::BTreeMap;
+    use std::process::Command;
+    let dir = scratch("check-page");
+    let files = drawn_run(&dir);
+    let bin = fleet::lpbridge_binary();
+    let component = dir.join("bridge.wasm");
+    run(Command::new(bin).args(["component", "bridge", "-o"]).arg(&component));
+    let page = dir.join("page");
+    run(Command::new(hosts::edge_js())
+        .args(["page", "--component"])
+        .arg(&component)
+        .arg("--out")
+        .arg(&page));
+
+    // What the CLI finds and draws.
+    let html = dir.join("cli.html");
+    let out = Command::new(bin)
+        .args(["check", "--json", "--html"])
+        .arg(&html)
+        .args(&files)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut expected: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for (i, segment) in json["segments"].as_array().unwrap().iter().enumerate() {
+        for f in segment["findings"].as_array().unwrap() {
+            *expected
+                .entry((format!("s{i}"), f["code"].as_str().unwrap().into()))
+                .or_default() += 1;
+        }
+    }
+    for f in json["stream"].as_array().unwrap() {
+        let code = f["code"].as_str().unwrap();
+        if code != "new-manifest" {
+            *expected.entry(("stream".into(), code.into())).or_default() += 1;
+        }
+    }
+    let dom = browser::dom(&html, "?measure");
+    let cli_markers: Vec<serde_json::Value> = serde_json::from_str(
+        &dom.split_once("<pre id=\"measured\">")
+            .unwrap()
+            .1
+            .split_once("</pre>")
+            .unwrap()
+            .0
+            .replace("&quot;", "\""),
+    )
+    .unwrap();
+    let per_segment = |markers: &[serde_json::Value]| -> Vec<(String, String, String, i64)> {
+        markers
+            .iter()
+            .filter(|m| !m["id"].as_str().unwrap().starts_with("stream"))
+            .map(|m| {
+                (
+                    m["id"].as_str().unwrap().to_string(),
+                    m["code"].as_str().unwrap().to_string(),
+                    m["lane"].as_str().unwrap().to_string(),
+                    m["time_ns"].as_f64().unwrap().round() as i64,
+                )
+            })
+            .collect()
+    };
+
+    let static_server = StaticServer::start(&page);
+    let served = fleet::Host::start(
+        &[
+            "--gateway",
+            "http://127.0.0.1:9",
+            "--check-page",
+            page.to_str().unwrap(),
+        ],
+        &dir.join("serve.log"),
+    );
+    for (how, url) in [
+        ("lpbridge serve", format!("http://{}/check/?measure", served.addr)),
+        (
+            "a static file server",
+            format!("http://{}/index.html?measure", static_server.addr),
+        ),
+    ] {
+        let shown = browser::check_page(&url, &files, &dir.join("page.png"));
+        assert_eq!(shown["drawn"], true, "{how}: {shown}");
+        assert_eq!(shown["errors"], serde_json::json!([]), "{how}");
+        let mut listed: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for f in shown["findings"].as_array().unwrap() {
+            let id = f["id"].as_str().unwrap();
+            let on = if id.starts_with("stream") {
+                "stream".to_string()
+            } else {
+                id.split('f').next().unwrap().to_string()
+            };
+            *listed.entry((on, f["code"].as_str().unwrap().into())).or_default() += 1;
+        }
+        assert_eq!(listed, expected, "{how}: the page's findings against check --json");
+        assert!(
+            listed.contains_key(&("s9".into(), "unreadable".into())),
+            "{how}: the junk"
+        );
+        let page_markers = per_segment(shown["measured"].as_array().unwrap());
+        assert_eq!(
+            page_markers,
+            per_segment(&cli_markers),
+            "{how}: the page's markers against the CLI's"
+        );
+        assert!(shown["ms"].as_f64().unwrap() > 0.0, "{how}: {shown}");
+    }
+    assert!(dir.join("page.png").exists());
+}
+
+/// Python's `http.server` on a free loopback port: a plain static file
+/// server, stopped when dropped.
+struct StaticServer {
+    child: std::process::Child,
+    addr: std::net::SocketAddr,
+}
+
+impl StaticServer {
+    fn start(root: &std::path::Path) -> StaticServer {
+        let port = fleet::free_port();
+        let child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+                "--directory",
+            ])
+            .arg(root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3");
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+        // Dropped at once: whatever follows, the server is stopped.
+        let server = StaticServer { child, addr };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(addr).is_ok() {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("python3 -m http.server did not listen on {addr}");
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -97,6 +97,7 @@ async fn a_phone_that_turns_is_transcoded_at_every_turn_by_serve() {
         routes: lpbridge::server::Routes::Public,
         budget: lpbridge::budget::Budget::new(1 << 30),
         draining: Default::default(),
+        check_page: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -49,6 +49,7 @@ async fn start(gw: &FakeGateway, max_body: usize, tag: &str) -> Running {
         routes: lpbridge::server::Routes::All,
         budget: lpbridge::budget::Budget::new(1 << 30),
         draining: Default::default(),
+        check_page: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

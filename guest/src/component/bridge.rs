@@ -338,6 +338,45 @@ impl wit_check::Guest for Component {
         }
     }
 
+    fn draw(files: Vec<wit_check::NamedFile>) -> String {
+        use lpbridge_contract::ladder::{default_ladder, renditions};
+        use lpbridge_media::check;
+        let ladder = default_ladder();
+        let checked: Vec<_> = files
+            .iter()
+            .map(|f| {
+                let report = check::check(&f.bytes);
+                let rungs = match report.info.as_ref().and_then(|i| i.video.as_ref()) {
+                    Some(v) => renditions(&ladder, v.width, v.height, v.frame_rate),
+                    None => Vec::new(),
+                };
+                (report, check::timeline(&f.bytes), rungs)
+            })
+            .collect();
+        let infos: Vec<Option<SegmentInfo>> = checked.iter().map(|c| c.0.info.clone()).collect();
+        let mut stream = vec![Vec::new(); files.len()];
+        for f in check::stream::check(&infos) {
+            if let Some(on) = stream.get_mut(f.segment) {
+                on.push(f.finding);
+            }
+        }
+        let segments: Vec<lpbridge_draw::Segment<'_>> = files
+            .iter()
+            .zip(&checked)
+            .zip(&stream)
+            .map(|((f, (report, timeline, rungs)), stream)| lpbridge_draw::Segment {
+                name: &f.name,
+                bytes: f.bytes.len() as u64,
+                findings: &report.findings,
+                info: report.info.as_ref(),
+                timeline: timeline.as_ref(),
+                rungs,
+                stream,
+            })
+            .collect();
+        lpbridge_draw::page(&segments)
+    }
+
     fn check_stream(segments: Vec<Option<SegmentInfo>>) -> Vec<wit_check::StreamFinding> {
         lpbridge_media::check::stream::check(&segments)
             .into_iter()

@@ -1,24 +1,57 @@
-//! `lpbridge check --html`: the run drawn, in one self-contained HTML file
-//! (no network, no external script or font), for a person who would rather
-//! look than read: per segment, its frames, packets, edits and fragments on
-//! the presentation axis with every finding where it is; across a run, each
+//! A check drawn: the run in one self-contained HTML page (no network, no
+//! external script or font), for a person who would rather look than
+//! read: per segment, its frames, packets, edits and fragments on the
+//! presentation axis with every finding where it is; across a run, each
 //! segment's span on the stream's timeline; and the table of the numbers a
 //! user compares.
 //!
-//! Everything drawn comes from the component (the report and the
-//! timeline); this module only places it. Each marker carries its code,
-//! lane and time as data attributes, and the page's script, given
-//! `?measure`, writes where each marker was drawn (read back from the
-//! layout) into the page, so a browser test compares the drawing itself
-//! with `check --json`.
+//! One code for both places a check is drawn: `lpbridge check --html`
+//! links it natively, and the component exports it (`check.draw`) for the
+//! check page, which runs the component in a browser. Everything drawn
+//! comes from the component's report and timeline; this crate only places
+//! it. Pure: shapes in, a page out.
+//!
+//! Each marker carries its code, lane and time as data attributes, and
+//! the page's script, given `?measure`, writes where each marker was drawn
+//! (read back from the layout) into the page, so a browser test compares
+//! the drawing itself with `check --json`.
+
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+use lpbridge_contract::ladder::Profile;
 use lpbridge_contract::timeline::{MAX_DRAWN_SAMPLES, SegmentTimeline, TrackTimeline};
 use lpbridge_contract::{Finding, SegmentInfo, Severity, TrackKind};
 
-use crate::check::Checked;
+/// One segment of the run, as it is drawn.
+pub struct Segment<'a> {
+    /// Its file name.
+    pub name: &'a str,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// What the component found.
+    pub findings: &'a [Finding],
+    /// What it holds, when it could be read.
+    pub info: Option<&'a SegmentInfo>,
+    /// Where its samples sit, when they could be read.
+    pub timeline: Option<&'a SegmentTimeline>,
+    /// The renditions the ladder would ask of it.
+    pub rungs: &'a [Profile],
+    /// The run's findings that fall on it.
+    pub stream: &'a [Finding],
+}
+
+impl Segment<'_> {
+    fn count(&self, s: Severity) -> usize {
+        self.findings
+            .iter()
+            .chain(self.stream)
+            .filter(|f| f.severity == s)
+            .count()
+    }
+}
 
 /// The plotting area's width, px: one px is a 2,000th of a 2 s segment.
 const WIDTH: f64 = 1000.0;
@@ -30,7 +63,7 @@ const GAP: f64 = 8.0;
 const AXIS: f64 = 24.0;
 
 /// The whole page.
-pub fn page(checked: &[Checked]) -> String {
+pub fn page(checked: &[Segment<'_>]) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let errors: usize = checked.iter().map(|c| c.count(Severity::Error)).sum();
     let warnings: usize = checked.iter().map(|c| c.count(Severity::Warning)).sum();
@@ -53,24 +86,27 @@ pub fn page(checked: &[Checked]) -> String {
     out
 }
 
-/// Every segment's section, drawn on all cores (a run of 1,000 is 15 MB
-/// of SVG), in order.
-fn segments(checked: &[Checked]) -> String {
+/// Every segment's section, in order, drawn on all cores where there are
+/// threads (a run of 1,000 is 14 MB of SVG); in one piece in the
+/// component, which has none.
+fn segments(checked: &[Segment<'_>]) -> String {
+    let part = |first: usize, chunk: &[Segment<'_>]| {
+        let mut out = String::with_capacity(chunk.len() * 16 * 1024);
+        for (k, c) in chunk.iter().enumerate() {
+            segment(&mut out, first + k, c);
+        }
+        out
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per = checked.len().div_ceil(cores).max(1);
+    if cores < 2 || checked.len() < 2 {
+        return part(0, checked);
+    }
+    let per = checked.len().div_ceil(cores);
     std::thread::scope(|scope| {
         let parts: Vec<_> = checked
             .chunks(per)
             .enumerate()
-            .map(|(n, chunk)| {
-                scope.spawn(move || {
-                    let mut out = String::with_capacity(chunk.len() * 16 * 1024);
-                    for (k, c) in chunk.iter().enumerate() {
-                        segment(&mut out, n * per + k, c);
-                    }
-                    out
-                })
-            })
+            .map(|(n, chunk)| scope.spawn(move || part(n * per, chunk)))
             .collect();
         parts
             .into_iter()
@@ -164,15 +200,24 @@ fn esc(s: &str) -> String {
     out
 }
 
+/// `720p 1280x720, 360p 640x360`, as `check` prints it too.
+pub fn rung_list(rungs: &[Profile]) -> String {
+    let named: Vec<String> = rungs
+        .iter()
+        .map(|p| format!("{} {}x{}", p.name, p.width, p.height))
+        .collect();
+    named.join(", ")
+}
+
 /// The numbers a user compares, one row a segment.
-fn summary(out: &mut String, checked: &[Checked]) {
+fn summary(out: &mut String, checked: &[Segment<'_>]) {
     out.push_str(
         "<table class=\"summary\"><thead><tr><th>segment</th><th>errors</th><th>warnings</th><th>size</th>\
          <th>video</th><th>frame rate</th><th>video bitrate</th><th>keyframe interval</th>\
          <th>video duration</th><th>audio duration</th><th>A/V start offset</th></tr></thead><tbody>\n",
     );
     for (i, c) in checked.iter().enumerate() {
-        let info = c.report.info.as_ref();
+        let info = c.info;
         let video = info.and_then(|i| i.video.as_ref());
         let audio = info.and_then(|i| i.audio.as_ref());
         let dash = || "–".to_string();
@@ -180,7 +225,7 @@ fn summary(out: &mut String, checked: &[Checked]) {
             out,
             "<tr><td><a href=\"#segment-{i}\">{}</a></td><td>{}</td><td>{}</td><td>{} KB</td><td>{}</td><td>{}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&c.name),
+            esc(c.name),
             c.count(Severity::Error),
             c.count(Severity::Warning),
             c.bytes.div_ceil(1000),
@@ -192,7 +237,7 @@ fn summary(out: &mut String, checked: &[Checked]) {
                 "{:.0} kbit/s",
                 v.bytes as f64 * 8.0 / (v.duration_ns as f64 / 1e9) / 1000.0
             )),
-            keyframe_interval(c.timeline.as_ref()).map_or_else(dash, ms),
+            keyframe_interval(c.timeline).map_or_else(dash, ms),
             video.map_or_else(dash, |v| ms(i64::try_from(v.duration_ns).unwrap_or(i64::MAX))),
             audio.map_or_else(dash, |a| ms(i64::try_from(a.duration_ns).unwrap_or(i64::MAX))),
             av_offset(info).map_or_else(dash, ms),
@@ -220,11 +265,11 @@ fn av_offset(info: Option<&SegmentInfo>) -> Option<i64> {
 /// Each segment's span on the stream's timeline, and the run's own
 /// findings (gaps and overlaps between segments, new manifests) where
 /// they are.
-fn stream(out: &mut String, checked: &[Checked]) {
+fn stream(out: &mut String, checked: &[Segment<'_>]) {
     let spans: Vec<Option<(i64, i64)>> = checked
         .iter()
         .map(|c| {
-            let v = c.report.info.as_ref()?.video.as_ref()?;
+            let v = c.info?.video.as_ref()?;
             let length = i64::try_from(v.duration_ns).unwrap_or(i64::MAX);
             Some((v.start_ns, v.start_ns.saturating_add(length)))
         })
@@ -261,7 +306,7 @@ fn stream(out: &mut String, checked: &[Checked]) {
             axis.x(a),
             axis.width(a, b - a),
             LANE - 8.0,
-            esc(&checked[i].name),
+            esc(checked[i].name),
             seconds(a),
             seconds(b)
         );
@@ -333,12 +378,11 @@ fn marker(out: &mut String, axis: &Axis, f: &Finding, t: i64, lane: &str, y: f64
 }
 
 /// One segment: its timeline and its findings.
-fn segment(out: &mut String, i: usize, c: &Checked) {
-    let timeline = c.timeline.as_ref();
+fn segment(out: &mut String, i: usize, c: &Segment<'_>) {
+    let timeline = c.timeline;
     let tracks = timeline.map_or(&[][..], |t| &t.tracks[..]);
     let has_edits = tracks.iter().any(|t| !t.edits.is_empty());
     let placed: Vec<(usize, &Finding, Option<i64>)> = c
-        .report
         .findings
         .iter()
         .enumerate()
@@ -375,7 +419,7 @@ fn segment(out: &mut String, i: usize, c: &Checked) {
     let _ = write!(
         out,
         "<section class=\"segment\" id=\"segment-{i}\"><h2>{}: {e} errors, {w} warnings</h2>",
-        esc(&c.name)
+        esc(c.name)
     );
     for t in tracks.iter().filter(|t| (t.total_samples as usize) > t.samples.len()) {
         let _ = write!(
@@ -406,8 +450,8 @@ fn segment(out: &mut String, i: usize, c: &Checked) {
         samples(out, &axis, t, y_of(t.kind.as_str()));
     }
     fragments(out, &axis, tracks, height);
-    if let Some(offset) = av_offset(c.report.info.as_ref()).filter(|o| *o != 0)
-        && let Some(v) = c.report.info.as_ref().and_then(|i| i.video.as_ref())
+    if let Some(offset) = av_offset(c.info).filter(|o| *o != 0)
+        && let Some(v) = c.info.and_then(|i| i.video.as_ref())
     {
         let (a, b) = (v.start_ns.min(v.start_ns + offset), v.start_ns.max(v.start_ns + offset));
         let y = y_of("segment") + LANE - 6.0;
@@ -427,12 +471,12 @@ fn segment(out: &mut String, i: usize, c: &Checked) {
         }
     }
     out.push_str("</svg>");
-    findings_list(out, c.report.findings.iter(), &format!("s{i}"));
+    findings_list(out, c.findings.iter(), &format!("s{i}"));
     if !c.rungs.is_empty() {
         let _ = write!(
             out,
             "<p class=\"rungs\">The ladder would ask for {}.</p>",
-            crate::check::rung_list(&c.rungs)
+            rung_list(c.rungs)
         );
     }
     out.push_str("</div></section>\n");
