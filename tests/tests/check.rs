@@ -620,6 +620,12 @@ fn the_check_page_checks_picked_files_in_chromium_as_the_cli_does() {
         ],
         &dir.join("serve.log"),
     );
+    let bare = block_on(http::http(served.addr, "GET", "/check", b""));
+    assert_eq!(
+        (bare.status, bare.header("location")),
+        (308, "/check/"),
+        "relative to the directory"
+    );
     for (how, url) in [
         ("lpbridge serve", format!("http://{}/check/?measure", served.addr)),
         (

@@ -1,8 +1,9 @@
 //! The crates depend on each other as the README's layout says, and no
-//! other way: the contract on none of ours, the media library on the
-//! contract, the gateway on the media library alone, and the host on the
-//! contract alone once its built-in gateway is left out, so that a
-//! production build links no native media parser. Read from `cargo tree`,
+//! other way: the contract on none of ours, the drawing and the media
+//! library on the contract, the gateway on the media library alone, and
+//! the host on the contract and the drawing alone once its built-in
+//! gateway is left out, so that a production build links no native media
+//! parser. Read from `cargo tree`,
 //! which resolves features as a build does.
 
 use std::collections::BTreeSet;
@@ -47,17 +48,31 @@ fn ours(package: &str, flags: &[&str]) -> BTreeSet<String> {
 
 #[test]
 fn each_crate_links_only_the_crates_above_it() {
-    let cases: [(&str, &[&str], &[&str]); 6] = [
+    let cases: [(&str, &[&str], &[&str]); 7] = [
         ("lpbridge-contract", &[], &[]),
+        ("lpbridge-draw", &[], &["lpbridge-contract"]),
         ("lpbridge-media", &[], &["lpbridge-contract"]),
         ("lpbridge-gateway", &[], &["lpbridge-contract", "lpbridge-media"]),
-        ("lpbridge-guest", &[], &["lpbridge-contract", "lpbridge-media"]),
+        (
+            "lpbridge-guest",
+            &[],
+            &["lpbridge-contract", "lpbridge-draw", "lpbridge-media"],
+        ),
         (
             "lpbridge",
             &[],
-            &["lpbridge-contract", "lpbridge-gateway", "lpbridge-media"],
+            &[
+                "lpbridge-contract",
+                "lpbridge-draw",
+                "lpbridge-gateway",
+                "lpbridge-media",
+            ],
         ),
-        ("lpbridge", &["--no-default-features"], &["lpbridge-contract"]),
+        (
+            "lpbridge",
+            &["--no-default-features"],
+            &["lpbridge-contract", "lpbridge-draw"],
+        ),
     ];
     for (package, flags, want) in cases {
         let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
