@@ -705,3 +705,45 @@ impl Drop for StaticServer {
         let _ = self.child.wait();
     }
 }
+
+/// A segment of 2^20 one-byte frames, checked and drawn by the binary:
+/// the component lists the first 16,384 of each track (contract
+/// `MAX_DRAWN_SAMPLES`), the page says so, and the page stays small.
+#[test]
+fn a_segment_of_a_million_frames_draws_its_first_ones_and_says_so() {
+    use lpbridge_media::mp4::{self, MuxTrack, OutSample, TrackKind as Kind};
+    let dir = scratch("check-html-million");
+    let segment = streamplace_segment("sample-segment.mp4");
+    let movie = mp4::parse(&segment).unwrap();
+    let video = movie.tracks.iter().find(|t| t.kind == Kind::Video).unwrap();
+    let byte = [0u8; 1];
+    let n = 1usize << 20;
+    let mut track = MuxTrack::verbatim(video, &segment);
+    track.samples = vec![
+        OutSample {
+            size: 1,
+            duration: 1,
+            cts_offset: 0,
+            sync: false,
+        };
+        n
+    ];
+    track.data = vec![&byte[..]; n];
+    let file = dir.join("million.mp4");
+    std::fs::write(&file, mp4::mux_progressive(movie.timescale, &[track], &[])).unwrap();
+    let html = dir.join("million.html");
+    let out = std::process::Command::new(fleet::lpbridge_binary())
+        .args(["check", "--html"])
+        .arg(&html)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("video track: the first 16384 of its 1048576 samples are drawn"),
+        "{}",
+        &page[..page.len().min(4000)]
+    );
+    assert!(page.len() < 4 << 20, "the page is {} bytes", page.len());
+}
