@@ -74,7 +74,6 @@ fn track(segment: &[u8], movie: &Movie<'_>, t: &Track<'_>, kind: TrackKind) -> T
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mp4::{MuxTrack, OutSample, mux_progressive};
 
     fn fixture() -> Vec<u8> {
         let dir = std::env::var_os("LPBRIDGE_FIXTURES").map_or_else(
@@ -104,34 +103,6 @@ mod tests {
         assert!(audio.samples.iter().all(|s| s.coded_duration_ns == Some(20_000_000)));
         assert!(drawn.samples.iter().all(|s| s.coded_duration_ns.is_none()));
         assert_eq!(t.tracks[0].kind, TrackKind::Video);
-    }
-
-    /// 2^20 one-byte frames: the first 16,384 are listed, the count says
-    /// how many there were.
-    #[test]
-    fn a_track_of_a_million_samples_is_cut_and_says_so() {
-        let segment = fixture();
-        let movie = mp4::parse(&segment).unwrap();
-        let video = movie.tracks.iter().find(|t| t.kind == Kind::Video).unwrap();
-        let byte = [0u8; 1];
-        let n = 1usize << 20;
-        let mut track = MuxTrack::verbatim(video, &segment);
-        track.samples = vec![
-            OutSample {
-                size: 1,
-                duration: 1,
-                cts_offset: 0,
-                sync: true,
-            };
-            n
-        ];
-        track.data = vec![&byte[..]; n];
-        let file = mux_progressive(movie.timescale, &[track], &[]);
-        let t = timeline(&file).unwrap();
-        let drawn = t.track(TrackKind::Video).unwrap();
-        assert_eq!(drawn.total_samples as usize, n);
-        assert_eq!(drawn.samples.len(), MAX_DRAWN_SAMPLES);
-        assert!(t.track(TrackKind::Audio).is_none());
     }
 
     #[test]
