@@ -15,6 +15,8 @@
 //!   words.
 //! - [`finding`]: what `check` finds, its codes, and its JSON.
 //! - [`timeline`]: where each sample of a segment sits, for drawing it.
+//! - [`manifest`]: when a segment needs a new manifest, and why: the rule
+//!   the host's sessions and every check of a run share.
 //! - [`reply`]: each error's kind, HTTP status and JSON.
 
 #![forbid(unsafe_code)]
@@ -23,6 +25,7 @@
 pub mod error;
 pub mod finding;
 pub mod ladder;
+pub mod manifest;
 pub mod reply;
 pub mod segment;
 pub mod timeline;

@@ -1,7 +1,9 @@
 //! Where each sample of a segment sits in time, for drawing it: what
 //! `check --html` and the check page put on their axis. Field for field
-//! the WIT's `check.timeline`, so the guest hands it over without a copy
-//! into a twin type.
+//! the WIT's `check` records (`segment-timeline`, `track-timeline`,
+//! `sample-time`, `edit-span`); the guest's bindings take the sample and
+//! edit records as these types (`with`), and map the two others field by
+//! field.
 //!
 //! Bounded for hostile input: a track lists at most [`MAX_DRAWN_SAMPLES`]
 //! samples (the first ones, in decode order) and says how many it had, so
@@ -12,7 +14,7 @@ use crate::finding::TrackKind;
 
 /// The most samples a track lists: 16,384 is 9 minutes of 30 fps video or
 /// 5 minutes of 20 ms Opus packets, far more than a live segment holds.
-/// At 32 bytes a record, 512 KiB a track.
+/// At 48 bytes a record (here and in the WIT's layout), 768 KiB a track.
 pub const MAX_DRAWN_SAMPLES: usize = 16_384;
 
 /// One sample on its track's media timeline.

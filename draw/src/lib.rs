@@ -53,7 +53,8 @@ impl Segment<'_> {
     }
 }
 
-/// The plotting area's width, px: one px is a 2,000th of a 2 s segment.
+/// The plotting area's width, px: one px is a 1,000th of the segment, 2 ms
+/// of a 2 s one.
 const WIDTH: f64 = 1000.0;
 /// The lanes' labels, left of the plot.
 const LEFT: f64 = 72.0;
@@ -97,7 +98,12 @@ fn segments(checked: &[Segment<'_>]) -> String {
         }
         out
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // In the component (wasm32) there are no threads to ask for.
+    let cores = if cfg!(target_family = "wasm") {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    };
     if cores < 2 || checked.len() < 2 {
         return part(0, checked);
     }
@@ -138,8 +144,14 @@ impl Axis {
         }
     }
 
+    /// ns from `t0` to `t1`: in i128, since a hostile segment's times may
+    /// span more than an i64 holds.
+    fn span(&self) -> f64 {
+        (i128::from(self.t1) - i128::from(self.t0)) as f64
+    }
+
     fn x(&self, t: i64) -> f64 {
-        LEFT + (t.saturating_sub(self.t0)) as f64 / (self.t1 - self.t0) as f64 * WIDTH
+        LEFT + (i128::from(t) - i128::from(self.t0)) as f64 / self.span() * WIDTH
     }
 
     fn width(&self, from: i64, length: i64) -> f64 {
@@ -155,14 +167,22 @@ impl Axis {
              data-t0-ns=\"{}\" data-t1-ns=\"{}\"/>",
             self.t0, self.t1
         );
-        let span = (self.t1 - self.t0) as f64;
+        // The smallest round step that makes at most 12 ticks; the ticks
+        // counted by index, at most 13, so that no span (a hostile
+        // segment's reaches 2^63 ns, where adding a small step to a float
+        // changes nothing) draws more.
+        let span = self.span();
         let step = [1.0, 2.0, 5.0]
             .iter()
-            .flat_map(|m| (0..12).map(move |e| m * 10f64.powi(e)))
+            .flat_map(|m| (0..20).map(move |e| m * 10f64.powi(e)))
             .filter(|s| span / s <= 12.0)
             .fold(f64::MAX, f64::min);
-        let mut t = (self.t0 as f64 / step).ceil() * step;
-        while t <= self.t1 as f64 {
+        let first = (self.t0 as f64 / step).ceil();
+        for k in 0..13 {
+            let t = (first + f64::from(k)) * step;
+            if t > self.t1 as f64 {
+                break;
+            }
             let x = self.x(t as i64);
             let _ = write!(
                 out,
@@ -171,7 +191,6 @@ impl Axis {
                 height + 14.0,
                 seconds(t as i64)
             );
-            t += step;
         }
     }
 }
@@ -253,13 +272,18 @@ fn keyframe_interval(timeline: Option<&SegmentTimeline>) -> Option<i64> {
     let mut keys: Vec<i64> = video.samples.iter().filter(|s| s.keyframe).map(|s| s.pts_ns).collect();
     keys.sort_unstable();
     let n = i64::try_from(keys.len()).ok()?;
-    (n >= 2).then(|| (keys[keys.len() - 1] - keys[0]) / (n - 1))
+    (n >= 2).then(|| keys[keys.len() - 1].saturating_sub(keys[0]) / (n - 1))
 }
 
 /// Audio's start minus video's.
 fn av_offset(info: Option<&SegmentInfo>) -> Option<i64> {
     let info = info?;
-    Some(info.audio.as_ref()?.start_ns - info.video.as_ref()?.start_ns)
+    Some(
+        info.audio
+            .as_ref()?
+            .start_ns
+            .saturating_sub(info.video.as_ref()?.start_ns),
+    )
 }
 
 /// Each segment's span on the stream's timeline, and the run's own
@@ -400,6 +424,7 @@ fn segment(out: &mut String, i: usize, c: &Segment<'_>) {
                             .iter()
                             .flat_map(|e| [e.start_ns, e.start_ns.saturating_add(e.duration_ns)]),
                     )
+                    .chain(t.fragment_starts_ns.iter().copied())
             })
             .chain(placed.iter().filter_map(|p| p.2)),
     );
@@ -453,7 +478,8 @@ fn segment(out: &mut String, i: usize, c: &Segment<'_>) {
     if let Some(offset) = av_offset(c.info).filter(|o| *o != 0)
         && let Some(v) = c.info.and_then(|i| i.video.as_ref())
     {
-        let (a, b) = (v.start_ns.min(v.start_ns + offset), v.start_ns.max(v.start_ns + offset));
+        let audio = v.start_ns.saturating_add(offset);
+        let (a, b) = (v.start_ns.min(audio), v.start_ns.max(audio));
         let y = y_of("segment") + LANE - 6.0;
         let _ = write!(
             out,
@@ -476,7 +502,7 @@ fn segment(out: &mut String, i: usize, c: &Segment<'_>) {
         let _ = write!(
             out,
             "<p class=\"rungs\">The ladder would ask for {}.</p>",
-            rung_list(c.rungs)
+            esc(&rung_list(c.rungs))
         );
     }
     out.push_str("</div></section>\n");
@@ -508,7 +534,7 @@ fn samples(out: &mut String, axis: &Axis, t: &TrackTimeline, y: f64) {
         // Off by more than a tenth, the check's own tolerance.
         let off = s
             .coded_duration_ns
-            .is_some_and(|c| (c - s.duration_ns).abs().saturating_mul(10) > c);
+            .is_some_and(|c| c.saturating_sub(s.duration_ns).saturating_abs().saturating_mul(10) > c);
         let key = s.keyframe && t.kind == TrackKind::Video;
         let mut class = String::from(what);
         for (on, name) in [
@@ -575,7 +601,8 @@ impl std::fmt::Display for Tenths {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let tenths = (self.0 * 10.0).round() as i64;
         let sign = if tenths < 0 { "-" } else { "" };
-        write!(f, "{sign}{}.{}", tenths.abs() / 10, tenths.abs() % 10)
+        let whole = tenths.unsigned_abs();
+        write!(f, "{sign}{}.{}", whole / 10, whole % 10)
     }
 }
 
@@ -771,7 +798,52 @@ if (new URLSearchParams(location.search).has('measure')) {
 
 #[cfg(test)]
 mod tests {
-    use super::Tenths;
+    use super::*;
+    use lpbridge_contract::timeline::{SampleTime, TrackTimeline};
+
+    /// Times at the ends of i64, as a hostile segment's can be (a tfdt
+    /// near 2^62 at timescale 1 saturates to i64::MAX): drawn without an
+    /// overflow (this crate has overflow checks in release too) or an
+    /// endless axis (which hung here before the ticks were counted).
+    #[test]
+    fn extreme_times_draw_in_bounded_time() {
+        let sample = |t: i64, d: i64| SampleTime {
+            dts_ns: t,
+            pts_ns: t,
+            duration_ns: d,
+            coded_duration_ns: Some(d),
+            size: 1,
+            keyframe: true,
+        };
+        for (a, b) in [
+            (i64::MAX, i64::MAX),
+            (i64::MIN, i64::MAX),
+            (1 << 60, (1 << 60) + 1),
+            (0, 0),
+        ] {
+            let timeline = SegmentTimeline {
+                tracks: vec![TrackTimeline {
+                    kind: TrackKind::Video,
+                    samples: vec![sample(a, 0), sample(b, i64::MAX)],
+                    total_samples: 2,
+                    edits: Vec::new(),
+                    fragment_starts_ns: vec![a, b],
+                }],
+            };
+            let segment = Segment {
+                name: "hostile <\"name\">",
+                bytes: 1,
+                findings: &[],
+                info: None,
+                timeline: Some(&timeline),
+                rungs: &[],
+                stream: &[],
+            };
+            let page = page(&[segment]);
+            assert!(page.len() < 1 << 20, "{a}..{b}: {} bytes", page.len());
+            assert!(page.contains("hostile &lt;&quot;name&quot;&gt;"));
+        }
+    }
 
     #[test]
     fn tenths_round_as_a_float_format_would() {

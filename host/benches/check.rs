@@ -198,6 +198,12 @@ fn check_page(root: &std::path::Path, segment: &std::path::Path) -> f64 {
         .stderr(Stdio::null())
         .spawn()
         .expect("python3");
+    // Listening before the first browser asks.
+    let listening = (0..200).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(listening, "python3 -m http.server on {port}");
     let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())

@@ -9,10 +9,12 @@
 //!   passed through the host, without a copy: `capture`), and the
 //!   renditions it served (shared) go into a queue of `QUEUE` jobs; when it
 //!   is full the job is dropped and counted. One thread of its own, at the
-//!   lowest priority, runs the queue, one call at a time, on the candidate
-//!   and on a reference copy of the serving component (for the timing),
-//!   each in a pool of its own: the shadow never takes an instance, a tokio
-//!   worker or CPU a live call wants, and the gateway is never asked twice.
+//!   lowest priority (`SCHED_IDLE`), runs the queue, one call at a time, on
+//!   the candidate and on a reference copy of the serving component (for
+//!   the timing), each in a pool of its own: the shadow never takes an
+//!   instance, a tokio worker or CPU a live call wants, nor a lock one
+//!   takes (its results are recorded on the runtime that started it), and
+//!   the gateway is never asked twice.
 //! - **Compared on what users get.** The candidate's probe, its TS and
 //!   each rendition it joins from the very answer, byte for byte with what
 //!   was served; where they differ, the first difference in one line,
@@ -25,6 +27,7 @@
 
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -228,6 +231,8 @@ pub struct Candidate {
     pub expect_diff: bool,
     state: Mutex<Probation>,
     jobs: tokio::sync::mpsc::Sender<Job>,
+    /// Set once it is decided: what the shadow reads, without a lock.
+    ended: AtomicBool,
 }
 
 #[derive(Default)]
@@ -362,6 +367,7 @@ impl Canary {
             expect_diff,
             state: Mutex::default(),
             jobs,
+            ended: AtomicBool::new(false),
         });
         let hash = candidate.runtime.hash.clone();
         let old = self.candidate();
@@ -376,7 +382,19 @@ impl Canary {
             expect_diff,
             "candidate component on probation: shadowing live segments"
         );
-        let canary = Arc::downgrade(self);
+        // The results are recorded at the normal priority, on the runtime
+        // that started the candidate: the shadow's thread, which the kernel
+        // may leave waiting while the cores are busy, never holds a lock a
+        // live call takes (offering a job, counting a drop, `/healthz`).
+        let (results, recorded) = tokio::sync::mpsc::unbounded_channel();
+        let recorder = recording(Arc::downgrade(self), candidate.clone(), recorded);
+        let recorder = match tokio::runtime::Handle::try_current() {
+            Ok(here) => {
+                here.spawn(recorder);
+                None
+            }
+            Err(_) => Some(recorder),
+        };
         // A thread and a runtime of its own: the shadow's wasm never runs on
         // a tokio worker that serves requests.
         std::thread::Builder::new()
@@ -387,7 +405,12 @@ impl Canary {
                 }
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
                 if let Ok(rt) = rt {
-                    rt.block_on(shadowing(canary, candidate, queue));
+                    rt.block_on(async move {
+                        if let Some(recorder) = recorder {
+                            tokio::spawn(recorder);
+                        }
+                        shadowing(candidate, queue, results).await;
+                    });
                 }
             })
             .expect("a thread for the canary");
@@ -411,6 +434,7 @@ impl Canary {
                 return;
             }
             p.decided = true;
+            c.ended.store(true, Ordering::Release);
             p.counts
         };
         if decision == Decision::Promoted {
@@ -551,12 +575,32 @@ fn idle_priority() -> std::io::Result<()> {
     Err(std::io::ErrorKind::Unsupported.into())
 }
 
-async fn shadowing(canary: Weak<Canary>, candidate: Arc<Candidate>, mut queue: tokio::sync::mpsc::Receiver<Job>) {
+/// The shadow's loop, on its own thread: each job compared, its result
+/// handed to `recording`. It ends when the candidate is decided or the
+/// canary is gone.
+async fn shadowing(
+    candidate: Arc<Candidate>,
+    mut queue: tokio::sync::mpsc::Receiver<Job>,
+    results: tokio::sync::mpsc::UnboundedSender<Compared>,
+) {
     while let Some(job) = queue.recv().await {
-        if candidate.state.locked().decided {
+        if candidate.ended.load(Ordering::Acquire) {
             return;
         }
         let compared = compare(&candidate.reference, &candidate.runtime, &job).await;
+        if results.send(compared).is_err() {
+            return;
+        }
+    }
+}
+
+/// The shadow's results recorded in order, and what they decide.
+async fn recording(
+    canary: Weak<Canary>,
+    candidate: Arc<Candidate>,
+    mut recorded: tokio::sync::mpsc::UnboundedReceiver<Compared>,
+) {
+    while let Some(compared) = recorded.recv().await {
         let Some(canary) = canary.upgrade() else { return };
         canary.record(&candidate, compared);
     }

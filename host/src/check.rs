@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use lpbridge_contract::timeline::SegmentTimeline;
-use lpbridge_contract::{Finding, FindingCode, Location, Report, Severity, TrackKind};
+use lpbridge_contract::{Finding, FindingCode, Location, Report, Severity};
 use serde_json::{Value, json};
 
-use crate::manifest;
 use crate::runtime::Runtime;
 use crate::stopped::Stopped;
-use lpbridge_contract::ladder::{self, Profile, Rung};
+use lpbridge_contract::ladder::{Profile, Rung};
+use lpbridge_contract::manifest;
 
 /// One segment's report, as it is printed.
 pub struct Checked {
@@ -70,42 +70,7 @@ pub fn inputs(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// The profiles the bridge would send with this segment; none where it
 /// would send nothing (no video read, or no rung below the source).
 pub fn profiles(ladder: &[Rung], report: &Report) -> Vec<Profile> {
-    match report.info.as_ref().and_then(|i| i.video.as_ref()) {
-        Some(v) => ladder::renditions(ladder, v.width, v.height, v.frame_rate),
-        None => Vec::new(),
-    }
-}
-
-/// Where in the run the bridge would open a new manifest: each segment it
-/// would send is held to the profiles of the manifest before it, by the
-/// rule the session uses; a segment it would not send leaves that as it is.
-fn new_manifests(ladder: &[Rung], reports: &[&Report]) -> Vec<(usize, Finding)> {
-    let mut open: Option<Vec<Profile>> = None;
-    let mut out = Vec::new();
-    for (i, report) in reports.iter().enumerate() {
-        let next = profiles(ladder, report);
-        if next.is_empty() {
-            continue;
-        }
-        if let Some(change) = open.as_deref().and_then(|o| manifest::change(o, &next)) {
-            out.push((
-                i,
-                Finding {
-                    severity: Severity::Info,
-                    code: FindingCode::NewManifest,
-                    at: Location {
-                        box_path: None,
-                        track: Some(TrackKind::Video),
-                        sample: None,
-                        time_ns: report.info.as_ref().and_then(|i| i.video.as_ref()).map(|v| v.start_ns),
-                    },
-                    message: format!("{change}: the bridge opens a new manifest at seq 0"),
-                },
-            ));
-        }
-        open = Some(next);
-    }
-    out
+    manifest::profiles(ladder, report.info.as_ref())
 }
 
 /// One segment's report, computed in the component. A check the sandbox
@@ -166,8 +131,8 @@ pub async fn run(runtime: Arc<Runtime>, ladder: &[Rung], inputs: &[PathBuf], dra
     }
     let infos: Vec<_> = out.iter().map(|c| c.report.info.clone()).collect();
     let mut stream = runtime.check_stream(&infos).await?;
-    let reports: Vec<&Report> = out.iter().map(|c| &c.report).collect();
-    stream.extend(new_manifests(ladder, &reports));
+    let infos: Vec<_> = infos.iter().map(Option::as_ref).collect();
+    stream.extend(manifest::new_manifests(ladder, &infos));
     for (i, finding) in stream {
         if let Some(c) = out.get_mut(i) {
             c.stream.push(finding);
@@ -212,6 +177,12 @@ fn error_report(code: FindingCode, message: String) -> Report {
 #[derive(Debug, thiserror::Error)]
 #[error("no segment to check in {}", .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
 pub struct NoSegments(pub Vec<PathBuf>);
+
+/// `--html -` with `--json`: both would write to stdout. A usage error:
+/// exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("--html - and --json both write to stdout: give --html a file")]
+pub struct BothToStdout;
 
 /// A check that found what fails it: the exit status says which.
 #[derive(Debug, thiserror::Error)]

@@ -24,7 +24,7 @@ pub struct File {
 
 /// The file `path` (under `PREFIX`) names in `dir`: only a plain name of
 /// the page's kinds, never a path out of the directory.
-pub fn file(dir: Option<&Path>, path: &str) -> Result<File, ErrorReply> {
+pub async fn file(dir: Option<&Path>, path: &str) -> Result<File, ErrorReply> {
     let Some(dir) = dir else {
         return Err(ErrorReply::new(
             ErrorKind::NotFound,
@@ -47,7 +47,7 @@ pub fn file(dir: Option<&Path>, path: &str) -> Result<File, ErrorReply> {
     if !plain || content_type.is_empty() {
         return Err(missing());
     }
-    match std::fs::read(dir.join(name)) {
+    match tokio::fs::read(dir.join(name)).await {
         Ok(bytes) => Ok(File {
             content_type,
             bytes: bytes.into(),
@@ -60,15 +60,15 @@ pub fn file(dir: Option<&Path>, path: &str) -> Result<File, ErrorReply> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_plain_names_of_the_page_kinds_are_served() {
+    #[tokio::test]
+    async fn only_plain_names_of_the_page_kinds_are_served() {
         let dir = std::env::temp_dir().join(format!("lpbridge-check-page-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("index.html"), "<!doctype html>").unwrap();
         std::fs::write(dir.join("check.js"), "export {}").unwrap();
-        let got = |path: &str| file(Some(&dir), path).map(|f| f.content_type);
-        assert_eq!(got("/check/").ok(), Some("text/html; charset=utf-8"));
-        assert_eq!(got("/check/check.js").ok(), Some("text/javascript"));
+        let got = async |path: &str| file(Some(&dir), path).await.map(|f| f.content_type);
+        assert_eq!(got("/check/").await.ok(), Some("text/html; charset=utf-8"));
+        assert_eq!(got("/check/check.js").await.ok(), Some("text/javascript"));
         for bad in [
             "/check/../Cargo.toml",
             "/check/.hidden.js",
@@ -76,9 +76,9 @@ mod tests {
             "/check/nothing.wasm",
             "/check/x.txt",
         ] {
-            assert_eq!(got(bad).err().map(|e| e.kind), Some(ErrorKind::NotFound), "{bad}");
+            assert_eq!(got(bad).await.err().map(|e| e.kind), Some(ErrorKind::NotFound), "{bad}");
         }
-        let none = file(None, "/check/").err().unwrap();
+        let none = file(None, "/check/").await.err().unwrap();
         assert!(none.message.contains("--check-page"), "{}", none.message);
         let _ = std::fs::remove_dir_all(&dir);
     }

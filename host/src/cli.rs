@@ -830,6 +830,9 @@ async fn check(runtime: Runtime, segments: &[PathBuf], json: bool, strict: bool,
     if inputs.is_empty() {
         return Err(crate::check::NoSegments(segments.to_vec()).into());
     }
+    if json && html.is_some_and(|h| h.as_os_str() == "-") {
+        return Err(crate::check::BothToStdout.into());
+    }
     let drawn = html.is_some();
     let checked = crate::check::run(Arc::new(runtime), &ladder::default_ladder(), &inputs, drawn).await?;
     if let Some(to) = html {

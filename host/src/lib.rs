@@ -20,7 +20,6 @@ pub mod http_error;
 pub mod line;
 pub mod local;
 pub mod lock;
-pub mod manifest;
 pub mod metrics;
 pub mod policy;
 pub mod runtime;

@@ -43,6 +43,7 @@ async fn main() -> std::process::ExitCode {
             // anything else.
             let bad_media = e.downcast_ref::<lpbridge_contract::MediaError>().is_some()
                 || e.downcast_ref::<lpbridge::check::NoSegments>().is_some()
+                || e.downcast_ref::<lpbridge::check::BothToStdout>().is_some()
                 || e.downcast_ref::<lpbridge_contract::MultipartError>().is_some();
             if bad_media {
                 std::process::ExitCode::from(2)

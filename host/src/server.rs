@@ -333,7 +333,7 @@ impl Service {
                 .body(Full::new(Bytes::new()))
                 .expect("a status and a static header make a response"),
             (&Method::GET, p) if public && p.starts_with(crate::check_page::PREFIX) => {
-                match crate::check_page::file(self.check_page.as_deref(), p) {
+                match crate::check_page::file(self.check_page.as_deref(), p).await {
                     Ok(file) => Response::builder()
                         .header("Content-Type", file.content_type)
                         .body(Full::new(file.bytes))

@@ -37,8 +37,8 @@ use std::time::{Duration, Instant};
 use crate::guard::Guard;
 use crate::line::{Line, Place};
 use crate::lock::Locked;
-use crate::manifest::{self, Change, Reason};
 use lpbridge_contract::ladder::Profile;
+use lpbridge_contract::manifest::{self, Change, Reason};
 
 pub struct Session {
     pub did: String,

@@ -351,6 +351,31 @@ fn check_reports_each_segment_and_exits_by_what_it_found() {
     assert_eq!(report["errors"], 1);
 }
 
+/// `--html -` draws to stdout; with `--json` as well, both would: a usage
+/// error that says so, exit 2, nothing on stdout.
+#[test]
+fn check_html_to_stdout_is_the_page_and_refuses_json_beside_it() {
+    let o = bin()
+        .args(["check", "--html", "-"])
+        .arg(fixture("sample-segment.mp4"))
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&o.stdout);
+    assert!(page.starts_with("<!doctype html>") && page.contains("<svg"), "{page}");
+    let o = bin()
+        .args(["check", "--json", "--html", "-"])
+        .arg(fixture("sample-segment.mp4"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--html - and --json both write to stdout"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 /// A segment the sandbox cannot check within its memory cap is that
 /// segment's `sandbox-stopped` error, naming the cap; the others are
 /// still checked, and the run ends with exit 2, not a failure.

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn binary() -> &'static str {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -31,9 +32,12 @@ fn url(file: &Path, query: &str) -> String {
     format!("file://{}{query}", file.canonicalize().unwrap().display())
 }
 
-/// Chromium on `file` with `args`, in a fresh profile; its stdout.
+/// Chromium on `file` with `args`, in a profile of its own (tests run in
+/// parallel, and a profile is one browser's at a time); its stdout.
 fn run(file: &Path, query: &str, args: &[String]) -> Vec<u8> {
-    let profile = crate::scratch(&format!("chromium-{}", std::process::id()));
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, Ordering::Relaxed);
+    let profile = crate::scratch(&format!("chromium-{}-{n}", std::process::id()));
     let out = chromium()
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)

@@ -339,25 +339,26 @@ impl wit_check::Guest for Component {
     }
 
     fn draw(files: Vec<wit_check::NamedFile>) -> String {
-        use lpbridge_contract::ladder::{default_ladder, renditions};
+        use lpbridge_contract::ladder::default_ladder;
         use lpbridge_media::check;
         let ladder = default_ladder();
         let checked: Vec<_> = files
             .iter()
             .map(|f| {
                 let report = check::check(&f.bytes);
-                let rungs = match report.info.as_ref().and_then(|i| i.video.as_ref()) {
-                    Some(v) => renditions(&ladder, v.width, v.height, v.frame_rate),
-                    None => Vec::new(),
-                };
+                let rungs = lpbridge_contract::manifest::profiles(&ladder, report.info.as_ref());
                 (report, check::timeline(&f.bytes), rungs)
             })
             .collect();
         let infos: Vec<Option<SegmentInfo>> = checked.iter().map(|c| c.0.info.clone()).collect();
         let mut stream = vec![Vec::new(); files.len()];
-        for f in check::stream::check(&infos) {
-            if let Some(on) = stream.get_mut(f.segment) {
-                on.push(f.finding);
+        let run = check::stream::check(&infos).into_iter().map(|f| (f.segment, f.finding));
+        // Where the bridge would open a new manifest: the host's rule, from
+        // the contract crate, as `lpbridge check` says it.
+        let refs: Vec<Option<&SegmentInfo>> = infos.iter().map(Option::as_ref).collect();
+        for (i, finding) in run.chain(lpbridge_contract::manifest::new_manifests(&ladder, &refs)) {
+            if let Some(on) = stream.get_mut(i) {
+                on.push(finding);
             }
         }
         let segments: Vec<lpbridge_draw::Segment<'_>> = files

@@ -5,14 +5,18 @@
 //! its creator's manifest was opened with must go to a new manifest, or
 //! every rendition comes back at the old sizes and rates.
 //!
-//! This is the one place that decides it: the session asks it for every
-//! segment (`session::Session::claim`), and `lpbridge check` asks it for
-//! each pair of segments in a run, so the `new-manifest` finding falls
-//! exactly where the bridge opens one.
+//! This is the one place that decides it: the host's session asks it for
+//! every segment (`session::Session::claim`), and a check of a run (`lpbridge
+//! check`, and the component's `check.draw` for the check page) asks it for
+//! each pair of segments, so the `new-manifest` finding falls exactly where
+//! the bridge opens one. In the contract crate so that both sides ask the
+//! same rule.
 
 use std::fmt;
 
-use lpbridge_contract::ladder::Profile;
+use crate::finding::{Finding, FindingCode, Location, Severity, TrackKind};
+use crate::ladder::{Profile, Rung, renditions};
+use crate::segment::SegmentInfo;
 
 /// Why a segment goes to a new manifest: the `reason` label of
 /// `lpbridge_manifest_rotations_total`.
@@ -26,7 +30,9 @@ pub enum Reason {
     Size,
     /// Another frame rate for a rung (the source's rate changed).
     Rate,
+    /// Another bitrate for a rung.
     Bitrate,
+    /// Another H.264 profile for a rung.
     H264Profile,
     /// `rotate_after` pushes in a row that the gateway refused.
     Refused,
@@ -37,6 +43,7 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Its metric label.
     pub fn label(self) -> &'static str {
         match self {
             Reason::Rungs => "rungs",
@@ -55,7 +62,9 @@ impl Reason {
 /// found, in words (`720p 1280x720 after 720x1280`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
+    /// Why.
     pub reason: Reason,
+    /// The first difference, in words.
     pub detail: String,
 }
 
@@ -103,6 +112,49 @@ pub fn change(open: &[Profile], next: &[Profile]) -> Option<Change> {
         .or_else(|| first(Reason::H264Profile, &|a, b| a.h264_profile != b.h264_profile, &h264))
 }
 
+/// The profiles the bridge would send with a segment of `info`; none where
+/// it would send nothing (no video read, or no rung below the source).
+pub fn profiles(ladder: &[Rung], info: Option<&SegmentInfo>) -> Vec<Profile> {
+    match info.and_then(|i| i.video.as_ref()) {
+        Some(v) => renditions(ladder, v.width, v.height, v.frame_rate),
+        None => Vec::new(),
+    }
+}
+
+/// Where in a run of segments (their infos, in order) the bridge would
+/// open a new manifest: each segment it would send is held to the profiles
+/// of the manifest before it, by `change`; a segment it would not send
+/// leaves that as it is. Each `new-manifest` finding with the index of its
+/// segment.
+pub fn new_manifests(ladder: &[Rung], infos: &[Option<&SegmentInfo>]) -> Vec<(usize, Finding)> {
+    let mut open: Option<Vec<Profile>> = None;
+    let mut out = Vec::new();
+    for (i, info) in infos.iter().enumerate() {
+        let next = profiles(ladder, *info);
+        if next.is_empty() {
+            continue;
+        }
+        if let Some(change) = open.as_deref().and_then(|o| change(o, &next)) {
+            out.push((
+                i,
+                Finding {
+                    severity: Severity::Info,
+                    code: FindingCode::NewManifest,
+                    at: Location {
+                        box_path: None,
+                        track: Some(TrackKind::Video),
+                        sample: None,
+                        time_ns: info.and_then(|i| i.video.as_ref()).map(|v| v.start_ns),
+                    },
+                    message: format!("{change}: the bridge opens a new manifest at seq 0"),
+                },
+            ));
+        }
+        open = Some(next);
+    }
+    out
+}
+
 fn or_none(names: String) -> String {
     if names.is_empty() { "(none)".into() } else { names }
 }
@@ -110,7 +162,7 @@ fn or_none(names: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lpbridge_contract::ladder::{FrameRate, H264Profile, default_ladder, renditions};
+    use crate::ladder::{FrameRate, H264Profile, default_ladder};
 
     fn ladder(w: u32, h: u32, fps: u32) -> Vec<Profile> {
         renditions(&default_ladder(), w, h, Some(FrameRate { num: fps, den: 1 }))
