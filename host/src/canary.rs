@@ -233,6 +233,9 @@ pub struct Candidate {
     jobs: tokio::sync::mpsc::Sender<Job>,
     /// Set once it is decided: what the shadow reads, without a lock.
     ended: AtomicBool,
+    /// Wakes the shadow waiting for a job once it is decided, so that its
+    /// thread ends (no job comes for a candidate that is gone).
+    end: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -368,6 +371,7 @@ impl Canary {
             state: Mutex::default(),
             jobs,
             ended: AtomicBool::new(false),
+            end: tokio::sync::Notify::new(),
         });
         let hash = candidate.runtime.hash.clone();
         let old = self.candidate();
@@ -397,8 +401,10 @@ impl Canary {
         };
         // A thread and a runtime of its own: the shadow's wasm never runs on
         // a tokio worker that serves requests.
+        // Named by the candidate (`canary-<8 hex>`: Linux keeps 15 bytes of a
+        // thread's name), so `top -H` shows whose shadow runs.
         std::thread::Builder::new()
-            .name("lpbridge-canary".into())
+            .name(format!("canary-{}", hash.get(..8).unwrap_or(&hash)))
             .spawn(move || {
                 if let Err(e) = idle_priority() {
                     tracing::warn!(error = %e, "the canary's thread keeps its priority");
@@ -435,6 +441,9 @@ impl Canary {
             }
             p.decided = true;
             c.ended.store(true, Ordering::Release);
+            // A permit if the shadow is not waiting yet: it ends at its
+            // next wait.
+            c.end.notify_one();
             p.counts
         };
         if decision == Decision::Promoted {
@@ -576,14 +585,19 @@ fn idle_priority() -> std::io::Result<()> {
 }
 
 /// The shadow's loop, on its own thread: each job compared, its result
-/// handed to `recording`. It ends when the candidate is decided or the
-/// canary is gone.
+/// handed to `recording`. It ends when the candidate is decided (and with
+/// it the recorder, whose channel closes) or the canary is gone.
 async fn shadowing(
     candidate: Arc<Candidate>,
     mut queue: tokio::sync::mpsc::Receiver<Job>,
     results: tokio::sync::mpsc::UnboundedSender<Compared>,
 ) {
-    while let Some(job) = queue.recv().await {
+    loop {
+        let job = tokio::select! {
+            job = queue.recv() => job,
+            () = candidate.end.notified() => None,
+        };
+        let Some(job) = job else { return };
         if candidate.ended.load(Ordering::Acquire) {
             return;
         }

@@ -269,7 +269,9 @@ async fn a_component_that_differs_is_rolled_back_and_an_expected_difference_is_r
 async fn a_candidate_that_traps_or_is_slower_is_rolled_back() {
     let gw = FakeGateway::start(Mode::Passthrough).await;
     let r = start(&gw, settings(1000)).await;
-    canary(&r, &guest_component(&["variant-trap"]), "").await;
+    let trap = canary(&r, &guest_component(&["variant-trap"]), "").await;
+    let shadow = format!("canary-{}", &trap[..8]);
+    assert!(named_within(&shadow, true).await, "the shadow runs: {:?}", threads());
     // An even length first (it agrees), then an odd one (it traps).
     segment(&r, "did:plc:trap", "sample-segment.mp4").await;
     segment(&r, "did:plc:trap", "5sec.mp4").await;
@@ -284,6 +286,12 @@ async fn a_candidate_that_traps_or_is_slower_is_rolled_back() {
     assert_eq!(
         last["first_difference"],
         "seq 0, probe: call answered vs trapped: wasm trap: wasm `unreachable` instruction executed"
+    );
+    // Decided, its shadow's thread ends, though no job comes any more.
+    assert!(
+        named_within(&shadow, false).await,
+        "{shadow} still runs: {:?}",
+        threads()
     );
 
     let slow = canary(&r, &guest_component(&["variant-slow"]), "").await;
@@ -315,6 +323,30 @@ async fn a_candidate_that_traps_or_is_slower_is_rolled_back() {
         let series = format!("lpbridge_canary_decisions_total{{decision=\"rolled-back\",reason=\"{reason}\"}}");
         assert_eq!(metric_value(&m, &series), 1, "{m}");
     }
+}
+
+/// Whether a thread of this process is named `name` (`running`) or not,
+/// within 5 s: a thread names itself once it runs.
+async fn named_within(name: &str, running: bool) -> bool {
+    for _ in 0..100 {
+        if threads().iter().any(|t| t == name) == running {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// The names of this process's threads.
+fn threads() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .map(|name| name.trim_end().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A candidate of another contract version is refused by name, as a
