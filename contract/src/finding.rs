@@ -177,6 +177,27 @@ pub struct Location {
     pub time_ns: Option<i64>,
 }
 
+impl Location {
+    /// As `check` prints it and its page lists it: `video, sample 3, 1.020
+    /// s, moov/trak[1]/edts/elst`, the parts it has; empty with none.
+    pub fn place(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(t) = self.track {
+            parts.push(t.as_str().to_string());
+        }
+        if let Some(s) = self.sample {
+            parts.push(format!("sample {s}"));
+        }
+        if let Some(t) = self.time_ns {
+            parts.push(format!("{:.3} s", t as f64 / 1e9));
+        }
+        if let Some(b) = &self.box_path {
+            parts.push(b.clone());
+        }
+        parts.join(", ")
+    }
+}
+
 /// One thing `check` found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {

@@ -141,6 +141,16 @@ fn even(v: u64) -> u32 {
     u32::try_from((round_div(v, 2) * 2).max(2)).unwrap_or(u32::MAX - 1)
 }
 
+/// `720p 1280x720, 360p 640x360`: the rungs as `check` names them, in
+/// its text and on its page.
+pub fn rung_list(profiles: &[Profile]) -> String {
+    let named: Vec<String> = profiles
+        .iter()
+        .map(|p| format!("{} {}x{}", p.name, p.width, p.height))
+        .collect();
+    named.join(", ")
+}
+
 /// The profiles for a source of `width`×`height` at `rate`.
 pub fn renditions(ladder: &[Rung], width: u32, height: u32, rate: Option<FrameRate>) -> Vec<Profile> {
     if width == 0 || height == 0 {

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use lpbridge_contract::ladder::Profile;
+use lpbridge_contract::ladder::{self, Profile};
 use lpbridge_contract::timeline::{MAX_DRAWN_SAMPLES, SegmentTimeline, TrackTimeline};
 use lpbridge_contract::{Finding, SegmentInfo, Severity, TrackKind};
 
@@ -219,15 +219,6 @@ fn esc(s: &str) -> String {
     out
 }
 
-/// `720p 1280x720, 360p 640x360`, as `check` prints it too.
-pub fn rung_list(rungs: &[Profile]) -> String {
-    let named: Vec<String> = rungs
-        .iter()
-        .map(|p| format!("{} {}x{}", p.name, p.width, p.height))
-        .collect();
-    named.join(", ")
-}
-
 /// The numbers a user compares, one row a segment.
 fn summary(out: &mut String, checked: &[Segment<'_>]) {
     out.push_str(
@@ -351,7 +342,7 @@ fn stream(out: &mut String, checked: &[Segment<'_>]) {
         }
     }
     out.push_str("</svg>");
-    findings_list(out, stream_findings.iter().map(|(_, f)| *f), "stream");
+    findings_list(out, stream_findings.iter().map(|(_, f)| *f), |n| format!("stream-{n}"));
     out.push_str("</section>\n");
 }
 
@@ -497,12 +488,12 @@ fn segment(out: &mut String, i: usize, c: &Segment<'_>) {
         }
     }
     out.push_str("</svg>");
-    findings_list(out, c.findings.iter(), &format!("s{i}"));
+    findings_list(out, c.findings.iter(), |j| format!("s{i}f{j}"));
     if !c.rungs.is_empty() {
         let _ = write!(
             out,
             "<p class=\"rungs\">The ladder would ask for {}.</p>",
-            esc(&rung_list(c.rungs))
+            esc(&ladder::rung_list(c.rungs))
         );
     }
     out.push_str("</div></section>\n");
@@ -663,37 +654,23 @@ fn fragments(out: &mut String, axis: &Axis, tracks: &[TrackTimeline], height: f6
     }
 }
 
-fn findings_list<'a>(out: &mut String, findings: impl Iterator<Item = &'a Finding>, prefix: &str) {
+/// The list beside a drawing: each finding with the id its marker has
+/// (`id(j)` for the j-th), so that hovering one lights the other.
+fn findings_list<'a>(out: &mut String, findings: impl Iterator<Item = &'a Finding>, id: impl Fn(usize) -> String) {
     out.push_str("<ol class=\"findings\">");
     for (j, f) in findings.enumerate() {
-        let mut at = Vec::new();
-        if let Some(t) = f.at.track {
-            at.push(t.as_str().to_string());
-        }
-        if let Some(s) = f.at.sample {
-            at.push(format!("sample {s}"));
-        }
-        if let Some(t) = f.at.time_ns {
-            at.push(seconds(t));
-        }
-        if let Some(b) = &f.at.box_path {
-            at.push(esc(b));
-        }
-        let id = if prefix == "stream" {
-            format!("stream-{j}")
-        } else {
-            format!("{prefix}f{j}")
-        };
+        let at = f.at.place();
         let _ = write!(
             out,
-            "<li class=\"{}\" data-for=\"{id}\"><b>{}</b> {}{}</li>",
+            "<li class=\"{}\" data-for=\"{}\"><b>{}</b> {}{}</li>",
             f.severity.as_str(),
+            id(j),
             f.code.as_str(),
             esc(&f.message),
             if at.is_empty() {
                 String::new()
             } else {
-                format!(" <i>at {}</i>", at.join(", "))
+                format!(" <i>at {}</i>", esc(&at))
             }
         );
     }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::runtime::Runtime;
 use crate::stopped::Stopped;
-use lpbridge_contract::ladder::{Profile, Rung};
+use lpbridge_contract::ladder::{self, Profile, Rung};
 use lpbridge_contract::manifest;
 
 /// One segment's report, as it is printed.
@@ -235,23 +235,6 @@ pub fn run_json(checked: &[Checked]) -> Value {
     })
 }
 
-fn place(at: &Location) -> String {
-    let mut parts = Vec::new();
-    if let Some(t) = at.track {
-        parts.push(t.as_str().to_string());
-    }
-    if let Some(s) = at.sample {
-        parts.push(format!("sample {s}"));
-    }
-    if let Some(t) = at.time_ns {
-        parts.push(format!("{:.3} s", t as f64 / 1e9));
-    }
-    if let Some(b) = &at.box_path {
-        parts.push(b.clone());
-    }
-    parts.join(", ")
-}
-
 /// The run drawn, for `--html`.
 pub fn html(checked: &[Checked]) -> String {
     let segments: Vec<lpbridge_draw::Segment<'_>> = checked
@@ -286,7 +269,7 @@ pub fn text(checked: &[Checked]) -> String {
                 f.code.as_str(),
                 f.message
             );
-            let at = place(&f.at);
+            let at = f.at.place();
             if !at.is_empty() {
                 let _ = writeln!(out, "  {:<7} {:<26} at {at}", "", "");
             }
@@ -297,7 +280,7 @@ pub fn text(checked: &[Checked]) -> String {
                 "  {:<7} {:<26} the ladder would ask for {}",
                 "info",
                 "rungs",
-                lpbridge_draw::rung_list(&c.rungs)
+                ladder::rung_list(&c.rungs)
             );
         }
         out.push('\n');
