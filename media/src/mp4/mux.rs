@@ -116,7 +116,10 @@ impl<'a> MuxTrack<'a> {
         if edits.is_empty() {
             u64_sat(rescale(i64_sat(self.media_duration()), self.timescale, movie_timescale))
         } else {
-            edits.iter().map(|e| e.segment_duration).sum()
+            // Saturating: a hostile edit list's durations may sum past u64.
+            edits
+                .iter()
+                .fold(0u64, |total, e| total.saturating_add(e.segment_duration))
         }
     }
 }
